@@ -1,0 +1,149 @@
+# libpal: learning representations from a similarity graph.
+#
+#   make               build lib/libpal.so and lib/libpal.a
+#   make check         build and run the test suite and the examples
+#   make demo          run the main example on the handwritten digits
+#   make install       install under $(DESTDIR)$(PREFIX)
+#   make uninstall     remove what install put there
+#
+# BLIS comes from Debian's libblis-dev, which ships no pkg-config file;
+# override BLIS_CFLAGS / BLIS_LIBS to use another build.
+
+VERSION := $(shell sed -n \
+	-e 's/^\#define PAL_VERSION_MAJOR \([0-9]*\)/\1/p' \
+	-e 's/^\#define PAL_VERSION_MINOR \([0-9]*\)/\1/p' \
+	-e 's/^\#define PAL_VERSION_PATCH \([0-9]*\)/\1/p' \
+	include/pal/core.h | paste -sd.)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+AR ?= ar
+CFLAGS ?= -O2 -g
+BLIS_CFLAGS ?= -I/usr/include/x86_64-linux-gnu
+BLIS_LIBS ?= -lblis
+CHECK_CFLAGS ?= $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS ?= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LIB_CFLAGS := -std=c11 $(WARN) $(HARDEN) -fPIC -fvisibility=hidden \
+	-DPAL_BUILDING -Iinclude -Ilib $(BLIS_CFLAGS) $(CFLAGS)
+LIB_LIBS := $(BLIS_LIBS) -lm
+
+# Packages a fresh Debian machine needs, per target.
+DEPS_LIB := libblis-dev
+DEPS_CHECK := $(DEPS_LIB) check pkg-config
+DEPS_DEMO := $(DEPS_LIB)
+
+BUILD := build
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+HEADERS := $(wildcard include/pal/*.h)
+SONAME := libpal.so.$(SOMAJOR)
+SHARED := lib/libpal.so.$(VERSION)
+STATIC := lib/libpal.a
+
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(BUILD)/tests/pal_tests
+EXAMPLE_SRC := $(sort $(wildcard examples/[0-9]*.c))
+EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+HOST_CFLAGS := -std=c11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
+HOST_LIBS := -Llib -lpal -Wl,-rpath,'$$ORIGIN/../../lib' $(LIB_LIBS)
+
+.PHONY: all deps-lib deps-check deps-demo check test examples demo \
+	install uninstall clean
+
+all: lib/libpal.so $(STATIC)
+
+deps-lib:
+	@sh mk/deps.sh $(DEPS_LIB)
+deps-check:
+	@sh mk/deps.sh $(DEPS_CHECK)
+deps-demo:
+	@sh mk/deps.sh $(DEPS_DEMO)
+
+# The objects wait for the dependency check, without being rebuilt by it.
+$(BUILD)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(SHARED): $(LIB_OBJ) lib/libpal.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpal.map \
+		-Wl,--no-undefined -o $@ $(LIB_OBJ) $(LIB_LIBS) $(LDFLAGS)
+
+lib/$(SONAME): $(SHARED)
+	ln -sf $(notdir $(SHARED)) $@
+
+lib/libpal.so: lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+# ---- Tests and examples ----------------------------------------------------
+
+$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) lib/libpal.so | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -Ilib $(CHECK_CFLAGS) \
+		-Wl,-rpath,'$$ORIGIN/../../lib' -o $@ $(TEST_SRC) \
+		-Llib -lpal $(CHECK_LIBS) $(LIB_LIBS)
+
+$(BUILD)/examples/%: examples/%.c lib/libpal.so
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+
+examples: $(EXAMPLE_BIN)
+
+check: all $(TEST_BIN) examples
+	$(TEST_BIN)
+	@set -e; for e in $(EXAMPLE_BIN); do echo "example $$e"; \
+		$$e --check >/dev/null; done
+	sh tests/install_test.sh
+
+test: check
+
+demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
+	$(BUILD)/examples/demo_digits $(BUILD)/digits.csv $(BUILD)/demo.csv
+
+$(BUILD)/examples/demo_digits: examples/demo/demo_digits.c lib/libpal.so
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+
+$(BUILD)/digits.csv: examples/data/digits.csv.gz
+	@mkdir -p $(dir $@)
+	gzip -dc $< > $@
+
+# ---- Installation ----------------------------------------------------------
+
+pal.pc: pal.pc.in include/pal/core.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' $< > $@
+
+install: all pal.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/pal \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/pal/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHARED)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpal.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 644 pal.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/pal/,$(notdir $(HEADERS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/pal 2>/dev/null
+	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(SHARED)) \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpal.so \
+		$(DESTDIR)$(LIBDIR)/libpal.a $(DESTDIR)$(PKGCONFIGDIR)/pal.pc
+
+clean:
+	rm -rf $(BUILD) lib/libpal.so* $(STATIC) pal.pc

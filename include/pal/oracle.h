@@ -1,0 +1,349 @@
+/*
+ * libpal: oracle.h: what is known about the items, and the oracles that
+ * discover the similarity graph by asking cheap questions.
+ *
+ * The knowledge store
+ * -------------------
+ * A pal_store_t records answers about pairs of the n items and deduces
+ * everything that follows: "same" answers join must-link components
+ * (union-find with path compression and union by size), "different"
+ * answers link two components as known different, so that
+ *   i ~ j and j ~ k    gives  i ~ k,
+ *   i ~ j and j !~ k   gives  i !~ k,
+ * for whole components at once.
+ *
+ * Conflict policy: an answer that contradicts what is already known (same
+ * for a pair known different, or different for a pair known same, which
+ * includes an item compared with itself) is a conflict. It is counted,
+ * recorded in the answer log, reported through the effect out-parameter,
+ * and otherwise ignored: the first answers win and the deduced state is
+ * never corrupted. An "unsure" answer is counted and changes nothing.
+ *
+ * The oracle
+ * ----------
+ * A pal_oracle_t couples a sampler (which question to ask next) with a
+ * store. Questions are a screen: one anchor item and m candidate items,
+ * each to be answered same, different or unsure; a pairwise question is
+ * m = 1, a captcha screen is m > 1. The host answers either through a
+ * labeler callback (pal_oracle_step) or by pulling the question and
+ * pushing the answers (pal_oracle_next, pal_oracle_answer), for example
+ * from an asynchronous user interface. libpal never blocks on its own.
+ *
+ * Thread safety: one thread at a time per store or oracle. Queries marked
+ * const do not modify the store and may run concurrently with each other.
+ */
+#ifndef PAL_ORACLE_H
+#define PAL_ORACLE_H
+
+#include "core.h"
+#include "graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An answer about one (anchor, candidate) pair. */
+typedef enum pal_answer {
+    PAL_ANSWER_DIFFERENT = 0,
+    PAL_ANSWER_SAME = 1,
+    PAL_ANSWER_UNSURE = 2
+} pal_answer_t;
+
+/** What the store knows about a pair. */
+typedef enum pal_relation {
+    PAL_REL_UNKNOWN = 0,
+    PAL_REL_SAME = 1,
+    PAL_REL_DIFFERENT = 2
+} pal_relation_t;
+
+/** What an answer did to the store. */
+typedef enum pal_effect {
+    PAL_EFFECT_NEW = 0,       /* new knowledge was deduced */
+    PAL_EFFECT_KNOWN = 1,     /* agreed with what was already known */
+    PAL_EFFECT_CONFLICT = 2,  /* contradicted it; ignored and counted */
+    PAL_EFFECT_UNSURE = 3     /* an unsure answer; nothing changed */
+} pal_effect_t;
+
+/* ---- Knowledge store ---------------------------------------------------- */
+
+typedef struct pal_store pal_store_t;
+
+/**
+ * Create a store on n items, with nothing known.
+ * @param n  1 <= n <= INT32_MAX.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE, PAL_E_NOMEM.
+ * Cost: O(n) memory. Since 0.1.0.
+ */
+PAL_API int pal_store_create(pal_store_t **out, int64_t n,
+                             const pal_allocator_t *alloc);
+
+/** Destroy a store. Accepts NULL. */
+PAL_API void pal_store_destroy(pal_store_t *s);
+
+/** Number of items, or -1 for NULL. */
+PAL_API int64_t pal_store_n(const pal_store_t *s);
+
+/**
+ * Record an answer about (i, j) and deduce its consequences.
+ * @param deduced  if not NULL, every pair of items whose relation this
+ *                 answer made known is appended to its I list, each
+ *                 unordered pair once as (min, max): g = 1 for same,
+ *                 g = 0 for different. A merge of components of sizes a
+ *                 and b makes a * b pairs known: cap the batch with
+ *                 pal_batch_set_limit to keep a random sample.
+ * @param effect   if not NULL, receives a pal_effect_t.
+ * @return PAL_OK, PAL_E_NULL (s), PAL_E_INDEX (i or j outside [0, n)),
+ *         PAL_E_RANGE (unknown answer), PAL_E_NOMEM (store and batch
+ *         unchanged).
+ * Cost: amortised nearly O(1), plus the pairs appended to deduced, plus
+ * O(d) for a "different" answer or a merge, where d is the number of
+ * components known different from the two involved.
+ */
+PAL_API int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
+                             pal_answer_t answer, pal_batch_t *deduced,
+                             int *effect);
+
+/**
+ * What is known about (i, j); PAL_REL_SAME when i = j.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_INDEX. Const: O(log n).
+ */
+PAL_API int pal_store_relation(const pal_store_t *s, int64_t i, int64_t j,
+                               pal_relation_t *out);
+
+/**
+ * The representative item of i's component (the same for every member),
+ * and the component's size; either output may be NULL.
+ * @return PAL_OK, PAL_E_NULL (s), PAL_E_INDEX.
+ */
+PAL_API int pal_store_component(const pal_store_t *s, int64_t i,
+                                int64_t *root, int64_t *size);
+
+/** Counters of a store, filled by pal_store_stats. */
+typedef struct pal_store_stats {
+    size_t size;            /* set by the caller: sizeof(pal_store_stats_t) */
+    int64_t answers;        /* every answer recorded, unsure included */
+    int64_t same;           /* answers "same" */
+    int64_t different;      /* answers "different" */
+    int64_t unsure;         /* answers "unsure" */
+    int64_t conflicts;      /* answers that contradicted the store */
+    int64_t redundant;      /* answers that were already known */
+    int64_t components;     /* must-link components (singletons count) */
+    int64_t different_pairs;/* pairs of components known different */
+    int64_t known_pairs;    /* unordered item pairs i < j whose relation is
+                               known (same or different) */
+    int complete;           /* 1 when every relation is known */
+} pal_store_stats_t;
+
+/**
+ * Fill the first stats->size bytes of *stats (set size first).
+ * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (size smaller than the first
+ *         version of the structure).
+ */
+PAL_API int pal_store_stats(const pal_store_t *s, pal_store_stats_t *stats);
+
+/** Flags for pal_store_labels and pal_store_graph. */
+enum {
+    /* Items alone in their component get label -1 (unknown) instead of
+     * a class of their own; in the graph their row is then zero. */
+    PAL_STORE_SINGLETONS_UNKNOWN = 1u << 0,
+    /* pal_store_graph: add -1 between components known different
+     * (the contrastive graph of the paper's Fig. 7). */
+    PAL_STORE_CONTRASTIVE = 1u << 1
+};
+
+/**
+ * Component labels: labels[i] (n entries) gets a class number 0..C-1,
+ * classes numbered by their smallest member, so the labelling is
+ * canonical. *n_classes (may be NULL) receives C.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_RANGE (unknown flag).
+ */
+PAL_API int pal_store_labels(const pal_store_t *s, unsigned flags,
+                             int32_t *labels, int64_t *n_classes);
+
+/**
+ * The known graph as a new pal_graph_t: G_ij = 1 for items known same
+ * (so G_ii = 1), and with PAL_STORE_CONTRASTIVE -1 for items known
+ * different; 0 where nothing is known. Never expanded: O(n + d) memory,
+ * d the number of known-different component pairs.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_RANGE (unknown flag), PAL_E_NOMEM.
+ */
+PAL_API int pal_store_graph(const pal_store_t *s, unsigned flags,
+                            pal_graph_t **out, const pal_allocator_t *alloc);
+
+/**
+ * The answer log: the k-th answer ever recorded (0 <= k < stats.answers),
+ * in order, conflicts and unsure answers included. Any output may be NULL.
+ * @return PAL_OK, PAL_E_NULL (s), PAL_E_INDEX.
+ */
+PAL_API int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
+                                int64_t *j, pal_answer_t *answer);
+
+/* ---- Oracles ------------------------------------------------------------ */
+
+typedef struct pal_oracle pal_oracle_t;
+
+/**
+ * The labeler: answer a screen. Called by pal_oracle_step with an anchor
+ * item and m >= 1 distinct candidate items (the anchor is never one of
+ * them); write one pal_answer_t per candidate into answers. Return 0 on
+ * success, anything else on failure: the step then fails with
+ * PAL_E_CALLBACK and the oracle is left as it was before the step (the
+ * same question is asked again by the next step). The arrays are valid
+ * only during the call. The callback runs on the thread that calls
+ * pal_oracle_step, never after pal_oracle_destroy, and never re-entrantly.
+ */
+typedef int (*pal_labeler_fn)(void *user, int64_t anchor, int64_t m,
+                              const int64_t *candidates,
+                              pal_answer_t *answers);
+
+/** Samplers. */
+typedef enum pal_sampler {
+    /* Algorithm 2, SSL: positives are views of one source sample; no
+     * question is ever asked and the labeler is never called. Each step
+     * takes the next source sample (cycling through them in a seeded
+     * random order, epoch after epoch) and makes its views known same. */
+    PAL_SAMPLER_SSL = 1,
+    /* Algorithm 2, supervised passive: each step asks one pair (i, j),
+     * i != j, drawn uniformly among the pairs whose relation is not yet
+     * known. */
+    PAL_SAMPLER_PASSIVE = 2,
+    /* Algorithm 3, captcha: each step shows the template of the class
+     * with the fewest known members (ties: the oldest class) with up to m
+     * candidates drawn uniformly among the items whose relation to that
+     * class is unknown. The first template is a random item; an item that
+     * every existing template has rejected founds a new class. */
+    PAL_SAMPLER_CAPTCHA = 3
+} pal_sampler_t;
+
+/** How a step fills the J list (the regulariser pairs) of a batch. */
+typedef enum pal_reg_mode {
+    PAL_REG_SAME = 0,    /* J_t = the (i, j) of I_t (the paper's supervised
+                            and captcha oracles; default for them) */
+    PAL_REG_RANDOM = 1,  /* reg_pairs pairs drawn uniformly (default for
+                            the SSL oracle) */
+    PAL_REG_HALVES = 2   /* reg_pairs pairs (i, j), i and j drawn from two
+                            fixed disjoint random halves of the items */
+} pal_reg_mode_t;
+
+typedef struct pal_oracle_opts {
+    size_t size;           /* sizeof(pal_oracle_opts_t), set by init */
+    pal_sampler_t sampler; /* default PAL_SAMPLER_CAPTCHA */
+    uint64_t seed;         /* all randomness; default 0 */
+    int64_t screen_size;   /* captcha: candidates per screen, >= 1.
+                              Default 15. */
+    int64_t views;         /* SSL: views per sample when source is NULL
+                              (n must be a multiple). Default 2. */
+    const int64_t *source; /* SSL: source sample of each item (n entries,
+                              borrowed, read at creation only), or NULL */
+    int reg_mode;          /* a pal_reg_mode_t; -1 (default) picks the
+                              sampler's default */
+    int64_t reg_pairs;     /* pairs per step for the random J modes.
+                              Default 64. */
+    double negative_weight;/* g given to known-different pairs in I.
+                              Default 0 (they only feed J). */
+} pal_oracle_opts_t;
+
+/** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
+PAL_API void pal_oracle_opts_init(pal_oracle_opts_t *opts);
+
+/**
+ * Create an oracle on n items with its own empty store.
+ * @param opts  NULL for the defaults.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (n < 1 or > INT32_MAX;
+ *         PAL_SAMPLER_PASSIVE and CAPTCHA need n >= 2), PAL_E_RANGE (an
+ *         option out of range, including an unknown sampler), PAL_E_SHAPE
+ *         (SSL: n not a multiple of views), PAL_E_INDEX (SSL: a source
+ *         outside [0, n)), PAL_E_NOMEM.
+ */
+PAL_API int pal_oracle_create(pal_oracle_t **out, int64_t n,
+                              const pal_oracle_opts_t *opts,
+                              const pal_allocator_t *alloc);
+
+/** Destroy an oracle and its store. Accepts NULL. */
+PAL_API void pal_oracle_destroy(pal_oracle_t *o);
+
+/**
+ * Set the labeler used by pal_oracle_step (NULL removes it).
+ * @return PAL_OK, PAL_E_NULL (o).
+ */
+PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
+                                   void *user);
+
+/**
+ * One step: choose the next question, ask the labeler, record the
+ * answers, and append to batch (if not NULL) the pairs this step made
+ * known (I) and the regulariser pairs (J) chosen by the reg mode. The
+ * batch is appended to, not cleared.
+ * @return PAL_OK; PAL_DONE when no question is left to ask (every
+ *         relation is known, or every open question was answered unsure);
+ *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
+ *         ask, or a question from pal_oracle_next is pending),
+ *         PAL_E_CALLBACK (the labeler failed, or answered with a value
+ *         that is not a pal_answer_t), PAL_E_NOMEM. On error the oracle,
+ *         its store and the batch are unchanged.
+ */
+PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
+
+/**
+ * Pull the next question without answering it. The question stays
+ * pending, and is returned again by later calls, until
+ * pal_oracle_answer or pal_oracle_cancel. *candidates points into the
+ * oracle and stays valid while the question is pending.
+ * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
+ *         PAL_E_NULL, PAL_E_STATE (SSL sampler: it never asks),
+ *         PAL_E_NOMEM.
+ */
+PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
+                            const int64_t **candidates);
+
+/**
+ * Answer the pending question (m answers, in candidate order), as
+ * pal_oracle_step does after its labeler returns.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_STATE (nothing pending), PAL_E_RANGE
+ *         (an answer is not a pal_answer_t), PAL_E_NOMEM.
+ */
+PAL_API int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
+                              pal_batch_t *batch);
+
+/** Drop the pending question, if any. Accepts NULL. */
+PAL_API void pal_oracle_cancel(pal_oracle_t *o);
+
+/** The oracle's store (owned by the oracle; do not destroy it). */
+PAL_API const pal_store_t *pal_oracle_store(const pal_oracle_t *o);
+
+/** What an oracle has cost so far, filled by pal_oracle_costs. */
+typedef struct pal_oracle_costs {
+    size_t size;        /* set by the caller: sizeof(pal_oracle_costs_t) */
+    int64_t steps;      /* successful steps (answered screens, and SSL
+                           steps) */
+    int64_t screens;    /* questions answered (labeler calls that
+                           succeeded, or pal_oracle_answer calls) */
+    int64_t answers;    /* pairwise answers: a screen of m counts m */
+    int64_t same;       /* answers "same" */
+    int64_t different;  /* answers "different" */
+    int64_t unsure;     /* answers "unsure" */
+    int64_t conflicts;  /* answers that contradicted the store */
+    int64_t classes;    /* captcha: classes discovered so far */
+} pal_oracle_costs_t;
+
+/**
+ * Fill the first costs->size bytes of *costs (set size first).
+ * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE.
+ */
+PAL_API int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
+
+/**
+ * Captcha: the template item of each discovered class, in discovery
+ * order. Writes min(capacity, classes) items; *count (may be NULL) gets
+ * the number of classes.
+ * @return PAL_OK, PAL_E_NULL (o, or templates with capacity > 0),
+ *         PAL_E_STATE (not a captcha oracle).
+ */
+PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
+                                 int64_t capacity, int64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAL_ORACLE_H */

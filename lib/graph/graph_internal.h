@@ -1,0 +1,118 @@
+/*
+ * The graph object's layout and the operations the losses need: products
+ * with an n x k matrix, and the summaries recorded when terms are added.
+ */
+#ifndef PAL_GRAPH_INTERNAL_H
+#define PAL_GRAPH_INTERNAL_H
+
+#include "core/internal.h"
+#include "pal/graph.h"
+
+enum pal__term_kind {
+    PAL__DENSE,
+    PAL__CSR,
+    PAL__BLOCK, /* labels, blocks and the constant term */
+    PAL__IDENT
+};
+
+/* A sparse square matrix in CSR form with its own storage. */
+typedef struct pal__csr {
+    int64_t *ptr;    /* rows + 1 */
+    int32_t *idx;    /* ptr[rows] column indices, sorted in each row */
+    double *val;     /* values */
+    int64_t *pos;    /* for a transpose: position of each entry in the
+                        original value array; NULL otherwise */
+} pal__csr_t;
+
+typedef struct pal__term {
+    int kind;
+    double w;          /* the term's weight */
+
+    /* Dense: the caller's array. */
+    pal_dtype_t dtype;
+    const void *a;
+    int64_t lda;
+
+    /* CSR: the caller's arrays, plus an owned transpose (NULL when the
+     * matrix is symmetric). vals may be NULL (all ones). */
+    int64_t nnz;
+    const int64_t *rowptr;
+    const int32_t *colidx;
+    const void *vals;
+    pal__csr_t tr;
+
+    /* Block: G_ij = W[y_i][y_j]. y == NULL means every item is in class
+     * 0 (the constant term). Labels are compacted to 0..nc-1; -1 stays
+     * unknown. W == identity when wid; otherwise W and its transpose are
+     * owned CSR matrices over classes. count[c] is the class size. */
+    int32_t *y;
+    int32_t nc;
+    bool wid;
+    pal__csr_t W, WT;
+    int64_t *count;
+
+    /* Summaries. */
+    double self;       /* <T, T>_F without the weight */
+    double lo, hi;     /* smallest and largest entry (implicit zeros
+                          included) without the weight */
+    bool symmetric;
+} pal__term_t;
+
+struct pal_graph {
+    pal_allocator_t alloc;
+    int64_t n;
+    pal__term_t *terms;
+    int64_t nterms, cap;
+    double *diag, *rowsum, *colsum;
+    double frob2;
+};
+
+/* Entry (i, j) of a term, without its weight. O(log) at worst. */
+double pal__term_entry(const pal__term_t *t, int64_t i, int64_t j);
+
+/* <T_a, T_b>_F of two terms of an n-item graph, without weights. May need
+ * scratch memory: returns PAL_OK or PAL_E_NOMEM. */
+int pal__term_frob(const pal_allocator_t *alloc, int64_t n,
+                   const pal__term_t *ta, const pal__term_t *tb, double *out);
+
+/* Release what a term owns. */
+void pal__term_free(const pal_allocator_t *alloc, pal__term_t *t);
+
+/* Bytes of workspace pal__graph_mul needs for k columns of dtype. */
+size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k);
+
+/*
+ * Y = G X or G^T X (trans), X and Y n x k of dtype, already validated.
+ * ws must hold pal__graph_mul_ws bytes. Cannot fail.
+ */
+void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
+                    pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
+                    void *y, int64_t ldy, void *ws);
+
+/* True when some term is non-zero. */
+bool pal__graph_nonzero(const pal_graph_t *g);
+
+/* True when G = G^T (every term symmetric). */
+bool pal__graph_symmetric(const pal_graph_t *g);
+
+/* True when every weighted term is non-negative. */
+bool pal__graph_nonnegative(const pal_graph_t *g);
+
+/*
+ * Transactions on a batch. After pal__batch_begin returns PAL_OK (it may
+ * fail with PAL_E_NOMEM, changing nothing), additions can be undone as a
+ * whole by pal__batch_rollback, which restores the lists, the counters
+ * and the sampling generator exactly; pal__batch_commit keeps them.
+ */
+int pal__batch_begin(pal_batch_t *b);
+void pal__batch_rollback(pal_batch_t *b);
+void pal__batch_commit(pal_batch_t *b);
+
+/* Read element k of a float or double array. */
+static inline double pal__get(pal_dtype_t t, const void *p, int64_t k)
+{
+    return t == PAL_F32 ? (double)((const float *)p)[k]
+                        : ((const double *)p)[k];
+}
+
+#endif /* PAL_GRAPH_INTERNAL_H */

@@ -1,0 +1,258 @@
+/*
+ * Products of a graph with an n x k matrix: Y = G X or Y = G^T X, term by
+ * term. Dense terms go to BLIS; CSR and block terms gather rows, summing
+ * in double whatever the element type.
+ */
+#include "graph_internal.h"
+
+/* Rows of a dense term converted at a time when its type differs from
+ * X's: about 8 MiB of the converted type. */
+static int64_t convert_rows(int64_t n, size_t elem)
+{
+    int64_t rows = (int64_t)((size_t)(8u << 20) / ((size_t)n * elem));
+
+    return rows < 1 ? 1 : rows > n ? n : rows;
+}
+
+size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    size_t need = 0;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *x = &g->terms[t];
+        pal__ws_t w = {NULL, 0};
+
+        switch (x->kind) {
+        case PAL__DENSE:
+            if (x->dtype != dtype)
+                pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
+                                     (size_t)g->n * elem);
+            break;
+        case PAL__CSR:
+            pal__ws_take(&w, (size_t)k * sizeof(double));
+            break;
+        case PAL__BLOCK:
+            pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
+            if (!x->wid)
+                pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
+            break;
+        default:
+            break;
+        }
+        need = w.used > need ? w.used : need;
+    }
+    return need;
+}
+
+/* Y += w * A X or w * A^T X for a dense term. */
+static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
+                      int trans, pal_dtype_t dtype, int64_t k,
+                      const void *x, int64_t ldx, void *y, int64_t ldy,
+                      void *ws)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    int64_t rows;
+
+    if (t->dtype == dtype) {
+        pal__gemm(ctx, dtype, n, k, n, t->w, t->a, trans ? 1 : t->lda,
+                  trans ? t->lda : 1, x, ldx, 1, 1.0, y, ldy, 1);
+        return;
+    }
+
+    /* Convert a block of rows of A to X's type, then multiply. */
+    rows = convert_rows(n, elem);
+    for (int64_t r0 = 0; r0 < n; r0 += rows) {
+        int64_t nr = n - r0 < rows ? n - r0 : rows;
+
+        for (int64_t i = 0; i < nr; i++) {
+            for (int64_t j = 0; j < n; j++) {
+                double v = pal__get(t->dtype, t->a, (r0 + i) * t->lda + j);
+
+                if (dtype == PAL_F32)
+                    ((float *)ws)[i * n + j] = (float)v;
+                else
+                    ((double *)ws)[i * n + j] = v;
+            }
+        }
+        if (!trans) {
+            pal__gemm(ctx, dtype, nr, k, n, t->w, ws, n, 1, x, ldx, 1, 1.0,
+                      (char *)y + (size_t)(r0 * ldy) * elem, ldy, 1);
+        } else {
+            pal__gemm(ctx, dtype, n, k, nr, t->w, ws, 1, n,
+                      (const char *)x + (size_t)(r0 * ldx) * elem, ldx, 1,
+                      1.0, y, ldy, 1);
+        }
+    }
+}
+
+/* Add w * acc (double, k entries) to row i of Y. */
+static void add_row(pal_dtype_t dtype, void *y, int64_t ldy, int64_t i,
+                    int64_t k, double w, const double *acc)
+{
+    if (dtype == PAL_F32) {
+        float *r = (float *)y + i * ldy;
+
+        for (int64_t c = 0; c < k; c++)
+            r[c] = (float)((double)r[c] + w * acc[c]);
+    } else {
+        double *r = (double *)y + i * ldy;
+
+        for (int64_t c = 0; c < k; c++)
+            r[c] += w * acc[c];
+    }
+}
+
+/* acc += v * row j of X. */
+static void axpy_row(pal_dtype_t dtype, const void *x, int64_t ldx,
+                     int64_t j, int64_t k, double v, double *acc)
+{
+    if (dtype == PAL_F32) {
+        const float *r = (const float *)x + j * ldx;
+
+        for (int64_t c = 0; c < k; c++)
+            acc[c] += v * (double)r[c];
+    } else {
+        const double *r = (const double *)x + j * ldx;
+
+        for (int64_t c = 0; c < k; c++)
+            acc[c] += v * r[c];
+    }
+}
+
+static void mul_csr(int64_t n, const pal__term_t *t, int trans,
+                    pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
+                    void *y, int64_t ldy, double *acc)
+{
+    const bool use_tr = trans && t->tr.ptr;
+    const int64_t *ptr = use_tr ? t->tr.ptr : t->rowptr;
+    const int32_t *idx = use_tr ? t->tr.idx : t->colidx;
+
+    for (int64_t i = 0; i < n; i++) {
+        if (ptr[i] == ptr[i + 1])
+            continue;
+        memset(acc, 0, (size_t)k * sizeof *acc);
+        for (int64_t p = ptr[i]; p < ptr[i + 1]; p++) {
+            int64_t q = use_tr ? t->tr.pos[p] : p;
+            double v = t->vals ? pal__get(t->dtype, t->vals, q) : 1.0;
+
+            axpy_row(dtype, x, ldx, idx[p], k, v, acc);
+        }
+        add_row(dtype, y, ldy, i, k, t->w, acc);
+    }
+}
+
+static void mul_block(int64_t n, const pal__term_t *t, int trans,
+                      pal_dtype_t dtype, int64_t k, const void *x,
+                      int64_t ldx, void *y, int64_t ldy, double *ws)
+{
+    double *s = ws, *out = ws;
+    const pal__csr_t *w = trans ? &t->WT : &t->W;
+
+    /* Class sums S = Y^T X. */
+    memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t c = t->y ? t->y[i] : 0;
+
+        if (c >= 0)
+            axpy_row(dtype, x, ldx, i, k, 1.0, s + (size_t)c * (size_t)k);
+    }
+
+    /* Class mixing T = W S (or W^T S). */
+    if (!t->wid) {
+        out = ws + (size_t)t->nc * (size_t)k;
+        memset(out, 0, (size_t)t->nc * (size_t)k * sizeof *out);
+        for (int32_t a = 0; a < t->nc; a++) {
+            for (int64_t p = w->ptr[a]; p < w->ptr[a + 1]; p++) {
+                const double v = w->val[p];
+                const double *src = s + (size_t)w->idx[p] * (size_t)k;
+                double *dst = out + (size_t)a * (size_t)k;
+
+                for (int64_t c = 0; c < k; c++)
+                    dst[c] += v * src[c];
+            }
+        }
+    }
+
+    for (int64_t i = 0; i < n; i++) {
+        int32_t c = t->y ? t->y[i] : 0;
+
+        if (c >= 0)
+            add_row(dtype, y, ldy, i, k, t->w, out + (size_t)c * (size_t)k);
+    }
+}
+
+static void mul_ident(int64_t n, const pal__term_t *t, pal_dtype_t dtype,
+                      int64_t k, const void *x, int64_t ldx, void *y,
+                      int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (dtype == PAL_F32) {
+            const float *a = (const float *)x + i * ldx;
+            float *b = (float *)y + i * ldy;
+
+            for (int64_t c = 0; c < k; c++)
+                b[c] = (float)((double)b[c] + t->w * (double)a[c]);
+        } else {
+            const double *a = (const double *)x + i * ldx;
+            double *b = (double *)y + i * ldy;
+
+            for (int64_t c = 0; c < k; c++)
+                b[c] += t->w * a[c];
+        }
+    }
+}
+
+void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
+                    pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
+                    void *y, int64_t ldy, void *ws)
+{
+    const size_t elem = pal_dtype_size(dtype);
+
+    for (int64_t i = 0; i < g->n; i++)
+        memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+
+        switch (term->kind) {
+        case PAL__DENSE:
+            mul_dense(ctx, g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            break;
+        case PAL__CSR:
+            mul_csr(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            break;
+        case PAL__BLOCK:
+            mul_block(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            break;
+        default:
+            mul_ident(g->n, term, dtype, k, x, ldx, y, ldy);
+            break;
+        }
+    }
+}
+
+int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
+                     pal_dtype_t dtype, int64_t k, const void *x,
+                     int64_t ldx, void *y, int64_t ldy)
+{
+    pal__ws_t ws;
+    int rc;
+
+    if (!ctx || !g || !x || !y)
+        return PAL_E_NULL;
+    if (trans != 0 && trans != 1)
+        return PAL_E_RANGE;
+    rc = pal__check_matrix(dtype, g->n, k, x, ldx);
+    if (rc == PAL_OK)
+        rc = pal__check_matrix(dtype, g->n, k, y, ldy);
+    if (rc != PAL_OK)
+        return rc;
+    if (pal__overlap(x, pal__matrix_extent(dtype, g->n, k, ldx), y,
+                     pal__matrix_extent(dtype, g->n, k, ldy)))
+        return PAL_E_ALIAS;
+    rc = pal__ctx_reserve(ctx, pal__graph_mul_ws(g, dtype, k), &ws);
+    if (rc != PAL_OK)
+        return rc;
+    pal__graph_mul(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws.base);
+    return PAL_OK;
+}
