@@ -43,6 +43,15 @@ DEPS_CHECK := $(DEPS_LIB) check pkg-config
 DEPS_DEMO := $(DEPS_LIB)
 
 BUILD := build
+
+# Short command lines unless V=1.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @echo "  $(1)"
+endif
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 HEADERS := $(wildcard include/pal/*.h)
@@ -72,35 +81,44 @@ deps-demo:
 # The objects wait for the dependency check, without being rebuilt by it.
 $(BUILD)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
 	@mkdir -p $(dir $@)
-	$(CC) $(LIB_CFLAGS) -c $< -o $@
+	$(call quiet,CC $<)
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(SHARED): $(LIB_OBJ) lib/libpal.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpal.map \
+	$(call quiet,LD $@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpal.map \
 		-Wl,--no-undefined -o $@ $(LIB_OBJ) $(LIB_LIBS) $(LDFLAGS)
 
 lib/$(SONAME): $(SHARED)
-	ln -sf $(notdir $(SHARED)) $@
+	$(Q)ln -sf $(notdir $(SHARED)) $@
 
 lib/libpal.so: lib/$(SONAME)
-	ln -sf $(SONAME) $@
+	$(Q)ln -sf $(SONAME) $@
 
 $(STATIC): $(LIB_OBJ)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJ)
+	$(call quiet,AR $@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $(LIB_OBJ)
 
 # ---- Tests and examples ----------------------------------------------------
 
 $(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) lib/libpal.so | deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -Ilib $(CHECK_CFLAGS) \
+	$(call quiet,CC $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -Ilib $(CHECK_CFLAGS) \
 		-Wl,-rpath,'$$ORIGIN/../../lib' -o $@ $(TEST_SRC) \
 		-Llib -lpal $(CHECK_LIBS) $(LIB_LIBS)
 
 $(BUILD)/examples/%: examples/%.c lib/libpal.so
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+	$(call quiet,CC $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
 
 examples: $(EXAMPLE_BIN)
+
+# Golden values from an independent implementation, when present.
+PAL_VECTORS_DIR ?= $(wildcard ../shared/vectors)
+export PAL_VECTORS_DIR
 
 check: all $(TEST_BIN) examples
 	$(TEST_BIN)
@@ -115,7 +133,8 @@ demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
 
 $(BUILD)/examples/demo_digits: examples/demo/demo_digits.c lib/libpal.so
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+	$(call quiet,CC $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
 
 $(BUILD)/digits.csv: examples/data/digits.csv.gz
 	@mkdir -p $(dir $@)

@@ -744,6 +744,21 @@ int pal_graph_frobenius2(const pal_graph_t *g, double *out)
     return PAL_OK;
 }
 
+bool pal__graph_finite(const pal_graph_t *g)
+{
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *x = &g->terms[t];
+
+        if (x->kind == PAL__DENSE &&
+            !pal__matrix_finite(x->dtype, g->n, g->n, x->a, x->lda))
+            return false;
+        if (x->kind == PAL__CSR && x->vals && x->nnz > 0 &&
+            !pal__matrix_finite(x->dtype, 1, x->nnz, x->vals, x->nnz))
+            return false;
+    }
+    return true;
+}
+
 bool pal__graph_symmetric(const pal_graph_t *g)
 {
     for (int64_t t = 0; t < g->nterms; t++)

@@ -92,6 +92,9 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
 /* True when some term is non-zero. */
 bool pal__graph_nonzero(const pal_graph_t *g);
 
+/* True when every dense and CSR value is finite (O(n^2 + nnz)). */
+bool pal__graph_finite(const pal_graph_t *g);
+
 /* True when G = G^T (every term symmetric). */
 bool pal__graph_symmetric(const pal_graph_t *g);
 

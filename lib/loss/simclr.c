@@ -1,0 +1,291 @@
+/*
+ * SimCLR on a graph, in cross-entropy form (SPEC 3.2).
+ *
+ *   zt_i = z_i / max(||z_i||, eps),  s_ij = zt_i . zt_j / tau
+ *   L = - sum_i sum_{j in D_i} G_ij s_ij + sum_i d_i LSE_i
+ *
+ * with d_i = sum_{j in D_i} G_ij. The first sum is <Zt, G Zt> / tau (less
+ * the diagonal when the self term is excluded), so the graph enters only
+ * through one product. The similarities enter through the row
+ * log-sum-exps and, for the gradient,
+ *
+ *   dL/dZt = (A + A^T) Zt / tau,  A = -G' + diag(d) P,
+ *
+ * where G' is G without its diagonal when the self term is excluded.
+ * (A + A^T) Zt splits into the graph part -(G' + G'^T) Zt and the
+ * similarity part (P' + P'^T) Zt with P' = diag(d) P.
+ *
+ * The n x n similarities are held whole when they fit the workspace
+ * budget (S is then one symmetric rank-k update, and the gradient one
+ * product with P' + P'^T); otherwise they are streamed in row tiles,
+ * computed once for the log-sum-exps and once more for the gradient.
+ */
+#include "loss_internal.h"
+
+#define PAL_T float
+#define PAL_SFX f32
+#define PAL_EXP expf
+#include "simclr_tmpl.h"
+#undef PAL_T
+#undef PAL_SFX
+#undef PAL_EXP
+
+#define PAL_T double
+#define PAL_SFX f64
+#define PAL_EXP exp
+#include "simclr_tmpl.h"
+#undef PAL_T
+#undef PAL_SFX
+#undef PAL_EXP
+
+/* Largest similarity block kept whole when the context sets no workspace
+ * limit, and the size of one streamed tile. */
+#define WHOLE_BYTES ((size_t)256 << 20)
+#define TILE_BYTES ((size_t)32 << 20)
+
+void pal_simclr_opts_init(pal_simclr_opts_t *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->size = sizeof *opts;
+    opts->tau = 0.1;
+}
+
+typedef struct simclr_ws {
+    double *r, *d, *lse, *gdiag;  /* n each */
+    void *zt;                     /* normalised rows, n x k */
+    void *h, *ht;                 /* G Zt, and G^T Zt if not symmetric */
+    void *mul;
+    void *s;                      /* similarity tile, rows x n */
+    pal__grad_t grad;
+} simclr_ws_t;
+
+static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
+                          const pal__zarg_t *a, bool sym, int64_t rows,
+                          pal__ws_t *ws, simclr_ws_t *w)
+{
+    const size_t nk = (size_t)a->n * (size_t)a->k * a->elem;
+    const size_t nd = (size_t)a->n * sizeof(double);
+
+    w->r = pal__ws_take(ws, nd);
+    w->d = pal__ws_take(ws, nd);
+    w->lse = pal__ws_take(ws, nd);
+    w->gdiag = pal__ws_take(ws, nd);
+    w->zt = pal__ws_take(ws, nk);
+    w->h = pal__ws_take(ws, nk);
+    w->ht = sym || !a->dz ? NULL : pal__ws_take(ws, nk);
+    w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
+    if (a->dz)
+        pal__grad_layout(ctx, a, ws, &w->grad);
+    w->s = pal__ws_take(ws, (size_t)rows * (size_t)a->n * a->elem);
+}
+
+static void tile_lse(const pal__zarg_t *a, const void *s, int64_t b,
+                     int64_t row0, bool skip, double *lse)
+{
+    if (a->dtype == PAL_F32)
+        tile_lse_f32(s, b, a->n, a->n, row0, skip, lse);
+    else
+        tile_lse_f64(s, b, a->n, a->n, row0, skip, lse);
+}
+
+static void tile_p(const pal__zarg_t *a, void *s, int64_t b, int64_t row0,
+                   bool skip, const double *lse, const double *d)
+{
+    if (a->dtype == PAL_F32)
+        tile_p_f32(s, b, a->n, a->n, row0, skip, lse, d);
+    else
+        tile_p_f64(s, b, a->n, a->n, row0, skip, lse, d);
+}
+
+/* Rows of S computed at a time: all n when they fit the budget. */
+static int64_t tile_rows(const pal_ctx_t *ctx, const pal__zarg_t *a,
+                         size_t other)
+{
+    size_t limit = pal__ctx_limit(ctx), row = (size_t)a->n * a->elem;
+    size_t budget, whole;
+
+    if (limit == SIZE_MAX) {
+        budget = WHOLE_BYTES;
+    } else {
+        /* Leave room for the rest of the workspace and alignment. */
+        budget = limit > other + 1024 ? limit - other - 1024 : 0;
+    }
+    if (pal__mul_size(row, (size_t)a->n, &whole) && whole <= budget)
+        return a->n;
+    budget = budget < TILE_BYTES ? budget : TILE_BYTES;
+    return budget / row >= 1 ? (int64_t)(budget / row) : 1;
+}
+
+static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
+                  const pal_simclr_opts_t *user, double *loss)
+{
+    const int64_t n = a->n, k = a->k;
+    const size_t elem = a->elem;
+    pal_simclr_opts_t o;
+    pal__ws_t ws = {NULL, 0};
+    simclr_ws_t w;
+    bool sym, skip, whole;
+    int64_t rows;
+    double value, pos, dsum = 0.0, itau;
+    int rc;
+
+    pal_simclr_opts_init(&o);
+    if (user && (rc = pal__read_opts(&o, sizeof o, user)) != PAL_OK)
+        return rc;
+    if (!(o.tau > 0.0 && o.tau < INFINITY) ||
+        (o.include_self != 0 && o.include_self != 1) ||
+        !(o.eps >= 0.0 && o.eps < INFINITY))
+        return PAL_E_RANGE;
+    if ((rc = pal__zarg_check(ctx, g, a)) != PAL_OK)
+        return rc;
+    if (!pal__graph_nonnegative(g))
+        return PAL_E_NEGATIVE;
+    skip = !o.include_self;
+    itau = 1.0 / o.tau;
+
+    /* Degrees over D_i; no positive anywhere means nothing to learn. */
+    sym = pal__graph_symmetric(g);
+    simclr_layout(ctx, g, a, sym, 0, &ws, &w);
+    rows = tile_rows(ctx, a, ws.used);
+    whole = rows == n;
+    ws.used = 0;
+    simclr_layout(ctx, g, a, sym, rows, &ws, &w);
+    if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
+        return rc;
+    simclr_layout(ctx, g, a, sym, rows, &ws, &w);
+
+    for (int64_t i = 0; i < n; i++) {
+        w.gdiag[i] = skip ? g->diag[i] : 0.0;
+        w.d[i] = g->rowsum[i] - w.gdiag[i];
+        /* Rounding in the row sums must not leave a phantom degree. */
+        if (w.d[i] < 0.0 || (skip && n == 1))
+            w.d[i] = 0.0;
+        dsum += w.d[i];
+    }
+    if (!(dsum > 0.0))
+        return PAL_E_EMPTY;
+
+    /* Normalise the rows. */
+    pal__row_norm2(a->dtype, n, k, a->z, a->ldz, w.r);
+    for (int64_t i = 0; i < n; i++) {
+        w.r[i] = sqrt(w.r[i]);
+        if (w.r[i] == 0.0 && o.eps == 0.0)
+            return PAL_E_ZERO_NORM;
+        w.lse[i] = 1.0 / (w.r[i] > o.eps ? w.r[i] : o.eps);
+    }
+    pal__row_scale(a->dtype, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
+
+    /* Positive term: <Zt, G Zt> less the diagonal, over tau. */
+    pal__graph_mul(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul);
+    pos = pal__mat_dot(a->dtype, n, k, w.zt, k, w.h, k);
+    if (skip) {
+        pal__row_norm2(a->dtype, n, k, w.zt, k, w.lse);
+        for (int64_t i = 0; i < n; i++)
+            pos -= w.gdiag[i] * w.lse[i];
+    }
+    pos *= itau;
+
+    /* Log-sum-exps of the rows of S, tile by tile. */
+    if (whole) {
+        pal__syrk(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
+        tile_lse(a, w.s, n, 0, skip, w.lse);
+    } else {
+        for (int64_t r0 = 0; r0 < n; r0 += rows) {
+            int64_t b = n - r0 < rows ? n - r0 : rows;
+
+            pal__gemm(ctx, a->dtype, b, n, k, itau,
+                      (const char *)w.zt + (size_t)r0 * (size_t)k * elem, k,
+                      1, w.zt, 1, k, 0.0, w.s, n, 1);
+            tile_lse(a, w.s, b, r0, skip, w.lse + r0);
+        }
+    }
+    value = -pos;
+    for (int64_t i = 0; i < n; i++)
+        if (w.d[i] != 0.0)
+            value += w.d[i] * w.lse[i];
+    if ((rc = pal__value_check(value, a, g)) != PAL_OK)
+        return rc;
+    if (!a->dz) {
+        *loss = value;
+        return PAL_OK;
+    }
+
+    /* Graph part: -(G' + G'^T) Zt = -(H + G^T Zt) + 2 diag(G_ii) Zt. */
+    if (sym) {
+        pal__mat_axpby(a->dtype, n, k, -2.0, w.h, k, 0.0, w.grad.p,
+                       w.grad.ld);
+    } else {
+        pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k, w.mul);
+        pal__mat_axpby(a->dtype, n, k, -1.0, w.h, k, 0.0, w.grad.p,
+                       w.grad.ld);
+        pal__mat_axpby(a->dtype, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
+                       w.grad.ld);
+    }
+    if (skip) {
+        for (int64_t i = 0; i < n; i++)
+            w.gdiag[i] *= 2.0;
+        pal__row_axpy(a->dtype, n, k, w.gdiag, w.zt, k, w.grad.p, w.grad.ld);
+    }
+
+    /* Similarity part: (P' + P'^T) Zt. */
+    if (whole) {
+        tile_p(a, w.s, n, 0, skip, w.lse, w.d);
+        if (a->dtype == PAL_F32)
+            sym_sum_f32(w.s, n, n);
+        else
+            sym_sum_f64(w.s, n, n);
+        pal__gemm(ctx, a->dtype, n, k, n, 1.0, w.s, n, 1, w.zt, k, 1, 1.0,
+                  w.grad.p, w.grad.ld, 1);
+    } else {
+        for (int64_t r0 = 0; r0 < n; r0 += rows) {
+            int64_t b = n - r0 < rows ? n - r0 : rows;
+            const char *zt0 =
+                (const char *)w.zt + (size_t)r0 * (size_t)k * elem;
+
+            pal__gemm(ctx, a->dtype, b, n, k, itau, zt0, k, 1, w.zt, 1, k,
+                      0.0, w.s, n, 1);
+            tile_p(a, w.s, b, r0, skip, w.lse, w.d);
+            pal__gemm(ctx, a->dtype, b, k, n, 1.0, w.s, n, 1, w.zt, k, 1,
+                      1.0,
+                      (char *)w.grad.p + pal__row(a, r0, w.grad.ld),
+                      w.grad.ld, 1);
+            pal__gemm(ctx, a->dtype, n, k, b, 1.0, w.s, 1, n, zt0, k, 1, 1.0,
+                      w.grad.p, w.grad.ld, 1);
+        }
+    }
+
+    /* dL/dZt = (...) / tau, then back through the row normalisation. */
+    pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, itau, w.grad.p, w.grad.ld);
+    pal__unnormalise(a->dtype, n, k, false, w.zt, k, w.r, o.eps, w.grad.p,
+                     w.grad.ld, NULL);
+    if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)
+        return rc;
+    if (loss)
+        *loss = value;
+    return PAL_OK;
+}
+
+int pal_loss_simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t dtype,
+                    int64_t n, int64_t k, const void *z, int64_t ldz,
+                    const pal_simclr_opts_t *opts, double *loss)
+{
+    pal__zarg_t a = {dtype, n, k, z, ldz, NULL, 0, pal_dtype_size(dtype)};
+
+    if (!ctx || !g || !loss)
+        return PAL_E_NULL;
+    return simclr(ctx, g, &a, opts, loss);
+}
+
+int pal_grad_simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t dtype,
+                    int64_t n, int64_t k, const void *z, int64_t ldz,
+                    const pal_simclr_opts_t *opts, double *loss, void *dz,
+                    int64_t lddz)
+{
+    pal__zarg_t a = {dtype, n, k, z, ldz, dz, lddz, pal_dtype_size(dtype)};
+
+    if (!ctx || !g || !dz)
+        return PAL_E_NULL;
+    return simclr(ctx, g, &a, opts, loss);
+}

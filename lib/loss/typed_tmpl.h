@@ -1,0 +1,157 @@
+/*
+ * Elementwise kernels, written once: typed.c includes this file with
+ * PAL_T = float and PAL_T = double. Every reduction accumulates in
+ * double. The functions are static; typed.c dispatches to them.
+ */
+#define PAL_CAT_(a, b) a##b
+#define PAL_CAT(a, b) PAL_CAT_(a, b)
+#define FN(name) PAL_CAT(name, PAL_SFX)
+
+static void FN(row_norm2_)(int64_t n, int64_t k, const PAL_T *x,
+                           int64_t ldx, double *out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const PAL_T *r = x + i * ldx;
+        double acc = 0.0;
+
+        for (int64_t c = 0; c < k; c++)
+            acc += (double)r[c] * (double)r[c];
+        out[i] = acc;
+    }
+}
+
+static double FN(mat_dot_)(int64_t n, int64_t k, const PAL_T *x,
+                           int64_t ldx, const PAL_T *y, int64_t ldy)
+{
+    double acc = 0.0;
+
+    for (int64_t i = 0; i < n; i++) {
+        const PAL_T *a = x + i * ldx, *b = y + i * ldy;
+        double row = 0.0;
+
+        for (int64_t c = 0; c < k; c++)
+            row += (double)a[c] * (double)b[c];
+        acc += row;
+    }
+    return acc;
+}
+
+static void FN(row_scale_)(int64_t n, int64_t k, const PAL_T *x,
+                           int64_t ldx, const double *s, double c, PAL_T *y,
+                           int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const double f = s ? s[i] : c;
+
+        for (int64_t j = 0; j < k; j++)
+            y[i * ldy + j] = (PAL_T)((double)x[i * ldx + j] * f);
+    }
+}
+
+static void FN(mat_axpby_)(int64_t n, int64_t k, double a, const PAL_T *x,
+                           int64_t ldx, double b, PAL_T *y, int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++) {
+        PAL_T *r = y + i * ldy;
+
+        if (!x) {
+            for (int64_t j = 0; j < k; j++)
+                r[j] = (PAL_T)(b * (double)r[j]);
+        } else if (b == 0.0) {
+            for (int64_t j = 0; j < k; j++)
+                r[j] = (PAL_T)(a * (double)x[i * ldx + j]);
+        } else {
+            for (int64_t j = 0; j < k; j++)
+                r[j] = (PAL_T)(a * (double)x[i * ldx + j] + b * (double)r[j]);
+        }
+    }
+}
+
+static void FN(row_axpy_)(int64_t n, int64_t k, const double *s,
+                          const PAL_T *x, int64_t ldx, PAL_T *y, int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (s[i] == 0.0)
+            continue;
+        for (int64_t j = 0; j < k; j++)
+            y[i * ldy + j] = (PAL_T)((double)y[i * ldy + j] +
+                                     s[i] * (double)x[i * ldx + j]);
+    }
+}
+
+static void FN(col_sums_)(int64_t n, int64_t k, const PAL_T *x, int64_t ldx,
+                          double *out)
+{
+    for (int64_t j = 0; j < k; j++)
+        out[j] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++)
+            out[j] += (double)x[i * ldx + j];
+}
+
+static void FN(col_norm2_)(int64_t n, int64_t k, const PAL_T *x,
+                           int64_t ldx, double *out)
+{
+    for (int64_t j = 0; j < k; j++)
+        out[j] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++)
+            out[j] += (double)x[i * ldx + j] * (double)x[i * ldx + j];
+}
+
+static void FN(col_affine_)(int64_t n, int64_t k, const PAL_T *x,
+                            int64_t ldx, const double *mu, const double *s,
+                            PAL_T *y, int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++)
+            y[i * ldy + j] =
+                (PAL_T)(((double)x[i * ldx + j] - (mu ? mu[j] : 0.0)) * s[j]);
+}
+
+static void FN(unnormalise_rows_)(int64_t n, int64_t k, const PAL_T *zt,
+                                  int64_t ldzt, const double *r, double eps,
+                                  PAL_T *g, int64_t ldg)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const PAL_T *u = zt + i * ldzt;
+        PAL_T *v = g + i * ldg;
+        double dot = 0.0;
+
+        if (!(r[i] > eps)) {
+            for (int64_t c = 0; c < k; c++)
+                v[c] = (PAL_T)((double)v[c] / eps);
+            continue;
+        }
+        for (int64_t c = 0; c < k; c++)
+            dot += (double)u[c] * (double)v[c];
+        for (int64_t c = 0; c < k; c++)
+            v[c] = (PAL_T)(((double)v[c] - (double)u[c] * dot) / r[i]);
+    }
+}
+
+static void FN(unnormalise_cols_)(int64_t n, int64_t k, const PAL_T *zt,
+                                  int64_t ldzt, const double *r, double eps,
+                                  PAL_T *g, int64_t ldg, double *dot)
+{
+    for (int64_t c = 0; c < k; c++)
+        dot[c] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < k; c++)
+            dot[c] += (double)zt[i * ldzt + c] * (double)g[i * ldg + c];
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t c = 0; c < k; c++) {
+            double v = (double)g[i * ldg + c];
+
+            if (r[c] > eps)
+                v = (v - (double)zt[i * ldzt + c] * dot[c]) / r[c];
+            else
+                v /= eps;
+            g[i * ldg + c] = (PAL_T)v;
+        }
+    }
+}
+
+#undef FN
+#undef PAL_CAT
+#undef PAL_CAT_

@@ -1,0 +1,149 @@
+/*
+ * VIC^2, the spectral contrastive loss on a graph (SPEC 3.1):
+ *
+ *   L = ||Z^T Z||_F^2 - 2 <Z, G Z> + ||G||_F^2
+ *   dL/dZ = 4 Z (Z^T Z) - 2 (G + G^T) Z
+ *
+ * Z Z^T is never formed: one k x k Gram matrix, one graph product (two
+ * when G is not symmetric), and O(n k) elementwise work.
+ */
+#include "loss_internal.h"
+
+void pal_vic2_opts_init(pal_vic2_opts_t *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->size = sizeof *opts;
+}
+
+typedef struct vic2_ws {
+    void *m;        /* k x k Gram matrix Z^T Z */
+    void *h, *ht;   /* G Z and, for a non-symmetric G, G^T Z */
+    double *rn;     /* squared row norms (offdiag only) */
+    void *mul;      /* graph product workspace */
+    pal__grad_t grad;
+} vic2_ws_t;
+
+static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
+                        const pal__zarg_t *a, bool sym, bool offdiag,
+                        pal__ws_t *ws, vic2_ws_t *w)
+{
+    const size_t nk = (size_t)a->n * (size_t)a->k * a->elem;
+
+    w->m = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * a->elem);
+    w->h = pal__ws_take(ws, nk);
+    w->ht = sym ? NULL : pal__ws_take(ws, nk);
+    w->rn = offdiag ? pal__ws_take(ws, (size_t)a->n * sizeof(double)) : NULL;
+    w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
+    if (a->dz)
+        pal__grad_layout(ctx, a, ws, &w->grad);
+}
+
+static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
+                const pal_vic2_opts_t *user, double *loss)
+{
+    pal_vic2_opts_t o;
+    pal__ws_t ws = {NULL, 0};
+    vic2_ws_t w;
+    bool sym;
+    double value, offdiag_frob = 0.0;
+    int rc;
+
+    pal_vic2_opts_init(&o);
+    if (user && (rc = pal__read_opts(&o, sizeof o, user)) != PAL_OK)
+        return rc;
+    if (o.offdiag != 0 && o.offdiag != 1)
+        return PAL_E_RANGE;
+    if ((rc = pal__zarg_check(ctx, g, a)) != PAL_OK)
+        return rc;
+
+    /* A zero graph only pulls Z to zero: report it instead of a loss. */
+    if (o.offdiag) {
+        for (int64_t i = 0; i < g->n; i++)
+            offdiag_frob += g->diag[i] * g->diag[i];
+        offdiag_frob = g->frob2 - offdiag_frob;
+    }
+    if (!pal__graph_nonzero(g) ||
+        (o.offdiag && offdiag_frob <= 1e-12 * g->frob2))
+        return PAL_E_EMPTY;
+
+    sym = pal__graph_symmetric(g);
+    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+    if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
+        return rc;
+    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+
+    /* M = Z^T Z, H = G Z. */
+    pal__syrk(ctx, a->dtype, a->k, a->n, 1.0, a->z, 1, a->ldz, 0.0, w.m,
+              a->k);
+    pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
+                   w.mul);
+
+    value = pal__mat_dot(a->dtype, a->k, a->k, w.m, a->k, w.m, a->k) -
+            2.0 * pal__mat_dot(a->dtype, a->n, a->k, a->z, a->ldz, w.h,
+                               a->k) +
+            g->frob2;
+    if (o.offdiag) {
+        pal__row_norm2(a->dtype, a->n, a->k, a->z, a->ldz, w.rn);
+        for (int64_t i = 0; i < a->n; i++) {
+            double e = w.rn[i] - g->diag[i];
+
+            value -= e * e;
+            /* The gradient's row scale, reused below. */
+            w.rn[i] = -4.0 * e;
+        }
+    }
+    if ((rc = pal__value_check(value, a, g)) != PAL_OK)
+        return rc;
+    if (!a->dz) {
+        *loss = value;
+        return PAL_OK;
+    }
+
+    /* dZ = 4 Z M - 2 (H + G^T Z), minus 4 (||z_i||^2 - G_ii) z_i. */
+    if (sym) {
+        pal__mat_axpby(a->dtype, a->n, a->k, -4.0, w.h, a->k, 0.0,
+                       w.grad.p, w.grad.ld);
+    } else {
+        pal__graph_mul(ctx, g, 1, a->dtype, a->k, a->z, a->ldz, w.ht, a->k,
+                       w.mul);
+        pal__mat_axpby(a->dtype, a->n, a->k, -2.0, w.h, a->k, 0.0,
+                       w.grad.p, w.grad.ld);
+        pal__mat_axpby(a->dtype, a->n, a->k, -2.0, w.ht, a->k, 1.0,
+                       w.grad.p, w.grad.ld);
+    }
+    pal__gemm(ctx, a->dtype, a->n, a->k, a->k, 4.0, a->z, a->ldz, 1, w.m,
+              a->k, 1, 1.0, w.grad.p, w.grad.ld, 1);
+    if (o.offdiag)
+        pal__row_axpy(a->dtype, a->n, a->k, w.rn, a->z, a->ldz, w.grad.p,
+                      w.grad.ld);
+    if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)
+        return rc;
+    if (loss)
+        *loss = value;
+    return PAL_OK;
+}
+
+int pal_loss_vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t dtype,
+                  int64_t n, int64_t k, const void *z, int64_t ldz,
+                  const pal_vic2_opts_t *opts, double *loss)
+{
+    pal__zarg_t a = {dtype, n, k, z, ldz, NULL, 0, pal_dtype_size(dtype)};
+
+    if (!ctx || !g || !loss)
+        return PAL_E_NULL;
+    return vic2(ctx, g, &a, opts, loss);
+}
+
+int pal_grad_vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t dtype,
+                  int64_t n, int64_t k, const void *z, int64_t ldz,
+                  const pal_vic2_opts_t *opts, double *loss, void *dz,
+                  int64_t lddz)
+{
+    pal__zarg_t a = {dtype, n, k, z, ldz, dz, lddz, pal_dtype_size(dtype)};
+
+    if (!ctx || !g || !dz)
+        return PAL_E_NULL;
+    return vic2(ctx, g, &a, opts, loss);
+}
