@@ -134,7 +134,8 @@ demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
 $(BUILD)/examples/demo_digits: examples/demo/demo_digits.c lib/libpal.so
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $@)
-	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+	$(Q)$(CC) $(HOST_CFLAGS) $(BLIS_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ \
+		$< $(HOST_LIBS)
 
 $(BUILD)/digits.csv: examples/data/digits.csv.gz
 	@mkdir -p $(dir $@)
