@@ -84,6 +84,10 @@ int pal_ctx_set_workspace_limit(pal_ctx_t *ctx, size_t bytes)
     if (!ctx)
         return PAL_E_NULL;
     ctx->ws_limit = bytes;
+    /* The limit bounds what the context holds, not only what it grows
+     * to: a workspace already over it goes, and regrows on demand. */
+    if (bytes && ctx->ws_size > bytes)
+        pal_ctx_release_workspace(ctx);
     return PAL_OK;
 }
 

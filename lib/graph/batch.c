@@ -190,10 +190,12 @@ int pal_batch_reserve(pal_batch_t *b, int64_t n_pairs, int64_t n_regs)
      * a failure leaves the lists' contents as they were (a list already
      * grown keeps its larger capacity, which changes nothing visible). */
     for (int k = 0; k < 2; k++) {
-        int64_t need = l[k]->count + want[k];
+        int64_t need;
 
-        if (need < l[k]->count)
+        /* Test before adding: a signed overflow has no defined result. */
+        if (want[k] > INT64_MAX - l[k]->count)
             return PAL_E_SIZE;
+        need = l[k]->count + want[k];
         if (b->limit > 0 && need > b->limit)
             need = b->limit;
         while (l[k]->cap < need) {

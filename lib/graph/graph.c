@@ -126,8 +126,9 @@ static int pending_commit(pal_graph_t *g, pending_t *p)
     frob2 = g->frob2 + w * w * p->t.self;
     for (int64_t b = 0; b < g->nterms; b++)
         frob2 += 2.0 * w * g->terms[b].w * p->cross[b];
-    /* Cancelling terms can leave a tiny negative residue. */
-    g->frob2 = frob2 > 0.0 ? frob2 : 0.0;
+    /* Cancelling terms can leave a tiny negative residue; a NaN from
+     * non-finite weights stays NaN rather than passing for zero. */
+    g->frob2 = frob2 < 0.0 ? 0.0 : frob2;
     for (int64_t i = 0; i < g->n; i++) {
         g->rowsum[i] += w * p->row[i];
         g->colsum[i] += w * p->col[i];
@@ -433,8 +434,10 @@ static int add_block(pal_graph_t *g, double weight, const int32_t *labels,
 
     if (!finite(weight))
         return PAL_E_NONFINITE;
+    /* Block labels share the range of the class indices, which stops
+     * short of INT32_MAX; plain labels may take any int32 value. */
     for (int64_t i = 0; labels && i < n; i++)
-        if (labels[i] < -1)
+        if (labels[i] < -1 || (n_entries >= 0 && labels[i] == INT32_MAX))
             return PAL_E_INDEX;
     for (int64_t q = 0; q < n_entries; q++) {
         if (ea[q] < 0 || eb[q] < 0 || ea[q] == INT32_MAX ||
@@ -703,6 +706,9 @@ int pal_graph_mixture(pal_graph_t **out, int64_t n, double alpha,
         return PAL_E_RANGE;
     if (alpha > 0.0 && !labels)
         return PAL_E_NULL;
+    /* The size comes first: the labels are n entries only if n is valid. */
+    if (n < 1 || n > PAL__MAX_N)
+        return PAL_E_SIZE;
     for (int64_t i = 0; labels && i < n; i++)
         if (labels[i] < -1)
             return PAL_E_INDEX;
@@ -780,8 +786,10 @@ bool pal__graph_nonnegative(const pal_graph_t *g)
 
 bool pal__graph_nonzero(const pal_graph_t *g)
 {
+    /* A term holding NaN has a NaN norm: it is not a zero term, and the
+     * loss that uses it reports the non-finite input. */
     for (int64_t t = 0; t < g->nterms; t++)
-        if (g->terms[t].self > 0.0)
+        if (g->terms[t].self != 0.0)
             return true;
     return false;
 }

@@ -75,7 +75,8 @@ void pal__row_scale(pal_dtype_t t, int64_t n, int64_t k, const void *x,
                     int64_t ldx, const double *s, double c, void *y,
                     int64_t ldy);
 
-/* y = a x + b y (x may be NULL: y = b y). */
+/* y = a x + b y (x may be NULL: y = b y). With b = 0, y is written
+ * without being read. */
 void pal__mat_axpby(pal_dtype_t t, int64_t n, int64_t k, double a,
                     const void *x, int64_t ldx, double b, void *y,
                     int64_t ldy);

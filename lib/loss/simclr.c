@@ -164,7 +164,9 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
             w.d[i] = 0.0;
         dsum += w.d[i];
     }
-    if (!(dsum > 0.0))
+    /* A NaN sum comes from non-finite weights: the value check reports
+     * them once the loss is formed. */
+    if (dsum == 0.0)
         return PAL_E_EMPTY;
 
     /* Normalise the rows. */

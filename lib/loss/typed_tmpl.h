@@ -54,7 +54,12 @@ static void FN(mat_axpby_)(int64_t n, int64_t k, double a, const PAL_T *x,
     for (int64_t i = 0; i < n; i++) {
         PAL_T *r = y + i * ldy;
 
-        if (!x) {
+        if (!x && b == 0.0) {
+            /* Store zeros, as BLAS does for beta = 0: 0 * y would keep a
+             * NaN or infinity that y held before. */
+            for (int64_t j = 0; j < k; j++)
+                r[j] = 0;
+        } else if (!x) {
             for (int64_t j = 0; j < k; j++)
                 r[j] = (PAL_T)(b * (double)r[j]);
         } else if (b == 0.0) {
