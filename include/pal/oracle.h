@@ -191,6 +191,8 @@ typedef struct pal_oracle pal_oracle_t;
  * same question is asked again by the next step). The arrays are valid
  * only during the call. The callback runs on the thread that calls
  * pal_oracle_step, never after pal_oracle_destroy, and never re-entrantly.
+ * While it runs, pal_oracle_step, pal_oracle_next and pal_oracle_answer on
+ * the same oracle fail with PAL_E_STATE and pal_oracle_cancel does nothing.
  */
 typedef int (*pal_labeler_fn)(void *user, int64_t anchor, int64_t m,
                               const int64_t *candidates,
@@ -201,7 +203,9 @@ typedef enum pal_sampler {
     /* Algorithm 2, SSL: positives are views of one source sample; no
      * question is ever asked and the labeler is never called. Each step
      * takes the next source sample (cycling through them in a seeded
-     * random order, epoch after epoch) and makes its views known same. */
+     * random order, epoch after epoch) and makes its views known same.
+     * Its batch I lists every pair of those views, g = 1, at every epoch
+     * (not only the first time), as SSL training shows them again. */
     PAL_SAMPLER_SSL = 1,
     /* Algorithm 2, supervised passive: each step asks one pair (i, j),
      * i != j, drawn uniformly among the pairs whose relation is not yet
@@ -272,8 +276,8 @@ PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
 /**
  * One step: choose the next question, ask the labeler, record the
  * answers, and append to batch (if not NULL) the pairs this step made
- * known (I) and the regulariser pairs (J) chosen by the reg mode. The
- * batch is appended to, not cleared.
+ * known (I; for SSL, the pairs of the sample's views) and the regulariser
+ * pairs (J) chosen by the reg mode. The batch is appended to, not cleared.
  * @return PAL_OK; PAL_DONE when no question is left to ask (every
  *         relation is known, or every open question was answered unsure);
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that

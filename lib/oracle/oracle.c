@@ -1,0 +1,373 @@
+/*
+ * Oracles: options, the question life cycle shared by the samplers that
+ * ask (choose, ask, answer), batches and costs.
+ *
+ * A step that fails leaves everything as it was: the answers are applied
+ * inside a store transaction and a batch transaction, both rolled back on
+ * failure, and what choosing the question changed (the generator, a class
+ * founded on the way) is put back, so that the next step asks the same
+ * question again.
+ */
+#include "oracle_internal.h"
+
+void pal_oracle_opts_init(pal_oracle_opts_t *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->size = sizeof *opts;
+    opts->sampler = PAL_SAMPLER_CAPTCHA;
+    opts->seed = 0;
+    opts->screen_size = 15;
+    opts->views = 2;
+    opts->source = NULL;
+    opts->reg_mode = -1;
+    opts->reg_pairs = 64;
+    opts->negative_weight = 0.0;
+}
+
+static int check_opts(const pal_oracle_opts_t *o, int64_t n)
+{
+    if (n < 1 || n > PAL__MAX_N)
+        return PAL_E_SIZE;
+    if (o->sampler != PAL_SAMPLER_SSL && o->sampler != PAL_SAMPLER_PASSIVE &&
+        o->sampler != PAL_SAMPLER_CAPTCHA)
+        return PAL_E_RANGE;
+    if (o->screen_size < 1 || o->views < 1 || o->reg_pairs < 0 ||
+        o->reg_mode < -1 || o->reg_mode > PAL_REG_HALVES ||
+        o->negative_weight - o->negative_weight != 0.0)
+        return PAL_E_RANGE;
+    if (o->sampler != PAL_SAMPLER_SSL && n < 2)
+        return PAL_E_SIZE;
+    if (o->sampler == PAL_SAMPLER_SSL && !o->source && n % o->views != 0)
+        return PAL_E_SHAPE;
+    for (int64_t i = 0; o->sampler == PAL_SAMPLER_SSL && o->source && i < n;
+         i++)
+        if (o->source[i] < 0 || o->source[i] >= n)
+            return PAL_E_INDEX;
+    return PAL_OK;
+}
+
+/* A seeded random permutation of the items for PAL_REG_HALVES. */
+static int halves_init(pal_oracle_t *o)
+{
+    o->halves = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *o->halves);
+    if (!o->halves)
+        return PAL_E_NOMEM;
+    for (int64_t i = 0; i < o->n; i++)
+        o->halves[i] = (int32_t)i;
+    for (int64_t i = o->n - 1; i > 0; i--) {
+        int64_t k = (int64_t)pal__rng_below(&o->reg_rng, (uint64_t)i + 1);
+        int32_t t = o->halves[i];
+
+        o->halves[i] = o->halves[k];
+        o->halves[k] = t;
+    }
+    o->half = o->n / 2;
+    return PAL_OK;
+}
+
+int pal_oracle_create(pal_oracle_t **out, int64_t n,
+                      const pal_oracle_opts_t *opts,
+                      const pal_allocator_t *alloc)
+{
+    pal_oracle_opts_t op;
+    pal_allocator_t a;
+    pal_oracle_t *o;
+    int rc;
+
+    if (!out)
+        return PAL_E_NULL;
+    pal_oracle_opts_init(&op);
+    if (opts) {
+        rc = pal__read_opts(&op, sizeof op, opts);
+        if (rc != PAL_OK)
+            return rc;
+    }
+    rc = check_opts(&op, n);
+    if (rc != PAL_OK)
+        return rc;
+
+    pal__allocator_init(&a, alloc);
+    o = pal__alloc(&a, sizeof *o);
+    if (!o)
+        return PAL_E_NOMEM;
+    memset(o, 0, sizeof *o);
+    o->alloc = a;
+    o->opts = op;
+    o->opts.source = NULL;
+    o->n = n;
+    o->reg_mode = op.reg_mode >= 0 ? op.reg_mode
+                  : op.sampler == PAL_SAMPLER_SSL ? PAL_REG_RANDOM
+                                                  : PAL_REG_SAME;
+    o->costs.size = sizeof o->costs;
+
+    /* Questions and regulariser pairs draw from separate streams, so that
+     * asking for a batch or not never changes the questions. */
+    pal__rng_seed(&o->rng, op.seed);
+    pal__rng_seed(&o->reg_rng, op.seed ^ 0x5851f42d4c957f2du);
+
+    rc = pal_store_create(&o->store, n, &a);
+    if (rc == PAL_OK && op.sampler != PAL_SAMPLER_SSL) {
+        o->cap = op.sampler == PAL_SAMPLER_PASSIVE ? 1
+                 : op.screen_size < n ? op.screen_size
+                                      : n - 1;
+        o->cand = pal__alloc_array(&a, (size_t)o->cap, sizeof *o->cand);
+        o->answers = pal__alloc_array(&a, (size_t)o->cap,
+                                      sizeof *o->answers);
+        o->effects = pal__alloc_array(&a, (size_t)o->cap,
+                                      sizeof *o->effects);
+        if (!o->cand || !o->answers || !o->effects)
+            rc = PAL_E_NOMEM;
+    }
+    if (rc == PAL_OK && o->reg_mode == PAL_REG_HALVES)
+        rc = halves_init(o);
+    if (rc == PAL_OK && op.sampler == PAL_SAMPLER_CAPTCHA)
+        rc = pal__captcha_init(o);
+    if (rc == PAL_OK && op.sampler == PAL_SAMPLER_SSL)
+        rc = pal__ssl_init(o, op.source);
+    if (rc != PAL_OK) {
+        pal_oracle_destroy(o);
+        return rc;
+    }
+    *out = o;
+    return PAL_OK;
+}
+
+void pal_oracle_destroy(pal_oracle_t *o)
+{
+    if (!o)
+        return;
+    pal__captcha_free(o);
+    pal__ssl_free(o);
+    pal_store_destroy(o->store);
+    pal__free(&o->alloc, o->cand);
+    pal__free(&o->alloc, o->answers);
+    pal__free(&o->alloc, o->effects);
+    pal__free(&o->alloc, o->halves);
+    pal__free(&o->alloc, o);
+}
+
+int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn, void *user)
+{
+    if (!o)
+        return PAL_E_NULL;
+    o->labeler = fn;
+    o->user = user;
+    return PAL_OK;
+}
+
+const pal_store_t *pal_oracle_store(const pal_oracle_t *o)
+{
+    return o ? o->store : NULL;
+}
+
+/* ---- Questions and answers ----------------------------------------------- */
+
+static int next_question(pal_oracle_t *o)
+{
+    return o->opts.sampler == PAL_SAMPLER_CAPTCHA ? pal__captcha_next(o)
+                                                  : pal__passive_next(o);
+}
+
+static bool valid_answers(const pal_answer_t *answers, int64_t m)
+{
+    for (int64_t k = 0; k < m; k++)
+        if ((unsigned)answers[k] > (unsigned)PAL_ANSWER_UNSURE)
+            return false;
+    return true;
+}
+
+int pal__oracle_regs(pal_oracle_t *o, pal_batch_t *batch)
+{
+    const int64_t n = o->n;
+
+    if (n < 2 || (o->reg_mode != PAL_REG_RANDOM &&
+                  o->reg_mode != PAL_REG_HALVES))
+        return PAL_OK;
+    for (int64_t r = 0; r < o->opts.reg_pairs; r++) {
+        int64_t i, j;
+        int rc;
+
+        if (o->reg_mode == PAL_REG_RANDOM) {
+            i = (int64_t)pal__rng_below(&o->reg_rng, (uint64_t)n);
+            j = (int64_t)pal__rng_below(&o->reg_rng, (uint64_t)n - 1);
+            j += j >= i;
+        } else {
+            uint64_t h = (uint64_t)o->half;
+
+            i = o->halves[pal__rng_below(&o->reg_rng, h)];
+            j = o->halves[o->half + (int64_t)pal__rng_below(
+                                        &o->reg_rng, (uint64_t)n - h)];
+        }
+        rc = pal_batch_add_reg(batch, i, j);
+        if (rc != PAL_OK)
+            return rc;
+    }
+    return PAL_OK;
+}
+
+/* Apply answers to the pending question; all or nothing. */
+static int apply(pal_oracle_t *o, const pal_answer_t *answers,
+                 pal_batch_t *batch)
+{
+    pal__kn_t *kn = o->store->kn;
+    pal__sink_t sink = {batch, 1.0, o->opts.negative_weight,
+                        o->reg_mode == PAL_REG_SAME};
+    pal__rng_t reg_rng = o->reg_rng;
+    int rc = PAL_OK;
+
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+        rc = pal__captcha_reserve(o, answers);
+    if (rc == PAL_OK && batch)
+        rc = pal__batch_begin(batch);
+    if (rc != PAL_OK)
+        return rc;
+
+    pal__kn_begin(kn);
+    for (int64_t k = 0; k < o->m && rc == PAL_OK; k++)
+        rc = pal__kn_answer(kn, (int32_t)o->anchor, (int32_t)o->cand[k],
+                            (int)answers[k], batch ? pal__sink_pair : NULL,
+                            &sink, &o->effects[k]);
+    if (rc == PAL_OK && batch)
+        rc = pal__oracle_regs(o, batch);
+    if (rc != PAL_OK) {
+        pal__kn_rollback(kn);
+        if (batch)
+            pal__batch_rollback(batch);
+        o->reg_rng = reg_rng;
+        return rc;
+    }
+    pal__kn_commit(kn);
+    if (batch)
+        pal__batch_commit(batch);
+
+    o->costs.steps++;
+    o->costs.screens++;
+    o->costs.answers += o->m;
+    for (int64_t k = 0; k < o->m; k++) {
+        o->costs.same += answers[k] == PAL_ANSWER_SAME;
+        o->costs.different += answers[k] == PAL_ANSWER_DIFFERENT;
+        o->costs.unsure += answers[k] == PAL_ANSWER_UNSURE;
+        o->costs.conflicts += o->effects[k] == PAL__KN_CONFLICT;
+    }
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+        pal__captcha_learn(o, answers);
+    o->pending = false;
+    return PAL_OK;
+}
+
+int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
+{
+    pal__rng_t rng;
+    int64_t nclasses, npromo;
+    int rc;
+
+    if (!o)
+        return PAL_E_NULL;
+    if (o->opts.sampler == PAL_SAMPLER_SSL)
+        return pal__ssl_step(o, batch);
+    if (!o->labeler || o->pending || o->asking)
+        return PAL_E_STATE;
+
+    /* What choosing the question may change, kept to put it back. */
+    rng = o->rng;
+    nclasses = o->cap_s.nclasses;
+    npromo = o->cap_s.npromo;
+    rc = next_question(o);
+    if (rc != PAL_OK)
+        return rc;
+
+    /* Answers the labeler leaves unwritten read as invalid. While it
+     * runs, calls that would touch the question are refused. */
+    memset(o->answers, 0xff, (size_t)o->m * sizeof *o->answers);
+    o->asking = true;
+    rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
+    o->asking = false;
+    if (rc != 0 || !valid_answers(o->answers, o->m))
+        rc = PAL_E_CALLBACK;
+    else
+        rc = apply(o, o->answers, batch);
+    if (rc != PAL_OK) {
+        o->pending = false;
+        o->rng = rng;
+        o->cap_s.nclasses = nclasses;
+        o->cap_s.npromo = npromo;
+        o->costs.classes = nclasses;
+    }
+    return rc;
+}
+
+int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
+                    const int64_t **candidates)
+{
+    int rc;
+
+    if (!o)
+        return PAL_E_NULL;
+    if (o->opts.sampler == PAL_SAMPLER_SSL || o->asking)
+        return PAL_E_STATE;
+    if (!o->pending) {
+        rc = next_question(o);
+        if (rc != PAL_OK)
+            return rc;
+    }
+    if (anchor)
+        *anchor = o->anchor;
+    if (m)
+        *m = o->m;
+    if (candidates)
+        *candidates = o->cand;
+    return PAL_OK;
+}
+
+int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
+                      pal_batch_t *batch)
+{
+    if (!o || !answers)
+        return PAL_E_NULL;
+    if (!o->pending || o->asking)
+        return PAL_E_STATE;
+    if (!valid_answers(answers, o->m))
+        return PAL_E_RANGE;
+    return apply(o, answers, batch);
+}
+
+void pal_oracle_cancel(pal_oracle_t *o)
+{
+    if (o && !o->asking)
+        o->pending = false;
+}
+
+int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)
+{
+    pal_oracle_costs_t c;
+    size_t size;
+
+    if (!o || !costs)
+        return PAL_E_NULL;
+    size = costs->size;
+    if (size < sizeof c)
+        return PAL_E_SIZE;
+    c = o->costs;
+    c.size = size;
+    memcpy(costs, &c, sizeof c);
+    return PAL_OK;
+}
+
+int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
+                         int64_t capacity, int64_t *count)
+{
+    int64_t nc;
+
+    if (!o || (!templates && capacity > 0))
+        return PAL_E_NULL;
+    if (o->opts.sampler != PAL_SAMPLER_CAPTCHA)
+        return PAL_E_STATE;
+    nc = o->cap_s.nclasses;
+    for (int64_t k = 0; k < nc && k < capacity; k++)
+        templates[k] = o->cap_s.templates[k];
+    if (count)
+        *count = nc;
+    return PAL_OK;
+}

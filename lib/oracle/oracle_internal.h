@@ -1,0 +1,104 @@
+/*
+ * The oracle concern: the public store around the knowledge bookkeeping,
+ * and the oracles with their samplers. This is where knowledge meets
+ * batches and graphs.
+ */
+#ifndef PAL_ORACLE_INTERNAL_H
+#define PAL_ORACLE_INTERNAL_H
+
+#include "core/internal.h"
+#include "graph/graph_internal.h"
+#include "knowledge/knowledge.h"
+#include "pal/oracle.h"
+
+struct pal_store {
+    pal_allocator_t alloc;
+    pal__kn_t *kn;
+};
+
+/*
+ * Where the pairs an answer makes known go: I gets (i, j, g) with g_same
+ * or g_diff, and J gets (i, j) too when mirror is set (PAL_REG_SAME).
+ */
+typedef struct pal__sink {
+    pal_batch_t *batch;
+    double g_same, g_diff;
+    bool mirror;
+} pal__sink_t;
+
+int pal__sink_pair(void *ctx, int64_t i, int64_t j, int same);
+
+/* The per-class bookkeeping of the captcha sampler. */
+typedef struct pal__captcha {
+    int64_t *templates;     /* by class, in discovery order (n slots) */
+    int64_t *blocked;       /* per class: items answered unsure against it
+                               whose relation is still unknown */
+    int64_t nclasses;
+    int32_t *rejected;      /* per item: classes that answered different */
+    int32_t *promo;         /* items rejected by every class */
+    int64_t npromo;
+    int32_t *unsure_head;   /* per item: its unsure list, -1 if empty */
+    int32_t *unsure_class;  /* pool of unsure entries: class and next */
+    int32_t *unsure_next;
+    int64_t nunsure, unsure_cap;
+    uint32_t *mark;         /* candidates already drawn, by generation */
+    uint32_t gen;
+    int32_t *scratch;       /* n items for the exact candidate scan */
+} pal__captcha_t;
+
+/* The SSL sampler: the items of each source sample, in a seeded order. */
+typedef struct pal__ssl {
+    int64_t nsamples;
+    int64_t *start;         /* nsamples + 1 offsets into items */
+    int32_t *items;
+    int32_t *order;         /* the samples of the current epoch */
+    int64_t pos;
+} pal__ssl_t;
+
+struct pal_oracle {
+    pal_allocator_t alloc;
+    pal_oracle_opts_t opts;
+    int reg_mode;           /* resolved */
+    int64_t n;
+    pal_store_t *store;
+    pal__rng_t rng;         /* questions and epochs */
+    pal__rng_t reg_rng;     /* regulariser pairs */
+    pal_labeler_fn labeler;
+    void *user;
+    pal_oracle_costs_t costs;
+
+    /* The pending question. */
+    bool pending;
+    bool asking;            /* inside the labeler */
+    int64_t anchor, m, cls;
+    int64_t *cand;
+    pal_answer_t *answers;
+    int *effects;
+    int64_t cap;            /* room in cand, answers and effects */
+
+    /* PAL_REG_HALVES: a permutation whose first half is one side. */
+    int32_t *halves;
+    int64_t half;
+
+    pal__captcha_t cap_s;
+    pal__ssl_t ssl;
+};
+
+/* Samplers. Each next function leaves a pending question (PAL_OK), or
+ * returns PAL_DONE or an error without one. */
+int pal__captcha_init(pal_oracle_t *o);
+void pal__captcha_free(pal_oracle_t *o);
+int pal__captcha_next(pal_oracle_t *o);
+int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers);
+void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers);
+
+int pal__passive_next(pal_oracle_t *o);
+
+int pal__ssl_init(pal_oracle_t *o, const int64_t *source);
+void pal__ssl_free(pal_oracle_t *o);
+int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch);
+
+/* Append the J pairs of the random modes (reg_pairs of them). */
+int pal__oracle_regs(pal_oracle_t *o, pal_batch_t *batch);
+
+#endif /* PAL_ORACLE_INTERNAL_H */

@@ -1,0 +1,240 @@
+/*
+ * The captcha sampler (the paper's Algorithm 3, with templates found on
+ * the fly): show the template of the class with the fewest known members
+ * with candidates whose relation to that class is unknown.
+ *
+ * Only this oracle changes its store, and it only ever compares a template
+ * with items outside every class, so an item is either in a class or
+ * alone in its component, and classes are pairwise known different. Two
+ * consequences keep the bookkeeping small. An item every class has
+ * rejected is known different from all of them, so counting rejections
+ * per item finds the items that found a new class. And once a class is
+ * founded, no other item is known different from it yet, so the list of
+ * such items starts empty again.
+ *
+ * The items that can be asked about a class are those of unknown relation
+ * to it, minus those answered "unsure" against it (remembered, so that
+ * one unsure item is not offered in a loop). Both counts are exact, which
+ * tells which classes still have questions and whether drawing at random
+ * and rejecting will be quick, or a scan of all the items is cheaper.
+ */
+#include "oracle_internal.h"
+
+int pal__captcha_init(pal_oracle_t *o)
+{
+    pal__captcha_t *c = &o->cap_s;
+    const size_t n = (size_t)o->n;
+    int32_t *w;
+
+    /* One block for the per-class counts, one for the per-item words. */
+    c->templates = pal__alloc_array(&o->alloc, 2 * n, sizeof *c->templates);
+    w = pal__alloc_array(&o->alloc, 5 * n, sizeof *w);
+    if (!c->templates || !w) {
+        pal__free(&o->alloc, w);
+        return PAL_E_NOMEM;
+    }
+    c->blocked = c->templates + n;
+    c->rejected = w;
+    c->promo = w + n;
+    c->unsure_head = w + 2 * n;
+    c->mark = (uint32_t *)(w + 3 * n);
+    c->scratch = w + 4 * n;
+    for (size_t i = 0; i < n; i++) {
+        c->rejected[i] = 0;
+        c->unsure_head[i] = -1;
+        c->mark[i] = 0;
+    }
+
+    c->templates[0] = (int64_t)pal__rng_below(&o->rng, n);
+    c->blocked[0] = 0;
+    c->nclasses = 1;
+    o->costs.classes = 1;
+    return PAL_OK;
+}
+
+void pal__captcha_free(pal_oracle_t *o)
+{
+    pal__captcha_t *c = &o->cap_s;
+
+    pal__free(&o->alloc, c->templates);
+    pal__free(&o->alloc, c->rejected);
+    pal__free(&o->alloc, c->unsure_class);
+    pal__free(&o->alloc, c->unsure_next);
+}
+
+/* True when x may be shown against class cls, whose root is root. */
+static bool askable(pal_oracle_t *o, int32_t x, int32_t root, int64_t cls)
+{
+    const pal__captcha_t *c = &o->cap_s;
+    pal__kn_t *kn = o->store->kn;
+    int32_t r = pal__kn_find_mut(kn, x);
+
+    if (r == root || pal__kn_apart(kn, r, root))
+        return false;
+    for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
+        if (c->unsure_class[e] == cls)
+            return false;
+    return true;
+}
+
+static uint32_t new_mark(pal__captcha_t *c, int64_t n)
+{
+    if (++c->gen == 0) {
+        memset(c->mark, 0, (size_t)n * sizeof *c->mark);
+        c->gen = 1;
+    }
+    return c->gen;
+}
+
+/*
+ * Draw up to want distinct candidates for class cls, uniformly without
+ * replacement among its ask askable items.
+ */
+static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
+{
+    pal__captcha_t *c = &o->cap_s;
+    const int64_t n = o->n;
+    int32_t root = pal__kn_find_mut(o->store->kn,
+                                    (int32_t)c->templates[cls]);
+    uint32_t g = new_mark(c, n);
+    int64_t got = 0, k = 0;
+
+    /* Rejection costs about n / ask draws per candidate: used only while
+     * that stays small, and bounded so that it always ends. */
+    if (ask * 8 >= n) {
+        int64_t budget = 16 * want + 64;
+
+        for (int64_t t = 0; t < budget && got < want; t++) {
+            int32_t x = (int32_t)pal__rng_below(&o->rng, (uint64_t)n);
+
+            if (c->mark[x] == g || !askable(o, x, root, cls))
+                continue;
+            c->mark[x] = g;
+            o->cand[got++] = x;
+        }
+    }
+
+    /* Otherwise draw the rest from the full list of what is left; each
+     * pick is still uniform among the remaining askable items. */
+    if (got < want) {
+        for (int32_t x = 0; x < n; x++)
+            if (c->mark[x] != g && askable(o, x, root, cls))
+                c->scratch[k++] = x;
+        while (got < want && k > 0) {
+            int64_t p = (int64_t)pal__rng_below(&o->rng, (uint64_t)k);
+
+            o->cand[got++] = c->scratch[p];
+            c->scratch[p] = c->scratch[--k];
+        }
+    }
+    return got;
+}
+
+int pal__captcha_next(pal_oracle_t *o)
+{
+    pal__captcha_t *c = &o->cap_s;
+    pal__kn_t *kn = o->store->kn;
+    int64_t best = -1, best_size = 0, best_ask = 0, got;
+
+    /* An item every class has rejected founds a new class first. */
+    if (c->npromo > 0) {
+        int64_t p = (int64_t)pal__rng_below(&o->rng, (uint64_t)c->npromo);
+
+        c->templates[c->nclasses] = c->promo[p];
+        c->blocked[c->nclasses] = 0;
+        c->nclasses++;
+        c->npromo = 0;
+        o->costs.classes = c->nclasses;
+    }
+
+    /* The class with the fewest members that still has a question; ties
+     * go to the oldest. */
+    for (int64_t k = 0; k < c->nclasses; k++) {
+        int32_t r = pal__kn_find_mut(kn, (int32_t)c->templates[k]);
+        int64_t size = pal__kn_size(kn, r);
+        int64_t ask = o->n - size - pal__kn_apart_items(kn, r) -
+                      c->blocked[k];
+
+        if (ask > 0 && (best < 0 || size < best_size)) {
+            best = k;
+            best_size = size;
+            best_ask = ask;
+        }
+    }
+    if (best < 0)
+        return PAL_DONE;
+
+    got = draw(o, best, best_ask < o->cap ? best_ask : o->cap, best_ask);
+    if (got == 0)
+        return PAL_DONE;
+    o->pending = true;
+    o->anchor = c->templates[best];
+    o->cls = best;
+    o->m = got;
+    return PAL_OK;
+}
+
+int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers)
+{
+    pal__captcha_t *c = &o->cap_s;
+    int64_t need = c->nunsure, cap;
+    int32_t *cls, *next;
+
+    for (int64_t k = 0; k < o->m; k++)
+        need += answers[k] == PAL_ANSWER_UNSURE;
+    if (need <= c->unsure_cap)
+        return PAL_OK;
+    if (need > INT32_MAX)
+        return PAL_E_NOMEM;
+    cap = c->unsure_cap > 0 ? 2 * c->unsure_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    cap = cap < INT32_MAX ? cap : INT32_MAX;
+    cls = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *cls);
+    next = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *next);
+    if (!cls || !next) {
+        pal__free(&o->alloc, cls);
+        pal__free(&o->alloc, next);
+        return PAL_E_NOMEM;
+    }
+    if (c->nunsure > 0) {
+        memcpy(cls, c->unsure_class, (size_t)c->nunsure * sizeof *cls);
+        memcpy(next, c->unsure_next, (size_t)c->nunsure * sizeof *next);
+    }
+    pal__free(&o->alloc, c->unsure_class);
+    pal__free(&o->alloc, c->unsure_next);
+    c->unsure_class = cls;
+    c->unsure_next = next;
+    c->unsure_cap = cap;
+    return PAL_OK;
+}
+
+void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers)
+{
+    pal__captcha_t *c = &o->cap_s;
+    const int64_t cls = o->cls;
+
+    for (int64_t k = 0; k < o->m; k++) {
+        int32_t x = (int32_t)o->cand[k];
+
+        if (answers[k] == PAL_ANSWER_UNSURE) {
+            int32_t e = (int32_t)c->nunsure++;
+
+            c->unsure_class[e] = (int32_t)cls;
+            c->unsure_next[e] = c->unsure_head[x];
+            c->unsure_head[x] = e;
+            c->blocked[cls]++;
+        } else if (o->effects[k] != PAL__KN_NEW) {
+            continue;
+        } else if (answers[k] == PAL_ANSWER_SAME) {
+            /* x joined a class, so it is now known different from the
+             * classes it was unsure about. */
+            for (int32_t e = c->unsure_head[x]; e >= 0;
+                 e = c->unsure_next[e])
+                c->blocked[c->unsure_class[e]]--;
+            c->unsure_head[x] = -1;
+        } else if (++c->rejected[x] == c->nclasses) {
+            c->promo[c->npromo++] = x;
+        }
+    }
+}
