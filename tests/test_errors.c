@@ -1,0 +1,1117 @@
+/*
+ * Bad arguments: every graph, batch and loss entry point, called with
+ * each kind of invalid input, must return its documented code and leave
+ * every output and every object as it was. Each case runs against one
+ * fixture whose mutable state (output buffers with sentinels, the
+ * graphs' summaries, the batches' lists, the inputs) is snapshotted
+ * before the call and compared after it.
+ */
+#include "testutil.h"
+
+#define N 6
+#define K 3
+#define LDZ 4
+#define LDDZ 5
+#define NG 13     /* graphs in the fixture */
+#define SENT 0x5a /* byte pattern of untouched outputs */
+
+enum { L_VIC2, L_SIMCLR, L_BT, L_PAIRS };
+
+#define VIC2 (1u << L_VIC2)
+#define SIMCLR (1u << L_SIMCLR)
+#define BT (1u << L_BT)
+#define PAIRS (1u << L_PAIRS)
+#define GRAPH_LOSSES (VIC2 | SIMCLR | BT)
+#define ALL_LOSSES (GRAPH_LOSSES | PAIRS)
+
+#define VALUE 1u  /* pal_loss_* */
+#define FUSED 2u  /* pal_grad_* */
+#define BOTH (VALUE | FUSED)
+
+enum fixture_graph {
+    FG_LABELS,    /* the valid graph on N items */
+    FG_NONE,      /* no term */
+    FG_ZERO,      /* a dense term of zeros, and weight-0 terms */
+    FG_UNKNOWN,   /* labels all -1 */
+    FG_IDENT,     /* identity only */
+    FG_SINGLE,    /* every item its own class */
+    FG_NEG,       /* 2 Y Y^T - 1 */
+    FG_NAN,       /* dense with a NaN, added unchecked */
+    FG_INF,       /* dense with an infinity, added unchecked */
+    FG_CSR_NAN,   /* CSR with a NaN value, added unchecked */
+    FG_SMALL,     /* labels on N - 1 items */
+    FG_ONE,       /* one item */
+    FG_NEG_DENSE  /* dense with one negative entry */
+};
+
+/* Everything a call may touch. */
+typedef struct fixture {
+    pal_ctx_t *ctx, *checked, *tiny;
+    pal_graph_t *g[NG];
+    pal_batch_t *batch, *empty, *bad[4];  /* bad: one index >= N each */
+    pal_batch_t *partial;                 /* rows 0 to 2 only */
+    double z[N * LDZ];           /* valid Z, NaN padding */
+    float zf[N * LDZ];
+    double zrow[N * LDZ];        /* row 2 zero */
+    double zcol[N * LDZ];        /* column 1 zero */
+    double zconst[N * LDZ];      /* column 0 constant */
+    double znan[N * LDZ], zinf[N * LDZ];
+    double big[4 * N * LDDZ];    /* dz area (as bytes) */
+    double value;
+    /* Graph inputs the graph cases use. */
+    double dense[N * N], dense_nan[N * N], dense_inf[N * N];
+    float densef_nan[N * N];
+    double gd_nan[N * N], gd_inf[N * N], gd_zero[N * N], gd_neg[N * N];
+    float densef[N * N];
+    int64_t rowptr[N + 1];
+    int32_t colidx[N], labels[N], labels_bad[N], labels_max[N];
+    double csr_vals[N], csr_nan_vals[N];
+    int64_t source_bad[N];
+    double x[N * 4], y[N * 4], out[N * N], vec[N];
+    pal_graph_t *gout;
+    pal_batch_t *bout;
+} fixture_t;
+
+static fixture_t fx;
+
+/* A pointer the library must never write into an out-parameter that
+ * a failed call names. */
+#define NOT_WRITTEN(type) ((type *)(uintptr_t)0x1234)
+
+/* ---- Snapshots ----------------------------------------------------------- */
+
+typedef struct gsum {
+    int64_t terms;
+    double frob, rows[N], cols[N], diag[N];
+} gsum_t;
+
+#define NB 7  /* batches in the fixture */
+
+typedef struct snapshot {
+    unsigned char fixture_bytes[sizeof(fixture_t)];
+    gsum_t g[NG];
+    int64_t counts[NB][4];
+    int64_t lists[NB][4][64];
+    double weights[NB][64];
+} snapshot_t;
+
+static void graph_summary(const pal_graph_t *g, gsum_t *s)
+{
+    int64_t n = pal_graph_n(g);
+
+    memset(s, 0, sizeof *s);
+    s->terms = pal_graph_n_terms(g);
+    ck_status(pal_graph_frobenius2(g, &s->frob), PAL_OK);
+    /* NaN compares unequal to itself: keep the bytes comparable. */
+    if (isnan(s->frob))
+        s->frob = 12345.0;
+    if (n <= N) {
+        ck_status(pal_graph_row_sums(g, s->rows), PAL_OK);
+        ck_status(pal_graph_col_sums(g, s->cols), PAL_OK);
+        ck_status(pal_graph_diagonal(g, s->diag), PAL_OK);
+    }
+}
+
+static void take(snapshot_t *s)
+{
+    pal_batch_t *b[NB] = {fx.batch, fx.empty, fx.bad[0], fx.bad[1],
+                          fx.bad[2], fx.bad[3], fx.partial};
+
+    memset(s, 0, sizeof *s);
+    memcpy(s->fixture_bytes, &fx, sizeof fx);
+    for (int i = 0; i < NG; i++)
+        graph_summary(fx.g[i], &s->g[i]);
+    for (int i = 0; i < NB; i++) {
+        const int64_t *pi, *pj, *ri, *rj;
+        const double *pg;
+        int64_t np, nr;
+
+        s->counts[i][0] = pal_batch_n_pairs(b[i]);
+        s->counts[i][1] = pal_batch_n_reg(b[i]);
+        s->counts[i][2] = pal_batch_n_offered_pairs(b[i]);
+        s->counts[i][3] = pal_batch_n_offered_reg(b[i]);
+        ck_status(pal_batch_pairs(b[i], &pi, &pj, &pg, &np), PAL_OK);
+        ck_status(pal_batch_regs(b[i], &ri, &rj, &nr), PAL_OK);
+        ck_assert(np <= 64 && nr <= 64);
+        for (int64_t q = 0; q < np; q++) {
+            s->lists[i][0][q] = pi[q];
+            s->lists[i][1][q] = pj[q];
+            s->weights[i][q] = pg[q];
+        }
+        for (int64_t q = 0; q < nr; q++) {
+            s->lists[i][2][q] = ri[q];
+            s->lists[i][3][q] = rj[q];
+        }
+    }
+}
+
+static int cases_run;
+
+/* Check that the fixture is as snapshotted. */
+static void unchanged(const snapshot_t *before, const char *what)
+{
+    snapshot_t *after = xmalloc(sizeof *after);
+
+    take(after);
+    ck_assert_msg(memcmp(before->fixture_bytes, after->fixture_bytes,
+                         sizeof fx) == 0,
+                  "%s: an output or input buffer changed", what);
+    ck_assert_msg(memcmp(before->g, after->g, sizeof before->g) == 0,
+                  "%s: a graph changed", what);
+    ck_assert_msg(memcmp(before->counts, after->counts,
+                         sizeof before->counts) == 0 &&
+                      memcmp(before->lists, after->lists,
+                             sizeof before->lists) == 0 &&
+                      memcmp(before->weights, after->weights,
+                             sizeof before->weights) == 0,
+                  "%s: a batch changed", what);
+    free(after);
+}
+
+/* Run one expression as a case: its status must be want and, for an
+ * error, nothing in the fixture may change. Errors are counted. */
+#define EXPECT(expr, want)                                                  \
+    do {                                                                    \
+        snapshot_t *before_ = xmalloc(sizeof *before_);                     \
+        int rc_, want_ = (want);                                            \
+                                                                            \
+        take(before_);                                                      \
+        rc_ = (expr);                                                       \
+        ck_assert_msg(rc_ == want_, "%s: %s, expected %s", #expr,           \
+                      pal_status_name(rc_), pal_status_name(want_));        \
+        if (want_ != PAL_OK) {                                              \
+            unchanged(before_, #expr);                                      \
+            cases_run++;                                                    \
+        }                                                                   \
+        free(before_);                                                      \
+    } while (0)
+
+/* ---- The fixture --------------------------------------------------------- */
+
+static pal_graph_t *new_graph(int64_t n)
+{
+    pal_graph_t *g;
+
+    ck_status(pal_graph_create(&g, n, NULL), PAL_OK);
+    return g;
+}
+
+static void setup(void)
+{
+    trng_t r;
+    pal_graph_t **g = fx.g;
+    static const int32_t one[1] = {5};
+
+    memset(&fx, 0, sizeof fx);
+    trng_seed(&r, test_seed() + 30);
+    for (int64_t q = 0; q < N * LDZ; q++)
+        fx.z[q] = NAN;
+    fill_normal(&r, fx.z, N, K, LDZ, 1.0);
+    round_to_float(fx.z, N, K, LDZ);
+    for (int64_t q = 0; q < N * LDZ; q++)
+        fx.zf[q] = (float)fx.z[q];
+    memcpy(fx.zrow, fx.z, sizeof fx.z);
+    memcpy(fx.zcol, fx.z, sizeof fx.z);
+    memcpy(fx.zconst, fx.z, sizeof fx.z);
+    memcpy(fx.znan, fx.z, sizeof fx.z);
+    memcpy(fx.zinf, fx.z, sizeof fx.z);
+    for (int64_t c = 0; c < K; c++)
+        fx.zrow[2 * LDZ + c] = 0.0;
+    for (int64_t i = 0; i < N; i++) {
+        fx.zcol[i * LDZ + 1] = 0.0;
+        fx.zconst[i * LDZ] = 2.5;
+    }
+    fx.znan[3 * LDZ + 1] = NAN;
+    fx.zinf[4 * LDZ + 2] = -INFINITY;
+    memset(fx.big, SENT, sizeof fx.big);
+    fx.value = -4242.0;
+
+    for (int64_t q = 0; q < N * N; q++) {
+        fx.dense[q] = trng_unit(&r);
+        fx.gd_nan[q] = fx.gd_inf[q] = fx.dense[q];
+        fx.densef_nan[q] = fx.densef[q] = (float)fx.dense[q];
+        fx.gd_neg[q] = fx.dense[q];
+    }
+    fx.gd_neg[N + 4] = -0.25;
+    memcpy(fx.dense_nan, fx.dense, sizeof fx.dense);
+    memcpy(fx.dense_inf, fx.dense, sizeof fx.dense);
+    fx.dense_nan[7] = NAN;
+    fx.densef_nan[20] = NAN;
+    fx.dense_inf[9] = INFINITY;
+    fx.gd_nan[0] = NAN;   /* the first entry: the term's extremes start here */
+    fx.gd_inf[14] = INFINITY;
+    for (int64_t i = 0; i < N; i++) {
+        fx.rowptr[i + 1] = i + 1;
+        fx.colidx[i] = (int32_t)((i + 1) % N);
+        fx.csr_vals[i] = 1.0 + (double)i;
+        fx.csr_nan_vals[i] = fx.csr_vals[i];
+        fx.labels[i] = label_value((int)(i / 2));
+        fx.labels_bad[i] = fx.labels[i];
+        fx.labels_max[i] = fx.labels[i];
+        fx.source_bad[i] = i / 2;
+        fx.vec[i] = 99.0;
+    }
+    fx.csr_nan_vals[3] = NAN;
+    fx.labels_bad[4] = -2;
+    fx.labels_max[1] = INT32_MAX;
+    fx.source_bad[5] = N;
+    for (int64_t q = 0; q < N * 4; q++) {
+        fx.x[q] = trng_normal(&r);
+        fx.y[q] = 7.0;
+    }
+    for (int64_t q = 0; q < N * N; q++)
+        fx.out[q] = 8.0;
+    fx.gout = NOT_WRITTEN(pal_graph_t);
+    fx.bout = NOT_WRITTEN(pal_batch_t);
+
+    ck_status(pal_ctx_create(&fx.ctx, NULL), PAL_OK);
+    ck_status(pal_ctx_create(&fx.checked, NULL), PAL_OK);
+    ck_status(pal_ctx_set_checks(fx.checked, PAL_CHECK_FINITE), PAL_OK);
+    ck_status(pal_ctx_create(&fx.tiny, NULL), PAL_OK);
+    ck_status(pal_ctx_set_workspace_limit(fx.tiny, 64), PAL_OK);
+
+    for (int i = 0; i < NG; i++)
+        g[i] = new_graph(i == FG_SMALL ? N - 1 : i == FG_ONE ? 1 : N);
+    ck_status(pal_graph_add_labels(g[FG_LABELS], 1.0, fx.labels), PAL_OK);
+    ck_status(pal_graph_add_dense(g[FG_ZERO], 0.0, PAL_F64, fx.dense, N, 0),
+              PAL_OK);
+    ck_status(pal_graph_add_labels(g[FG_ZERO], 0.0, fx.labels), PAL_OK);
+    ck_status(pal_graph_add_dense(g[FG_ZERO], 1.0, PAL_F64, fx.gd_zero, N, 0),
+              PAL_OK);
+    {
+        int32_t unknown[N], single[N];
+
+        for (int i = 0; i < N; i++) {
+            unknown[i] = -1;
+            single[i] = 100 * i;
+        }
+        ck_status(pal_graph_add_labels(g[FG_UNKNOWN], 1.0, unknown), PAL_OK);
+        ck_status(pal_graph_add_labels(g[FG_SINGLE], 1.0, single), PAL_OK);
+    }
+    ck_status(pal_graph_add_identity(g[FG_IDENT], 2.0), PAL_OK);
+    ck_status(pal_graph_add_labels(g[FG_NEG], 2.0, fx.labels), PAL_OK);
+    ck_status(pal_graph_add_constant(g[FG_NEG], -1.0), PAL_OK);
+    ck_status(pal_graph_add_dense(g[FG_NAN], 1.0, PAL_F64, fx.gd_nan, N, 0),
+              PAL_OK);
+    ck_status(pal_graph_add_dense(g[FG_INF], 1.0, PAL_F64, fx.gd_inf, N, 0),
+              PAL_OK);
+    ck_status(pal_graph_add_csr(g[FG_CSR_NAN], 1.0, PAL_F64, N, fx.rowptr,
+                                fx.colidx, fx.csr_nan_vals, 0),
+              PAL_OK);
+    ck_status(pal_graph_add_labels(g[FG_SMALL], 1.0, fx.labels), PAL_OK);
+    ck_status(pal_graph_add_labels(g[FG_ONE], 1.0, one), PAL_OK);
+    ck_status(pal_graph_add_dense(g[FG_NEG_DENSE], 1.0, PAL_F64, fx.gd_neg, N,
+                                  0),
+              PAL_OK);
+
+    ck_status(pal_batch_create(&fx.batch, NULL), PAL_OK);
+    ck_status(pal_batch_create(&fx.empty, NULL), PAL_OK);
+    for (int i = 0; i < 4; i++)
+        ck_status(pal_batch_create(&fx.bad[i], NULL), PAL_OK);
+    ck_status(pal_batch_create(&fx.partial, NULL), PAL_OK);
+    ck_status(pal_batch_add_pair(fx.partial, 0, 2, 1.0), PAL_OK);
+    ck_status(pal_batch_add_reg(fx.partial, 1, 2), PAL_OK);
+    for (int64_t q = 0; q < 5; q++) {
+        ck_status(pal_batch_add_pair(fx.batch, q, q + 1, 0.5 + q), PAL_OK);
+        ck_status(pal_batch_add_reg(fx.batch, q, N - 1 - q), PAL_OK);
+        for (int i = 0; i < 4; i++) {
+            ck_status(pal_batch_add_pair(fx.bad[i], q, q + 1, 1.0), PAL_OK);
+            ck_status(pal_batch_add_reg(fx.bad[i], q, q), PAL_OK);
+        }
+    }
+    /* The i, then the j of a weighted pair, then of a regulariser pair. */
+    ck_status(pal_batch_add_pair(fx.bad[0], N, 0, 1.0), PAL_OK);
+    ck_status(pal_batch_add_pair(fx.bad[1], 0, N + 3, 1.0), PAL_OK);
+    ck_status(pal_batch_add_reg(fx.bad[2], N, 1), PAL_OK);
+    ck_status(pal_batch_add_reg(fx.bad[3], 2, N + 7), PAL_OK);
+}
+
+static void teardown(void)
+{
+    pal_ctx_destroy(fx.ctx);
+    pal_ctx_destroy(fx.checked);
+    pal_ctx_destroy(fx.tiny);
+    for (int i = 0; i < NG; i++)
+        pal_graph_destroy(fx.g[i]);
+    pal_batch_destroy(fx.batch);
+    pal_batch_destroy(fx.empty);
+    for (int i = 0; i < 4; i++)
+        pal_batch_destroy(fx.bad[i]);
+    pal_batch_destroy(fx.partial);
+}
+
+/* ---- Loss calls ---------------------------------------------------------- */
+
+/* An options structure with room for a larger, future version. */
+typedef union obuf {
+    pal_vic2_opts_t vic2;
+    pal_simclr_opts_t simclr;
+    pal_bt_opts_t bt;
+    unsigned char raw[128];
+    max_align_t align;
+} obuf_t;
+
+typedef struct lcall {
+    int loss;
+    unsigned mode;
+    pal_ctx_t *ctx;
+    const pal_graph_t *g;
+    const pal_batch_t *b;
+    pal_dtype_t dtype;
+    int64_t n, k, ldz, lddz;
+    const void *z;
+    void *dz;
+    double *value;
+    obuf_t *opts;   /* NULL for the defaults */
+    obuf_t ob;
+} lcall_t;
+
+/* A valid call of loss in mode: it returns PAL_OK. */
+static void valid_call(lcall_t *c, int loss, unsigned mode)
+{
+    memset(c, 0, sizeof *c);
+    c->loss = loss;
+    c->mode = mode;
+    c->ctx = fx.ctx;
+    c->g = fx.g[FG_LABELS];
+    c->b = fx.batch;
+    c->dtype = PAL_F64;
+    c->n = N;
+    c->k = K;
+    c->ldz = LDZ;
+    c->lddz = LDDZ;
+    c->z = fx.z;
+    c->dz = fx.big;
+    c->value = &fx.value;
+    c->opts = &c->ob;
+    if (loss == L_VIC2)
+        pal_vic2_opts_init(&c->ob.vic2);
+    else if (loss == L_SIMCLR)
+        pal_simclr_opts_init(&c->ob.simclr);
+    else if (loss == L_BT)
+        pal_bt_opts_init(&c->ob.bt);
+}
+
+static int run_call(const lcall_t *c)
+{
+    const void *o = c->opts;
+
+    if (c->mode == VALUE) {
+        switch (c->loss) {
+        case L_VIC2:
+            return pal_loss_vic2(c->ctx, c->g, c->dtype, c->n, c->k, c->z,
+                                 c->ldz, o, c->value);
+        case L_SIMCLR:
+            return pal_loss_simclr(c->ctx, c->g, c->dtype, c->n, c->k, c->z,
+                                   c->ldz, o, c->value);
+        case L_BT:
+            return pal_loss_bt(c->ctx, c->g, c->dtype, c->n, c->k, c->z,
+                               c->ldz, o, c->value);
+        default:
+            return pal_loss_pairs(c->ctx, c->b, c->dtype, c->n, c->k, c->z,
+                                  c->ldz, c->value);
+        }
+    }
+    switch (c->loss) {
+    case L_VIC2:
+        return pal_grad_vic2(c->ctx, c->g, c->dtype, c->n, c->k, c->z, c->ldz,
+                             o, c->value, c->dz, c->lddz);
+    case L_SIMCLR:
+        return pal_grad_simclr(c->ctx, c->g, c->dtype, c->n, c->k, c->z,
+                               c->ldz, o, c->value, c->dz, c->lddz);
+    case L_BT:
+        return pal_grad_bt(c->ctx, c->g, c->dtype, c->n, c->k, c->z, c->ldz, o,
+                           c->value, c->dz, c->lddz);
+    default:
+        return pal_grad_pairs(c->ctx, c->b, c->dtype, c->n, c->k, c->z,
+                              c->ldz, c->value, c->dz, c->lddz);
+    }
+}
+
+/* The modifications, one per case. */
+static void m_none(lcall_t *c) { (void)c; }
+static void m_ctx_null(lcall_t *c) { c->ctx = NULL; }
+static void m_g_null(lcall_t *c) { c->g = NULL; c->b = NULL; }
+static void m_z_null(lcall_t *c) { c->z = NULL; }
+static void m_dz_null(lcall_t *c) { c->dz = NULL; }
+static void m_value_null(lcall_t *c) { c->value = NULL; }
+static void m_n_zero(lcall_t *c) { c->n = 0; }
+static void m_n_neg(lcall_t *c) { c->n = -N; }
+static void m_k_zero(lcall_t *c) { c->k = 0; }
+static void m_k_neg(lcall_t *c) { c->k = -1; }
+static void m_ldz_overflow(lcall_t *c) { c->ldz = INT64_MAX / 4; }
+static void m_lddz_overflow(lcall_t *c) { c->lddz = INT64_MAX / 3; }
+static void m_n_huge(lcall_t *c) { c->n = (int64_t)INT32_MAX + 1; }
+static void m_ldz_short(lcall_t *c) { c->ldz = K - 1; }
+static void m_lddz_short(lcall_t *c) { c->lddz = K - 1; }
+static void m_dtype_zero(lcall_t *c) { c->dtype = (pal_dtype_t)0; }
+static void m_dtype_three(lcall_t *c) { c->dtype = (pal_dtype_t)3; }
+static void m_shape(lcall_t *c) { c->g = fx.g[FG_SMALL]; }
+static void m_shape_rows(lcall_t *c) { c->n = N - 1; }
+/* The aliasing cases place z and dz in the one output area, whose
+ * contents (the sentinel bytes) are finite doubles and floats. */
+static void m_alias_same(lcall_t *c) { c->z = c->dz = fx.big; }
+static void m_alias_partial(lcall_t *c)
+{
+    c->z = fx.big;
+    c->dz = fx.big + 1;
+}
+static void m_alias_tail(lcall_t *c)
+{
+    /* z's first element is dz's last one. */
+    c->z = fx.big + (N - 1) * LDDZ + K - 1;
+}
+static void m_f32(lcall_t *c) { c->dtype = PAL_F32; c->z = fx.zf; }
+static void m_alias_f32(lcall_t *c)
+{
+    c->dtype = PAL_F32;
+    c->z = (float *)(void *)fx.big + 2;
+}
+static void m_nan_checked(lcall_t *c) { c->ctx = fx.checked; c->z = fx.znan; }
+static void m_nan(lcall_t *c) { c->z = fx.znan; }
+static void m_inf(lcall_t *c) { c->z = fx.zinf; }
+static void m_checked_ok(lcall_t *c) { c->ctx = fx.checked; }
+static void m_opts_size0(lcall_t *c) { c->ob.vic2.size = 0; }
+static void m_opts_size3(lcall_t *c) { c->ob.vic2.size = 3; }
+static void m_opts_tail(lcall_t *c)
+{
+    size_t size;
+
+    memcpy(&size, c->ob.raw, sizeof size);
+    c->ob.raw[size + 5] = 1;
+    size += 16;
+    memcpy(c->ob.raw, &size, sizeof size);
+}
+static void m_opts_zero_tail(lcall_t *c)
+{
+    size_t size;
+
+    memcpy(&size, c->ob.raw, sizeof size);
+    size += 24;
+    memcpy(c->ob.raw, &size, sizeof size);
+}
+static void m_opts_null(lcall_t *c) { c->opts = NULL; }
+static void m_offdiag2(lcall_t *c) { c->ob.vic2.offdiag = 2; }
+static void m_offdiag_neg(lcall_t *c) { c->ob.vic2.offdiag = -1; }
+static void m_tau_zero(lcall_t *c) { c->ob.simclr.tau = 0.0; }
+static void m_tau_neg(lcall_t *c) { c->ob.simclr.tau = -0.1; }
+static void m_tau_nan(lcall_t *c) { c->ob.simclr.tau = NAN; }
+static void m_tau_inf(lcall_t *c) { c->ob.simclr.tau = INFINITY; }
+static void m_self2(lcall_t *c) { c->ob.simclr.include_self = 2; }
+static void m_seps_neg(lcall_t *c) { c->ob.simclr.eps = -1e-3; }
+static void m_seps_nan(lcall_t *c) { c->ob.simclr.eps = NAN; }
+static void m_lambda_neg(lcall_t *c) { c->ob.bt.lambda = -0.5; }
+static void m_lambda_nan(lcall_t *c) { c->ob.bt.lambda = NAN; }
+static void m_lambda_inf(lcall_t *c) { c->ob.bt.lambda = INFINITY; }
+static void m_center2(lcall_t *c) { c->ob.bt.center = 2; }
+static void m_beps_neg(lcall_t *c) { c->ob.bt.eps = -1.0; }
+static void m_beps_inf(lcall_t *c) { c->ob.bt.eps = INFINITY; }
+static void m_negative_g(lcall_t *c) { c->g = fx.g[FG_NEG]; }
+static void m_negative_dense(lcall_t *c) { c->g = fx.g[FG_NEG_DENSE]; }
+static void m_zero_row(lcall_t *c) { c->z = fx.zrow; }
+static void m_zero_row_f32(lcall_t *c)
+{
+    static float zf[N * LDZ];
+
+    to_float(fx.zrow, N, LDZ, LDZ, zf, LDZ);
+    c->dtype = PAL_F32;
+    c->z = zf;
+}
+static void m_zero_col(lcall_t *c) { c->z = fx.zcol; }
+static void m_const_col(lcall_t *c) { c->z = fx.zconst; c->ob.bt.center = 1; }
+static void m_one_center(lcall_t *c)
+{
+    c->g = fx.g[FG_ONE];
+    c->n = 1;
+    c->ob.bt.center = 1;
+}
+static void m_empty_none(lcall_t *c) { c->g = fx.g[FG_NONE]; }
+static void m_empty_zero(lcall_t *c) { c->g = fx.g[FG_ZERO]; }
+static void m_empty_unknown(lcall_t *c) { c->g = fx.g[FG_UNKNOWN]; }
+static void m_ident_offdiag(lcall_t *c)
+{
+    c->g = fx.g[FG_IDENT];
+    c->ob.vic2.offdiag = 1;
+}
+static void m_one_offdiag(lcall_t *c)
+{
+    c->g = fx.g[FG_ONE];
+    c->n = 1;
+    c->ob.vic2.offdiag = 1;
+}
+static void m_ident_noself(lcall_t *c) { c->g = fx.g[FG_IDENT]; }
+static void m_single_noself(lcall_t *c) { c->g = fx.g[FG_SINGLE]; }
+static void m_one_noself(lcall_t *c) { c->g = fx.g[FG_ONE]; c->n = 1; }
+static void m_one_self(lcall_t *c)
+{
+    m_one_noself(c);
+    c->ob.simclr.include_self = 1;
+}
+static void m_g_nan(lcall_t *c) { c->g = fx.g[FG_NAN]; }
+static void m_g_nan_f32(lcall_t *c) { m_g_nan(c); m_f32(c); }
+static void m_g_inf(lcall_t *c) { c->g = fx.g[FG_INF]; }
+static void m_csr_nan(lcall_t *c) { c->g = fx.g[FG_CSR_NAN]; }
+static void m_tiny_ws(lcall_t *c) { c->ctx = fx.tiny; }
+static void m_bad_pi(lcall_t *c) { c->b = fx.bad[0]; }
+static void m_bad_pj(lcall_t *c) { c->b = fx.bad[1]; }
+static void m_bad_ri(lcall_t *c) { c->b = fx.bad[2]; }
+static void m_bad_rj(lcall_t *c) { c->b = fx.bad[3]; }
+static void m_empty_batch(lcall_t *c) { c->b = fx.empty; }
+/* The NaN of znan is in row 3, which this batch never reads: only the
+ * context's check can see it. */
+static void m_nan_unread(lcall_t *c) { c->b = fx.partial; c->z = fx.znan; }
+static void m_nan_unread_checked(lcall_t *c)
+{
+    m_nan_unread(c);
+    c->ctx = fx.checked;
+}
+static void m_pairs_n_small(lcall_t *c) { c->n = N - 2; }
+
+typedef struct ecase {
+    const char *name;
+    unsigned losses, modes;
+    int want;
+    void (*mod)(lcall_t *c);
+} ecase_t;
+
+static const ecase_t loss_cases[] = {
+    {"valid call", ALL_LOSSES, BOTH, PAL_OK, m_none},
+    {"valid call, f32", ALL_LOSSES, BOTH, PAL_OK, m_f32},
+    {"checks on, finite Z, NaN padding", ALL_LOSSES, BOTH, PAL_OK,
+     m_checked_ok},
+    {"ctx NULL", ALL_LOSSES, BOTH, PAL_E_NULL, m_ctx_null},
+    {"graph or batch NULL", ALL_LOSSES, BOTH, PAL_E_NULL, m_g_null},
+    {"z NULL", ALL_LOSSES, BOTH, PAL_E_NULL, m_z_null},
+    {"dz NULL", ALL_LOSSES, FUSED, PAL_E_NULL, m_dz_null},
+    {"value NULL", ALL_LOSSES, VALUE, PAL_E_NULL, m_value_null},
+    {"n = 0", ALL_LOSSES, BOTH, PAL_E_SIZE, m_n_zero},
+    {"n < 0", ALL_LOSSES, BOTH, PAL_E_SIZE, m_n_neg},
+    {"k = 0", ALL_LOSSES, BOTH, PAL_E_SIZE, m_k_zero},
+    {"k < 0", ALL_LOSSES, BOTH, PAL_E_SIZE, m_k_neg},
+    {"n * ldz overflows", ALL_LOSSES, BOTH, PAL_E_SIZE, m_ldz_overflow},
+    {"n * lddz overflows", ALL_LOSSES, FUSED, PAL_E_SIZE, m_lddz_overflow},
+    {"n > INT32_MAX", ALL_LOSSES, BOTH, PAL_E_SIZE, m_n_huge},
+    {"ldz < k", ALL_LOSSES, BOTH, PAL_E_STRIDE, m_ldz_short},
+    {"lddz < k", ALL_LOSSES, FUSED, PAL_E_STRIDE, m_lddz_short},
+    {"dtype 0", ALL_LOSSES, BOTH, PAL_E_TYPE, m_dtype_zero},
+    {"dtype 3", ALL_LOSSES, BOTH, PAL_E_TYPE, m_dtype_three},
+    {"graph n < rows of Z", GRAPH_LOSSES, BOTH, PAL_E_SHAPE, m_shape},
+    {"graph n > rows of Z", GRAPH_LOSSES, BOTH, PAL_E_SHAPE, m_shape_rows},
+    {"dz == z", ALL_LOSSES, FUSED, PAL_E_ALIAS, m_alias_same},
+    {"dz overlaps z", ALL_LOSSES, FUSED, PAL_E_ALIAS, m_alias_partial},
+    {"dz ends inside z", ALL_LOSSES, FUSED, PAL_E_ALIAS, m_alias_tail},
+    {"dz overlaps z, f32", ALL_LOSSES, FUSED, PAL_E_ALIAS, m_alias_f32},
+    {"NaN in Z, checked", ALL_LOSSES, BOTH, PAL_E_NONFINITE, m_nan_checked},
+    {"NaN in Z, unchecked", ALL_LOSSES, BOTH, PAL_E_NONFINITE, m_nan},
+    {"infinity in Z, unchecked", ALL_LOSSES, BOTH, PAL_E_NONFINITE, m_inf},
+    {"opts size 0", GRAPH_LOSSES, BOTH, PAL_E_RANGE, m_opts_size0},
+    {"opts size 3", GRAPH_LOSSES, BOTH, PAL_E_RANGE, m_opts_size3},
+    {"opts larger, non-zero tail", GRAPH_LOSSES, BOTH, PAL_E_RANGE,
+     m_opts_tail},
+    {"opts larger, zero tail", GRAPH_LOSSES, BOTH, PAL_OK, m_opts_zero_tail},
+    {"opts NULL", GRAPH_LOSSES, BOTH, PAL_OK, m_opts_null},
+    {"offdiag 2", VIC2, BOTH, PAL_E_RANGE, m_offdiag2},
+    {"offdiag -1", VIC2, BOTH, PAL_E_RANGE, m_offdiag_neg},
+    {"tau 0", SIMCLR, BOTH, PAL_E_RANGE, m_tau_zero},
+    {"tau < 0", SIMCLR, BOTH, PAL_E_RANGE, m_tau_neg},
+    {"tau NaN", SIMCLR, BOTH, PAL_E_RANGE, m_tau_nan},
+    {"tau infinite", SIMCLR, BOTH, PAL_E_RANGE, m_tau_inf},
+    {"include_self 2", SIMCLR, BOTH, PAL_E_RANGE, m_self2},
+    {"simclr eps < 0", SIMCLR, BOTH, PAL_E_RANGE, m_seps_neg},
+    {"simclr eps NaN", SIMCLR, BOTH, PAL_E_RANGE, m_seps_nan},
+    {"lambda < 0", BT, BOTH, PAL_E_RANGE, m_lambda_neg},
+    {"lambda NaN", BT, BOTH, PAL_E_RANGE, m_lambda_nan},
+    {"lambda infinite", BT, BOTH, PAL_E_RANGE, m_lambda_inf},
+    {"center 2", BT, BOTH, PAL_E_RANGE, m_center2},
+    {"bt eps < 0", BT, BOTH, PAL_E_RANGE, m_beps_neg},
+    {"bt eps infinite", BT, BOTH, PAL_E_RANGE, m_beps_inf},
+    {"negative G (2 Y Y^T - 1)", SIMCLR, BOTH, PAL_E_NEGATIVE, m_negative_g},
+    {"negative dense entry", SIMCLR, BOTH, PAL_E_NEGATIVE, m_negative_dense},
+    {"zero row", SIMCLR, BOTH, PAL_E_ZERO_NORM, m_zero_row},
+    {"zero row, f32", SIMCLR, BOTH, PAL_E_ZERO_NORM, m_zero_row_f32},
+    {"zero column", BT, BOTH, PAL_E_ZERO_NORM, m_zero_col},
+    {"constant column, centred", BT, BOTH, PAL_E_ZERO_NORM, m_const_col},
+    {"n = 1, centred", BT, BOTH, PAL_E_ZERO_NORM, m_one_center},
+    {"graph without terms", GRAPH_LOSSES, BOTH, PAL_E_EMPTY, m_empty_none},
+    {"graph of zero terms", GRAPH_LOSSES, BOTH, PAL_E_EMPTY, m_empty_zero},
+    {"labels all unknown", GRAPH_LOSSES, BOTH, PAL_E_EMPTY, m_empty_unknown},
+    {"identity only, offdiag", VIC2, BOTH, PAL_E_EMPTY, m_ident_offdiag},
+    {"n = 1, offdiag", VIC2, BOTH, PAL_E_EMPTY, m_one_offdiag},
+    {"identity only, no self term", SIMCLR, BOTH, PAL_E_EMPTY,
+     m_ident_noself},
+    {"singleton classes, no self term", SIMCLR, BOTH, PAL_E_EMPTY,
+     m_single_noself},
+    {"n = 1, no self term", SIMCLR, BOTH, PAL_E_EMPTY, m_one_noself},
+    {"n = 1, self term", SIMCLR, BOTH, PAL_OK, m_one_self},
+    {"NaN in dense G", GRAPH_LOSSES, BOTH, PAL_E_NONFINITE, m_g_nan},
+    {"NaN in dense G, f32", GRAPH_LOSSES, BOTH, PAL_E_NONFINITE,
+     m_g_nan_f32},
+    {"infinity in dense G", GRAPH_LOSSES, BOTH, PAL_E_NONFINITE, m_g_inf},
+    {"NaN in CSR values", GRAPH_LOSSES, BOTH, PAL_E_NONFINITE, m_csr_nan},
+    {"workspace limit too small", GRAPH_LOSSES, BOTH, PAL_E_NOMEM,
+     m_tiny_ws},
+    {"pair i >= n", PAIRS, BOTH, PAL_E_INDEX, m_bad_pi},
+    {"pair j >= n", PAIRS, BOTH, PAL_E_INDEX, m_bad_pj},
+    {"regulariser i >= n", PAIRS, BOTH, PAL_E_INDEX, m_bad_ri},
+    {"regulariser j >= n", PAIRS, BOTH, PAL_E_INDEX, m_bad_rj},
+    {"batch indices beyond a smaller n", PAIRS, BOTH, PAL_E_INDEX,
+     m_pairs_n_small},
+    {"empty batch", PAIRS, BOTH, PAL_E_EMPTY, m_empty_batch},
+    {"NaN in a row the batch skips", PAIRS, BOTH, PAL_OK, m_nan_unread},
+    {"NaN in a row the batch skips, checked", PAIRS, BOTH, PAL_E_NONFINITE,
+     m_nan_unread_checked},
+};
+
+/* Every case of the table with every loss and mode it names. */
+static void run_loss_table(void)
+{
+    for (size_t i = 0; i < sizeof loss_cases / sizeof loss_cases[0]; i++) {
+        const ecase_t *e = &loss_cases[i];
+
+        for (int loss = 0; loss < 4; loss++) {
+            for (unsigned mode = VALUE; mode <= FUSED; mode <<= 1) {
+                lcall_t c;
+                snapshot_t *before;
+                int rc;
+
+                if (!(e->losses & (1u << loss)) || !(e->modes & mode))
+                    continue;
+                valid_call(&c, loss, mode);
+                e->mod(&c);
+                before = xmalloc(sizeof *before);
+                take(before);
+                rc = run_call(&c);
+                ck_assert_msg(rc == e->want, "%s, %s %s: %s, expected %s",
+                              e->name, (const char *[]){"vic2", "simclr",
+                                                        "bt", "pairs"}[loss],
+                              mode == VALUE ? "value" : "gradient",
+                              pal_status_name(rc), pal_status_name(e->want));
+                if (e->want != PAL_OK) {
+                    char what[160];
+
+                    snprintf(what, sizeof what, "%s, loss %d mode %u",
+                             e->name, loss, mode);
+                    unchanged(before, what);
+                    cases_run++;
+                } else {
+                    /* Restore the outputs a successful call wrote. */
+                    memset(fx.big, SENT, sizeof fx.big);
+                    fx.value = -4242.0;
+                }
+                free(before);
+            }
+        }
+    }
+}
+
+/* ---- Graph and batch calls ----------------------------------------------- */
+
+static void run_graph_cases(void)
+{
+    pal_graph_t *g = fx.g[FG_LABELS];
+    pal_batch_t *b = fx.batch;
+    const int64_t big = (int64_t)INT32_MAX + 1;
+    static const int32_t ea[1] = {7}, eb[1] = {7};
+    static const int32_t e_neg[1] = {-1}, e_max[1] = {INT32_MAX};
+    static const double ew[1] = {1.0}, ew_nan[1] = {NAN};
+    static const int32_t small[4] = {1, 2, 3, 4};
+    double frob;
+
+    /* pal_graph_create. */
+    EXPECT(pal_graph_create(NULL, 5, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_create(&fx.gout, 0, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_create(&fx.gout, -3, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_create(&fx.gout, big, NULL), PAL_E_SIZE);
+
+    /* pal_graph_add_dense. */
+    EXPECT(pal_graph_add_dense(NULL, 1.0, PAL_F64, fx.dense, N, 0),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, NULL, N, 0), PAL_E_NULL);
+    EXPECT(pal_graph_add_dense(g, 1.0, (pal_dtype_t)0, fx.dense, N, 0),
+           PAL_E_TYPE);
+    EXPECT(pal_graph_add_dense(g, 1.0, (pal_dtype_t)9, fx.dense, N, 0),
+           PAL_E_TYPE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, fx.dense, N - 1, 0),
+           PAL_E_STRIDE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, fx.dense, INT64_MAX / 2, 0),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, fx.dense, N, 2u),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_add_dense(g, NAN, PAL_F64, fx.dense, N, 0),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_dense(g, -INFINITY, PAL_F64, fx.dense, N, 0),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, fx.dense_nan, N,
+                               PAL_GRAPH_CHECK_FINITE),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F64, fx.dense_inf, N,
+                               PAL_GRAPH_CHECK_FINITE),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_dense(g, 1.0, PAL_F32, fx.densef_nan, N,
+                               PAL_GRAPH_CHECK_FINITE),
+           PAL_E_NONFINITE);
+
+    /* pal_graph_add_csr (malformed structures: test_graph.c). */
+    EXPECT(pal_graph_add_csr(NULL, 1.0, PAL_F64, N, fx.rowptr, fx.colidx,
+                             fx.csr_vals, 0),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, N, NULL, fx.colidx,
+                             fx.csr_vals, 0),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, N, fx.rowptr, NULL,
+                             fx.csr_vals, 0),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_csr(g, 1.0, (pal_dtype_t)0, N, fx.rowptr,
+                             fx.colidx, fx.csr_vals, 0),
+           PAL_E_TYPE);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, -1, fx.rowptr, fx.colidx,
+                             fx.csr_vals, 0),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, N * N + 1, fx.rowptr,
+                             fx.colidx, fx.csr_vals, 0),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, N, fx.rowptr, fx.colidx,
+                             fx.csr_vals, 8u),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_add_csr(g, INFINITY, PAL_F64, N, fx.rowptr, fx.colidx,
+                             fx.csr_vals, 0),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_csr(g, 1.0, PAL_F64, N, fx.rowptr, fx.colidx,
+                             fx.csr_nan_vals, PAL_GRAPH_CHECK_FINITE),
+           PAL_E_NONFINITE);
+
+    /* pal_graph_add_labels. */
+    EXPECT(pal_graph_add_labels(NULL, 1.0, fx.labels), PAL_E_NULL);
+    EXPECT(pal_graph_add_labels(g, 1.0, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_add_labels(g, 1.0, fx.labels_bad), PAL_E_INDEX);
+    EXPECT(pal_graph_add_labels(g, NAN, fx.labels), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_labels(g, INFINITY, fx.labels), PAL_E_NONFINITE);
+
+    /* pal_graph_add_blocks. */
+    EXPECT(pal_graph_add_blocks(NULL, 1.0, fx.labels, 1, ea, eb, ew),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_blocks(g, 1.0, NULL, 1, ea, eb, ew), PAL_E_NULL);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, NULL, eb, ew),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, ea, NULL, ew),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, ea, eb, NULL),
+           PAL_E_NULL);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, -1, ea, eb, ew),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, e_neg, eb, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, ea, e_neg, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, e_max, eb, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, ea, e_max, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels_bad, 1, ea, eb, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels_max, 1, ea, eb, ew),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_add_blocks(g, 1.0, fx.labels, 1, ea, eb, ew_nan),
+           PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_blocks(g, NAN, fx.labels, 1, ea, eb, ew),
+           PAL_E_NONFINITE);
+
+    /* pal_graph_add_constant and pal_graph_add_identity. */
+    EXPECT(pal_graph_add_constant(NULL, 1.0), PAL_E_NULL);
+    EXPECT(pal_graph_add_constant(g, NAN), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_constant(g, -INFINITY), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_identity(NULL, 1.0), PAL_E_NULL);
+    EXPECT(pal_graph_add_identity(g, NAN), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_identity(g, INFINITY), PAL_E_NONFINITE);
+
+    /* Builders: out stays as it was. */
+    EXPECT(pal_graph_supervised(NULL, N, fx.labels, 2, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_supervised(&fx.gout, N, NULL, 2, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_supervised(&fx.gout, 0, fx.labels, 2, NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_supervised(&fx.gout, N, fx.labels, 0, NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_supervised(&fx.gout, N, fx.labels, -2, NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_supervised(&fx.gout, N, fx.labels, INT32_MAX / 2,
+                                NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_supervised(&fx.gout, N, fx.labels, INT64_MAX / 2,
+                                NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_supervised(&fx.gout, N, fx.labels_bad, 2, NULL),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_ssl(NULL, N, 2, NULL, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_ssl(&fx.gout, 0, 2, NULL, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_ssl(&fx.gout, big, 1, NULL, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_ssl(&fx.gout, N, 0, NULL, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_ssl(&fx.gout, N, -2, NULL, NULL), PAL_E_SIZE);
+    EXPECT(pal_graph_ssl(&fx.gout, N, 4, NULL, NULL), PAL_E_SHAPE);
+    EXPECT(pal_graph_ssl(&fx.gout, N, 0, fx.source_bad, NULL), PAL_E_INDEX);
+    EXPECT(pal_graph_mixture(NULL, N, 0.5, 2, NULL, fx.labels, NULL),
+           PAL_E_NULL);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 0.5, 2, NULL, NULL, NULL),
+           PAL_E_NULL);
+    EXPECT(pal_graph_mixture(&fx.gout, N, -0.1, 2, NULL, fx.labels, NULL),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 1.5, 2, NULL, fx.labels, NULL),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_mixture(&fx.gout, N, NAN, 2, NULL, fx.labels, NULL),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 0.5, 2, NULL, fx.labels_bad, NULL),
+           PAL_E_INDEX);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 0.5, 0, NULL, fx.labels, NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 0.5, 4, NULL, fx.labels, NULL),
+           PAL_E_SHAPE);
+    EXPECT(pal_graph_mixture(&fx.gout, N, 0.5, 0, fx.source_bad, fx.labels,
+                             NULL),
+           PAL_E_INDEX);
+    /* A size that cannot be valid is refused before any label is read
+     * (the array has 4 entries). */
+    EXPECT(pal_graph_mixture(&fx.gout, big, 0.5, 1, NULL, small, NULL),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_mixture(&fx.gout, 0, 0.5, 1, NULL, small, NULL),
+           PAL_E_SIZE);
+
+    /* Queries. */
+    EXPECT(pal_graph_frobenius2(NULL, &frob), PAL_E_NULL);
+    EXPECT(pal_graph_frobenius2(g, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_row_sums(NULL, fx.vec), PAL_E_NULL);
+    EXPECT(pal_graph_row_sums(g, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_col_sums(NULL, fx.vec), PAL_E_NULL);
+    EXPECT(pal_graph_col_sums(g, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_diagonal(NULL, fx.vec), PAL_E_NULL);
+    EXPECT(pal_graph_diagonal(g, NULL), PAL_E_NULL);
+    ck_assert_int_eq(pal_graph_n(NULL), -1);
+    ck_assert_int_eq(pal_graph_n_terms(NULL), -1);
+
+    /* pal_graph_matmul: Y untouched. */
+    EXPECT(pal_graph_matmul(NULL, g, 0, PAL_F64, 4, fx.x, 4, fx.y, 4),
+           PAL_E_NULL);
+    EXPECT(pal_graph_matmul(fx.ctx, NULL, 0, PAL_F64, 4, fx.x, 4, fx.y, 4),
+           PAL_E_NULL);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 4, NULL, 4, fx.y, 4),
+           PAL_E_NULL);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 4, fx.x, 4, NULL, 4),
+           PAL_E_NULL);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 2, PAL_F64, 4, fx.x, 4, fx.y, 4),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, -1, PAL_F64, 4, fx.x, 4, fx.y, 4),
+           PAL_E_RANGE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, (pal_dtype_t)0, 4, fx.x, 4, fx.y,
+                            4),
+           PAL_E_TYPE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 0, fx.x, 4, fx.y, 4),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, -4, fx.x, 4, fx.y, 4),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 4, fx.x, INT64_MAX / 2,
+                            fx.y, 4),
+           PAL_E_SIZE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 4, fx.x, 3, fx.y, 4),
+           PAL_E_STRIDE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 1, PAL_F64, 4, fx.x, 4, fx.y, 3),
+           PAL_E_STRIDE);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 0, PAL_F64, 4, fx.x, 4, fx.x, 4),
+           PAL_E_ALIAS);
+    EXPECT(pal_graph_matmul(fx.ctx, g, 1, PAL_F64, 2, fx.x, 4, fx.x + 1, 4),
+           PAL_E_ALIAS);
+    EXPECT(pal_graph_matmul(fx.tiny, g, 0, PAL_F64, 4, fx.x, 4, fx.y, 4),
+           PAL_E_NOMEM);
+
+    /* pal_graph_to_dense: out untouched. */
+    EXPECT(pal_graph_to_dense(NULL, PAL_F64, fx.out, N), PAL_E_NULL);
+    EXPECT(pal_graph_to_dense(g, PAL_F64, NULL, N), PAL_E_NULL);
+    EXPECT(pal_graph_to_dense(g, (pal_dtype_t)5, fx.out, N), PAL_E_TYPE);
+    EXPECT(pal_graph_to_dense(g, PAL_F64, fx.out, N - 1), PAL_E_STRIDE);
+
+    /* Batches. */
+    EXPECT(pal_batch_create(NULL, NULL), PAL_E_NULL);
+    EXPECT(pal_batch_set_limit(NULL, 4, 1), PAL_E_NULL);
+    EXPECT(pal_batch_set_limit(b, -1, 1), PAL_E_SIZE);
+    EXPECT(pal_batch_add_pair(NULL, 0, 1, 1.0), PAL_E_NULL);
+    EXPECT(pal_batch_add_pair(b, -1, 1, 1.0), PAL_E_INDEX);
+    EXPECT(pal_batch_add_pair(b, 0, -5, 1.0), PAL_E_INDEX);
+    EXPECT(pal_batch_add_pair(b, 0, 1, NAN), PAL_E_NONFINITE);
+    EXPECT(pal_batch_add_pair(b, 0, 1, -INFINITY), PAL_E_NONFINITE);
+    EXPECT(pal_batch_add_reg(NULL, 0, 1), PAL_E_NULL);
+    EXPECT(pal_batch_add_reg(b, -1, 1), PAL_E_INDEX);
+    EXPECT(pal_batch_add_reg(b, 1, INT64_MIN), PAL_E_INDEX);
+    EXPECT(pal_batch_reserve(NULL, 1, 1), PAL_E_NULL);
+    EXPECT(pal_batch_reserve(b, -1, 0), PAL_E_SIZE);
+    EXPECT(pal_batch_reserve(b, 0, -1), PAL_E_SIZE);
+    EXPECT(pal_batch_reserve(b, INT64_MAX, 0), PAL_E_SIZE);
+    EXPECT(pal_batch_pairs(NULL, NULL, NULL, NULL, NULL), PAL_E_NULL);
+    EXPECT(pal_batch_regs(NULL, NULL, NULL, NULL), PAL_E_NULL);
+    ck_assert_int_eq(pal_batch_n_pairs(NULL), -1);
+    ck_assert_int_eq(pal_batch_n_reg(NULL), -1);
+    ck_assert_int_eq(pal_batch_n_offered_pairs(NULL), -1);
+    ck_assert_int_eq(pal_batch_n_offered_reg(NULL), -1);
+}
+
+START_TEST(error_table)
+{
+    setup();
+    cases_run = 0;
+    run_graph_cases();
+    run_loss_table();
+    printf("errors: %d distinct error cases checked\n", cases_run);
+    teardown();
+}
+END_TEST
+
+/* The dense graphs with NaN were added unchecked; with the check the
+ * same additions fail and the graph keeps no term. */
+START_TEST(nonfinite_graph_input)
+{
+    pal_graph_t *g;
+    double v = 1.0;
+
+    setup();
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(g, 1.0, PAL_F64, fx.gd_nan, N,
+                                  PAL_GRAPH_CHECK_FINITE),
+              PAL_E_NONFINITE);
+    ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, N, fx.rowptr, fx.colidx,
+                                fx.csr_nan_vals, PAL_GRAPH_CHECK_FINITE),
+              PAL_E_NONFINITE);
+    ck_assert_int_eq(pal_graph_n_terms(g), 0);
+    ck_assert_int_eq(pal_graph_is_empty(g), 1);
+    /* A term holding a NaN is not a zero term. */
+    ck_assert_int_eq(pal_graph_is_empty(fx.g[FG_NAN]), 0);
+    ck_status(pal_loss_vic2(fx.ctx, g, PAL_F64, N, K, fx.z, LDZ, NULL, &v),
+              PAL_E_EMPTY);
+    ck_assert(v == 1.0);
+    pal_graph_destroy(g);
+    teardown();
+}
+END_TEST
+
+/*
+ * Allocation failures (fail the 1st, 2nd, ... allocation of a call until
+ * it succeeds): each failure is PAL_E_NOMEM, leaves the graph, batch or
+ * outputs as they were, and nothing leaks.
+ */
+START_TEST(allocation_failures)
+{
+    talloc_t t;
+    pal_allocator_t a = talloc_make(&t);
+    int32_t y[N];
+    int64_t src[N];
+    int failures = 0;
+
+    for (int i = 0; i < N; i++) {
+        y[i] = label_value(i % 3);
+        src[i] = (N - 1 - i) / 2;
+    }
+    setup();
+    for (int op = 0; op < 9; op++) {
+        for (long fail = 1;; fail++) {
+            pal_graph_t *g = NULL, *out = NOT_WRITTEN(pal_graph_t);
+            gsum_t before, after;
+            int rc;
+
+            t.fail_at = 0;
+            ck_status(pal_graph_create(&g, N, &a), PAL_OK);
+            ck_status(pal_graph_add_labels(g, 0.5, y), PAL_OK);
+            ck_status(pal_graph_add_dense(g, 0.25, PAL_F64, fx.dense, N, 0),
+                      PAL_OK);
+            graph_summary(g, &before);
+            t.calls = 0;
+            t.fail_at = fail;
+            switch (op) {
+            case 0:
+                rc = pal_graph_add_labels(g, 1.0, fx.labels);
+                break;
+            case 1:
+                rc = pal_graph_add_csr(g, 1.0, PAL_F64, N, fx.rowptr,
+                                       fx.colidx, fx.csr_vals, 0);
+                break;
+            case 2:
+                rc = pal_graph_add_blocks(g, 1.0, fx.labels, 1,
+                                          (const int32_t[]){7},
+                                          (const int32_t[]){1000000},
+                                          (const double[]){2.0});
+                break;
+            case 3:
+                rc = pal_graph_add_dense(g, 1.0, PAL_F32, fx.densef, N, 0);
+                break;
+            case 4:
+                rc = pal_graph_add_identity(g, 1.0);
+                break;
+            case 5:
+                rc = pal_graph_add_constant(g, 1.0);
+                break;
+            case 6:
+                rc = pal_graph_supervised(&out, 3, y, 2, &a);
+                break;
+            case 7:
+                rc = pal_graph_ssl(&out, N, 0, src, &a);
+                break;
+            default:
+                rc = pal_graph_mixture(&out, N, 0.4, 2, NULL, y, &a);
+                break;
+            }
+            t.fail_at = 0;
+            if (rc == PAL_OK) {
+                if (op >= 6)
+                    pal_graph_destroy(out);
+                pal_graph_destroy(g);
+                ck_assert_int_eq(t.live_blocks, 0);
+                break;
+            }
+            ck_assert_msg(rc == PAL_E_NOMEM, "op %d fail %ld: %s", op, fail,
+                          pal_status_name(rc));
+            ck_assert(out == NOT_WRITTEN(pal_graph_t));
+            graph_summary(g, &after);
+            ck_assert_msg(memcmp(&before, &after, sizeof before) == 0,
+                          "op %d, allocation %ld failed: graph changed", op,
+                          fail);
+            pal_graph_destroy(g);
+            ck_assert_int_eq(t.live_blocks, 0);
+            failures++;
+        }
+    }
+
+    /* Loss workspace: the context's first allocation fails. */
+    for (int loss = 0; loss < 4; loss++) {
+        pal_ctx_t *ctx;
+        lcall_t c;
+        snapshot_t *before = xmalloc(sizeof *before);
+
+        ck_status(pal_ctx_create(&ctx, &a), PAL_OK);
+        valid_call(&c, loss, FUSED);
+        c.ctx = ctx;
+        if (loss == L_PAIRS)
+            ck_status(pal_ctx_set_checks(ctx, PAL_CHECK_FINITE), PAL_OK);
+        take(before);
+        t.calls = 0;
+        t.fail_at = 1;
+        ck_status(run_call(&c), PAL_E_NOMEM);
+        t.fail_at = 0;
+        unchanged(before, "workspace allocation failure");
+        ck_status(run_call(&c), PAL_OK);
+        pal_ctx_destroy(ctx);
+        ck_assert_int_eq(t.live_blocks, 0);
+        free(before);
+        failures++;
+    }
+    ck_assert_int_gt(failures, 20);
+    teardown();
+}
+END_TEST
+
+Suite *suite_errors(void);
+Suite *suite_errors(void)
+{
+    Suite *s = suite_create("errors");
+    TCase *tc = tcase_create("errors");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, error_table);
+    tcase_add_test(tc, nonfinite_graph_input);
+    tcase_add_test(tc, allocation_failures);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,1065 @@
+/*
+ * Oracles: options, the passive, captcha and SSL samplers, the labeler
+ * contract and the pull API, batches, costs, reproducibility, and
+ * allocation failures that must change nothing.
+ */
+#include "storeutil.h"
+
+/* ---- A labeler answering from true labels -------------------------------- */
+
+typedef struct truth {
+    const int32_t *y;
+    int64_t n;
+    pal_oracle_t *o;          /* whose store is checked during each call */
+    long calls;
+    long fail_at;             /* this call reports failure (0: never) */
+    long bad_at;              /* this call writes an invalid answer */
+    double p_unsure;
+    trng_t r;
+    unsigned char *unsure;    /* n * n: (anchor, item) answered unsure */
+    bool no_repeat;           /* captcha: unsure items never come back */
+    int64_t anchor, m, cand[512];   /* the last question */
+    pal_answer_t ans[512];          /* and its answers */
+} truth_t;
+
+static void truth_init(truth_t *t, const int32_t *y, int64_t n,
+                       pal_oracle_t *o, double p_unsure)
+{
+    memset(t, 0, sizeof *t);
+    t->y = y;
+    t->n = n;
+    t->o = o;
+    t->p_unsure = p_unsure;
+    t->unsure = calloc((size_t)(n * n), 1);
+    t->no_repeat = o && pal_oracle_templates(o, NULL, 0, NULL) == PAL_OK;
+    trng_seed(&t->r, test_seed() + 99);
+}
+
+/*
+ * Every question must be about pairs whose relation is unknown, with
+ * distinct candidates other than the anchor, and never an item already
+ * answered unsure against the same anchor.
+ */
+static void check_question(const truth_t *t, int64_t anchor, int64_t m,
+                           const int64_t *cand)
+{
+    const pal_store_t *s = pal_oracle_store(t->o);
+
+    ck_assert_int_ge(anchor, 0);
+    ck_assert_int_lt(anchor, t->n);
+    ck_assert_int_ge(m, 1);
+    for (int64_t k = 0; k < m; k++) {
+        pal_relation_t r;
+
+        ck_assert_int_ge(cand[k], 0);
+        ck_assert_int_lt(cand[k], t->n);
+        ck_assert_int_ne(cand[k], anchor);
+        for (int64_t q = 0; q < k; q++)
+            ck_assert_int_ne(cand[q], cand[k]);
+        ck_status(pal_store_relation(s, anchor, cand[k], &r), PAL_OK);
+        ck_assert_int_eq(r, PAL_REL_UNKNOWN);
+        if (t->no_repeat)
+            ck_assert_int_eq(t->unsure[anchor * t->n + cand[k]], 0);
+    }
+}
+
+static void truth_answers(truth_t *t, int64_t anchor, int64_t m,
+                          const int64_t *cand, pal_answer_t *ans)
+{
+    for (int64_t k = 0; k < m; k++) {
+        if (trng_unit(&t->r) < t->p_unsure)
+            ans[k] = PAL_ANSWER_UNSURE;
+        else
+            ans[k] = t->y[anchor] == t->y[cand[k]] ? PAL_ANSWER_SAME
+                                                   : PAL_ANSWER_DIFFERENT;
+    }
+}
+
+static int truth_labeler(void *user, int64_t anchor, int64_t m,
+                         const int64_t *cand, pal_answer_t *ans)
+{
+    truth_t *t = user;
+
+    t->calls++;
+    check_question(t, anchor, m, cand);
+    ck_assert_int_le(m, 512);
+    t->anchor = anchor;
+    t->m = m;
+    memcpy(t->cand, cand, (size_t)m * sizeof *cand);
+    if (t->calls == t->fail_at)
+        return 1;
+    truth_answers(t, anchor, m, cand, ans);
+    if (t->calls == t->bad_at)
+        ans[m - 1] = (pal_answer_t)7;
+    memcpy(t->ans, ans, (size_t)m * sizeof *ans);
+    return 0;
+}
+
+/* After a successful step: remember the items answered unsure. */
+static void truth_note(truth_t *t)
+{
+    for (int64_t k = 0; k < t->m; k++)
+        if (t->ans[k] == PAL_ANSWER_UNSURE)
+            t->unsure[t->anchor * t->n + t->cand[k]] = 1;
+}
+
+static void truth_free(truth_t *t)
+{
+    free(t->unsure);
+}
+
+static int32_t *true_labels(int64_t n, int classes, uint64_t seed)
+{
+    int32_t *y = malloc((size_t)n * sizeof *y);
+    trng_t r;
+
+    trng_seed(&r, seed);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i < classes ? i : trng_below(&r, classes));
+    return y;
+}
+
+static pal_oracle_t *new_oracle(int64_t n, pal_sampler_t sampler,
+                                uint64_t seed, int64_t screen)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = sampler;
+    op.seed = seed;
+    op.screen_size = screen;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    return o;
+}
+
+static pal_oracle_costs_t costs(const pal_oracle_t *o)
+{
+    pal_oracle_costs_t c = {.size = sizeof c};
+
+    ck_status(pal_oracle_costs(o, &c), PAL_OK);
+    return c;
+}
+
+static pal_store_stats_t store_stats(const pal_oracle_t *o)
+{
+    pal_store_stats_t st = {.size = sizeof st};
+
+    ck_status(pal_store_stats(pal_oracle_store(o), &st), PAL_OK);
+    return st;
+}
+
+/*
+ * At PAL_DONE, a passive oracle has made the store complete; a captcha
+ * oracle has left unknown only questions answered unsure against a class.
+ */
+static void check_done(const truth_t *t)
+{
+    const pal_store_t *s = pal_oracle_store(t->o);
+    int64_t tmpl[512], count;
+
+    if (!t->no_repeat) {
+        ck_assert_int_eq(store_stats(t->o).complete, 1);
+        return;
+    }
+    ck_status(pal_oracle_templates(t->o, tmpl, 512, &count), PAL_OK);
+    for (int64_t c = 0; c < count && c < 512; c++) {
+        for (int64_t x = 0; x < t->n; x++) {
+            pal_relation_t r;
+
+            ck_status(pal_store_relation(s, tmpl[c], x, &r), PAL_OK);
+            ck_assert(r != PAL_REL_UNKNOWN || t->unsure[tmpl[c] * t->n + x]);
+        }
+    }
+}
+
+/* True when the store's labels equal y up to a renaming of classes. */
+static bool labels_match(const pal_store_t *s, const int32_t *y, int64_t n)
+{
+    int32_t *lab = malloc((size_t)n * sizeof *lab);
+    bool ok = pal_store_labels(s, 0, lab, NULL) == PAL_OK;
+
+    for (int64_t i = 0; ok && i < n; i++)
+        for (int64_t j = 0; ok && j < n; j++)
+            ok = (lab[i] == lab[j]) == (y[i] == y[j]);
+    free(lab);
+    return ok;
+}
+
+/*
+ * Drive a labelled oracle by steps until PAL_DONE; returns the steps.
+ * Checks the store's counters against the costs after every step.
+ */
+static long run_to_done(pal_oracle_t *o, truth_t *t, pal_batch_t *b)
+{
+    long steps = 0;
+    int rc;
+
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, t), PAL_OK);
+    while ((rc = pal_oracle_step(o, b)) == PAL_OK) {
+        pal_oracle_costs_t c = costs(o);
+
+        truth_note(t);
+        steps++;
+        ck_assert_int_eq(c.steps, steps);
+        ck_assert_int_eq(c.screens, steps);
+        ck_assert_int_eq(store_stats(o).answers, c.answers);
+        ck_assert_int_eq(c.same + c.different + c.unsure, c.answers);
+        ck_assert_int_lt(steps, 1000000);
+    }
+    ck_status(rc, PAL_DONE);
+    return steps;
+}
+
+/* ---- Options ------------------------------------------------------------- */
+
+START_TEST(options_and_create)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = (pal_oracle_t *)&op;
+    int64_t src[4] = {0, 0, 3, 4};
+    struct {
+        pal_oracle_opts_t op;
+        uint64_t later;
+    } big;
+
+    pal_oracle_opts_init(NULL);
+    pal_oracle_opts_init(&op);
+    ck_assert_uint_eq(op.size, sizeof op);
+    ck_assert_int_eq(op.sampler, PAL_SAMPLER_CAPTCHA);
+    ck_assert_int_eq(op.screen_size, 15);
+    ck_assert_int_eq(op.views, 2);
+    ck_assert_int_eq(op.reg_mode, -1);
+    ck_assert_int_eq(op.reg_pairs, 64);
+    ck_assert(op.negative_weight == 0.0);
+
+    ck_status(pal_oracle_create(NULL, 10, NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_create(&o, 0, NULL, NULL), PAL_E_SIZE);
+    ck_status(pal_oracle_create(&o, (int64_t)INT32_MAX + 1, NULL, NULL),
+              PAL_E_SIZE);
+    ck_status(pal_oracle_create(&o, 1, NULL, NULL), PAL_E_SIZE);
+    op.sampler = PAL_SAMPLER_PASSIVE;
+    ck_status(pal_oracle_create(&o, 1, &op, NULL), PAL_E_SIZE);
+
+#define BAD(field, value, code)                                  \
+    do {                                                         \
+        pal_oracle_opts_init(&op);                               \
+        op.field = value;                                        \
+        ck_status(pal_oracle_create(&o, 8, &op, NULL), code);    \
+    } while (0)
+    BAD(size, 3, PAL_E_RANGE);
+    BAD(sampler, (pal_sampler_t)0, PAL_E_RANGE);
+    BAD(sampler, (pal_sampler_t)4, PAL_E_RANGE);
+    BAD(screen_size, 0, PAL_E_RANGE);
+    BAD(views, 0, PAL_E_RANGE);
+    BAD(reg_mode, -2, PAL_E_RANGE);
+    BAD(reg_mode, 3, PAL_E_RANGE);
+    BAD(reg_pairs, -1, PAL_E_RANGE);
+    BAD(negative_weight, NAN, PAL_E_RANGE);
+    BAD(negative_weight, INFINITY, PAL_E_RANGE);
+#undef BAD
+    ck_assert_ptr_eq(o, (pal_oracle_t *)&op);
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_SSL;
+    op.views = 3;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_SHAPE);
+    op.source = src;
+    ck_status(pal_oracle_create(&o, 4, &op, NULL), PAL_E_INDEX);
+    src[3] = -1;
+    ck_status(pal_oracle_create(&o, 4, &op, NULL), PAL_E_INDEX);
+    src[3] = 1;
+    ck_status(pal_oracle_create(&o, 4, &op, NULL), PAL_OK);
+    pal_oracle_destroy(o);
+    op.source = NULL;
+    op.views = 1;
+    ck_status(pal_oracle_create(&o, 1, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    pal_oracle_destroy(o);
+
+    /* A larger options structure is accepted when its tail is zero. */
+    memset(&big, 0, sizeof big);
+    pal_oracle_opts_init(&big.op);
+    big.op.size = sizeof big;
+    ck_status(pal_oracle_create(&o, 8, &big.op, NULL), PAL_OK);
+    pal_oracle_destroy(o);
+    big.later = 1;
+    ck_status(pal_oracle_create(&o, 8, &big.op, NULL), PAL_E_RANGE);
+    pal_oracle_destroy(NULL);
+}
+END_TEST
+
+START_TEST(call_arguments)
+{
+    pal_oracle_t *o = new_oracle(10, PAL_SAMPLER_PASSIVE, 1, 1);
+    pal_oracle_costs_t c = {.size = sizeof c};
+    int64_t tmpl[4], count = 9;
+    pal_answer_t ans = PAL_ANSWER_SAME;
+
+    ck_status(pal_oracle_set_labeler(NULL, truth_labeler, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_step(NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(NULL, NULL, NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_answer(NULL, &ans, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_answer(o, NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_answer(o, &ans, NULL), PAL_E_STATE);
+    ck_assert_ptr_null(pal_oracle_store(NULL));
+    ck_status(pal_oracle_costs(NULL, &c), PAL_E_NULL);
+    ck_status(pal_oracle_costs(o, NULL), PAL_E_NULL);
+    c.size = 8;
+    ck_status(pal_oracle_costs(o, &c), PAL_E_SIZE);
+    ck_status(pal_oracle_templates(NULL, tmpl, 4, &count), PAL_E_NULL);
+    ck_status(pal_oracle_templates(o, tmpl, 4, &count), PAL_E_STATE);
+    ck_assert_int_eq(count, 9);
+    pal_oracle_cancel(NULL);
+    pal_oracle_destroy(o);
+
+    o = new_oracle(10, PAL_SAMPLER_CAPTCHA, 1, 3);
+    ck_status(pal_oracle_templates(o, NULL, 4, &count), PAL_E_NULL);
+    ck_status(pal_oracle_templates(o, NULL, 0, &count), PAL_OK);
+    ck_assert_int_eq(count, 1);
+    ck_status(pal_oracle_templates(o, tmpl, 4, NULL), PAL_OK);
+    ck_assert_int_ge(tmpl[0], 0);
+    ck_assert_int_lt(tmpl[0], 10);
+    ck_assert_int_eq(costs(o).classes, 1);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* ---- Passive ------------------------------------------------------------- */
+
+START_TEST(passive_asks_only_unknown_pairs)
+{
+    for (int run = 0; run < 6; run++) {
+        int64_t n = 5 + 9 * run;
+        int32_t *y = true_labels(n, 1 + run, test_seed() + (uint64_t)run);
+        pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_PASSIVE,
+                                     test_seed() + 5, 1);
+        pal_batch_t *b = NULL;
+        truth_t t;
+        long steps;
+
+        truth_init(&t, y, n, o, run % 2 ? 0.1 : 0.0);
+        ck_status(pal_batch_create(&b, NULL), PAL_OK);
+        steps = run_to_done(o, &t, b);
+        ck_assert_int_eq(store_stats(o).complete, 1);
+        ck_assert_int_eq(store_stats(o).conflicts, 0);
+        ck_assert(labels_match(pal_oracle_store(o), y, n));
+        ck_assert_int_eq(costs(o).answers, steps);
+        ck_assert_int_eq(costs(o).classes, 0);
+
+        /* I holds every pair made known, and J the same pairs. */
+        ck_assert_int_eq(pal_batch_n_pairs(b), n * (n - 1) / 2);
+        ck_assert_int_eq(pal_batch_n_reg(b), n * (n - 1) / 2);
+        ck_status(pal_oracle_step(o, b), PAL_DONE);
+        ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_DONE);
+        truth_free(&t);
+        pal_batch_destroy(b);
+        pal_oracle_destroy(o);
+        free(y);
+    }
+}
+END_TEST
+
+/* ---- Captcha ------------------------------------------------------------- */
+
+/* Check the run's templates: one per true class, distinct classes. */
+static void check_templates(const pal_oracle_t *o, const int32_t *y,
+                            int classes)
+{
+    int64_t tmpl[64], count;
+
+    ck_status(pal_oracle_templates(o, tmpl, 64, &count), PAL_OK);
+    ck_assert_int_eq(count, classes);
+    ck_assert_int_eq(costs(o).classes, classes);
+    for (int64_t a = 0; a < count; a++)
+        for (int64_t b = 0; b < a; b++)
+            ck_assert_int_ne(y[tmpl[a]], y[tmpl[b]]);
+}
+
+START_TEST(captcha_screens)
+{
+    for (int run = 0; run < 8; run++) {
+        int64_t n = 20 + 25 * run, screen = 1 + 3 * run;
+        int classes = 1 + run;
+        int32_t *y = true_labels(n, classes, test_seed() + 40 + run);
+        pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_CAPTCHA,
+                                     test_seed() + (uint64_t)run, screen);
+        truth_t t;
+
+        truth_init(&t, y, n, o, 0.0);
+        run_to_done(o, &t, NULL);
+        ck_assert_int_eq(store_stats(o).complete, 1);
+        ck_assert_int_eq(store_stats(o).components, classes);
+        ck_assert(labels_match(pal_oracle_store(o), y, n));
+        check_templates(o, y, classes);
+        truth_free(&t);
+        pal_oracle_destroy(o);
+        free(y);
+    }
+}
+END_TEST
+
+/*
+ * n = 300 items in 5 classes, screens of 15, a labeler that knows the
+ * truth: the store ends complete and its labels are the true ones. With
+ * the default seed this takes 888 pairwise answers in 62 screens (other
+ * seeds: 855 to 918), of which 295 are "same", one per item that is not
+ * a template; the store deduces the other 44,000 or so of the 44,850
+ * pairs.
+ */
+START_TEST(captcha_recovers_labels)
+{
+    const int64_t n = 300;
+    int32_t *y = true_labels(n, 5, test_seed() + 77);
+    pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_CAPTCHA, test_seed(), 15);
+    pal_oracle_costs_t c;
+    truth_t t;
+
+    truth_init(&t, y, n, o, 0.0);
+    run_to_done(o, &t, NULL);
+    c = costs(o);
+    ck_assert_int_eq(store_stats(o).complete, 1);
+    ck_assert(labels_match(pal_oracle_store(o), y, n));
+    check_templates(o, y, 5);
+    ck_assert_int_lt(c.answers, 5 * n);
+    ck_assert_int_eq(c.conflicts, 0);
+    truth_free(&t);
+    pal_oracle_destroy(o);
+    free(y);
+}
+END_TEST
+
+/* Unsure items are not offered again against the same class, and a
+ * labeler that is never sure still lets the oracle finish. */
+START_TEST(captcha_unsure)
+{
+    const int64_t n = 60;
+    int32_t *y = true_labels(n, 3, test_seed() + 3);
+    pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_CAPTCHA, 5, 7);
+    pal_answer_t ans[7];
+    truth_t t;
+    int rc;
+
+    truth_init(&t, y, n, o, 0.3);
+    run_to_done(o, &t, NULL);
+    ck_assert_int_gt(costs(o).unsure, 0);
+    ck_assert_int_eq(costs(o).unsure, store_stats(o).unsure);
+    truth_free(&t);
+    pal_oracle_destroy(o);
+
+    /* Always unsure: each item is shown once against the one class. */
+    o = new_oracle(n, PAL_SAMPLER_CAPTCHA, 5, 7);
+    truth_init(&t, y, n, o, 0.0);
+    for (int i = 0; i < 7; i++)
+        ans[i] = PAL_ANSWER_UNSURE;
+    for (;;) {
+        int64_t anchor, m;
+        const int64_t *cand;
+
+        rc = pal_oracle_next(o, &anchor, &m, &cand);
+        if (rc != PAL_OK)
+            break;
+        check_question(&t, anchor, m, cand);
+        for (int64_t k = 0; k < m; k++)
+            t.unsure[anchor * n + cand[k]] = 1;
+        ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+    }
+    ck_status(rc, PAL_DONE);
+    ck_assert_int_eq(costs(o).answers, n - 1);
+    ck_assert_int_eq(costs(o).classes, 1);
+    ck_assert_int_eq(store_stats(o).complete, 0);
+    truth_free(&t);
+    pal_oracle_destroy(o);
+    free(y);
+}
+END_TEST
+
+/* I gets g = 1 for same and negative_weight for different pairs; J
+ * follows the reg mode. */
+START_TEST(captcha_batches)
+{
+    const int64_t n = 50;
+    int32_t *y = true_labels(n, 4, test_seed() + 8);
+
+    for (int mode = -1; mode <= PAL_REG_HALVES; mode++) {
+        pal_oracle_opts_t op;
+        pal_oracle_t *o = NULL;
+        pal_batch_t *b = NULL;
+        unsigned char *side = calloc((size_t)n, 1);
+        truth_t t;
+        int rc;
+
+        pal_oracle_opts_init(&op);
+        op.screen_size = 6;
+        op.negative_weight = -0.5;
+        op.reg_mode = mode;
+        op.reg_pairs = 5;
+        op.seed = 17;
+        ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+        ck_status(pal_batch_create(&b, NULL), PAL_OK);
+        truth_init(&t, y, n, o, 0.0);
+        ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+        while ((rc = pal_oracle_step(o, b)) == PAL_OK) {
+            const int64_t *bi, *bj, *ri, *rj;
+            const double *bg;
+            int64_t np, nr;
+
+            ck_status(pal_batch_pairs(b, &bi, &bj, &bg, &np), PAL_OK);
+            ck_status(pal_batch_regs(b, &ri, &rj, &nr), PAL_OK);
+            for (int64_t p = 0; p < np; p++)
+                ck_assert(bg[p] == (y[bi[p]] == y[bj[p]] ? 1.0 : -0.5));
+            if (mode <= PAL_REG_SAME) {
+                ck_assert_int_eq(nr, np);
+                for (int64_t p = 0; p < np; p++)
+                    ck_assert(ri[p] == bi[p] && rj[p] == bj[p]);
+            } else {
+                ck_assert_int_eq(nr, 5);
+            }
+            truth_note(&t);
+            for (int64_t p = 0; p < nr; p++) {
+                ck_assert_int_ne(ri[p], rj[p]);
+                if (mode == PAL_REG_HALVES) {
+                    /* Each item stays on one side of the split. */
+                    ck_assert_int_ne(side[ri[p]], 2);
+                    ck_assert_int_ne(side[rj[p]], 1);
+                    side[ri[p]] = 1;
+                    side[rj[p]] = 2;
+                }
+            }
+            pal_batch_clear(b);
+        }
+        ck_status(rc, PAL_DONE);
+        truth_free(&t);
+        free(side);
+        pal_batch_destroy(b);
+        pal_oracle_destroy(o);
+    }
+    free(y);
+}
+END_TEST
+
+/* ---- Reproducibility and the labeler contract ---------------------------- */
+
+/* The questions of a run, answered from y, by the pull API. */
+static int64_t record_run(pal_oracle_t *o, const int32_t *y, int64_t *log,
+                          int64_t cap)
+{
+    truth_t t;
+    int64_t len = 0;
+    pal_answer_t ans[32];
+
+    truth_init(&t, y, pal_store_n(pal_oracle_store(o)), o, 0.1);
+    for (;;) {
+        int64_t anchor, m;
+        const int64_t *cand;
+
+        if (pal_oracle_next(o, &anchor, &m, &cand) != PAL_OK)
+            break;
+        ck_assert_int_le(m, 32);
+        truth_answers(&t, anchor, m, cand, ans);
+        for (int64_t k = -1; k < m && len < cap; k++)
+            log[len++] = k < 0 ? anchor : cand[k];
+        ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+    }
+    truth_free(&t);
+    return len;
+}
+
+START_TEST(same_seed_same_questions)
+{
+    const int64_t n = 70, cap = 100000;
+    int32_t *y = true_labels(n, 4, 123);
+    int64_t *l1 = malloc(cap * sizeof *l1), *l2 = malloc(cap * sizeof *l2);
+
+    for (int s = PAL_SAMPLER_PASSIVE; s <= PAL_SAMPLER_CAPTCHA; s++) {
+        pal_oracle_t *a = new_oracle(n, (pal_sampler_t)s, 4242, 9);
+        pal_oracle_t *b = new_oracle(n, (pal_sampler_t)s, 4242, 9);
+        pal_oracle_t *c = new_oracle(n, (pal_sampler_t)s, 4243, 9);
+        int64_t len1 = record_run(a, y, l1, cap);
+        int64_t len2 = record_run(b, y, l2, cap);
+
+        ck_assert_int_gt(len1, 100);
+        ck_assert_int_eq(len1, len2);
+        ck_assert(memcmp(l1, l2, (size_t)len1 * sizeof *l1) == 0);
+        len2 = record_run(c, y, l2, cap);
+        ck_assert(len1 != len2 ||
+                  memcmp(l1, l2, (size_t)len1 * sizeof *l1) != 0);
+        pal_oracle_destroy(a);
+        pal_oracle_destroy(b);
+        pal_oracle_destroy(c);
+    }
+    free(l1);
+    free(l2);
+    free(y);
+}
+END_TEST
+
+/*
+ * Every step first fails (the labeler reports failure, or answers with a
+ * value outside the enum): the step returns PAL_E_CALLBACK, nothing
+ * changes, and the retry asks the very same question.
+ */
+START_TEST(labeler_failure_changes_nothing)
+{
+    const int64_t n = 80;
+    int32_t *y = true_labels(n, 5, 31);
+
+    for (int s = PAL_SAMPLER_PASSIVE; s <= PAL_SAMPLER_CAPTCHA; s++) {
+        pal_oracle_t *o = new_oracle(n, (pal_sampler_t)s, 9, 8);
+        pal_batch_t *b = NULL;
+        truth_t t;
+        long steps = 0;
+
+        ck_status(pal_batch_create(&b, NULL), PAL_OK);
+        truth_init(&t, y, n, o, 0.05);
+        ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+        for (;;) {
+            pal_oracle_costs_t before = costs(o), after;
+            int64_t anchor, m, cand[64], tmpl_before = 0, tmpl_after = 0;
+            snap_t snap;
+            int rc;
+
+            pal_oracle_templates(o, NULL, 0, &tmpl_before);
+            snap_take(&snap, pal_oracle_store(o), b);
+            if (steps % 2)
+                t.fail_at = t.calls + 1;
+            else
+                t.bad_at = t.calls + 1;
+            rc = pal_oracle_step(o, b);
+            if (rc == PAL_DONE) {
+                snap_free(&snap);
+                break;
+            }
+            ck_status(rc, PAL_E_CALLBACK);
+            after = costs(o);
+            pal_oracle_templates(o, NULL, 0, &tmpl_after);
+            ck_assert(memcmp(&before, &after, sizeof before) == 0);
+            ck_assert_int_eq(tmpl_after, tmpl_before);
+            snap_check(&snap, pal_oracle_store(o), b);
+            snap_free(&snap);
+
+            anchor = t.anchor;
+            m = t.m;
+            memcpy(cand, t.cand, (size_t)m * sizeof *cand);
+            ck_status(pal_oracle_step(o, b), PAL_OK);
+            ck_assert_int_eq(t.anchor, anchor);
+            ck_assert_int_eq(t.m, m);
+            ck_assert(memcmp(t.cand, cand, (size_t)m * sizeof *cand) == 0);
+            truth_note(&t);
+            steps++;
+            pal_batch_clear(b);
+        }
+        ck_assert_int_eq(costs(o).steps, steps);
+        check_done(&t);
+        truth_free(&t);
+        pal_batch_destroy(b);
+        pal_oracle_destroy(o);
+    }
+    free(y);
+}
+END_TEST
+
+START_TEST(pull_api)
+{
+    pal_oracle_t *o = new_oracle(30, PAL_SAMPLER_CAPTCHA, 2, 5);
+    const int64_t *c1, *c2;
+    int64_t a1, a2, m1, m2;
+    pal_answer_t ans[5] = {PAL_ANSWER_SAME, PAL_ANSWER_DIFFERENT,
+                           PAL_ANSWER_UNSURE, PAL_ANSWER_DIFFERENT,
+                           PAL_ANSWER_SAME};
+    pal_answer_t bad[5];
+    pal_batch_t *b = NULL;
+
+    ck_status(pal_batch_create(&b, NULL), PAL_OK);
+    ck_status(pal_oracle_answer(o, ans, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+    ck_assert_int_eq(m1, 5);
+    ck_status(pal_oracle_next(o, &a2, &m2, &c2), PAL_OK);
+    ck_assert_int_eq(a1, a2);
+    ck_assert_int_eq(m1, m2);
+    ck_assert_ptr_eq(c1, c2);
+
+    /* A step cannot run over a pending question, even with a labeler. */
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_set_labeler(o, NULL, NULL), PAL_OK);
+
+    /* An answer outside the enum changes nothing; the question stays. */
+    memcpy(bad, ans, sizeof bad);
+    bad[3] = (pal_answer_t)3;
+    ck_status(pal_oracle_answer(o, bad, b), PAL_E_RANGE);
+    ck_assert_int_eq(costs(o).answers, 0);
+    ck_assert_int_eq(pal_batch_n_pairs(b), 0);
+    ck_status(pal_oracle_next(o, &a2, &m2, &c2), PAL_OK);
+    ck_assert_int_eq(a1, a2);
+
+    ck_status(pal_oracle_answer(o, ans, b), PAL_OK);
+    ck_assert_int_eq(costs(o).answers, 5);
+    ck_assert_int_eq(costs(o).same, 2);
+    ck_assert_int_eq(costs(o).different, 2);
+    ck_assert_int_eq(costs(o).unsure, 1);
+    ck_assert_int_eq(costs(o).steps, 1);
+    ck_assert_int_eq(pal_batch_n_pairs(b), 2 + 2 * 3 + 1);
+    ck_status(pal_oracle_answer(o, ans, NULL), PAL_E_STATE);
+
+    /* Cancelling drops the question. */
+    ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+    pal_oracle_cancel(o);
+    ck_status(pal_oracle_answer(o, ans, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_OK);
+    pal_batch_destroy(b);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* A labeler that tries to drive its own oracle while it is asked. */
+static int reentrant_labeler(void *user, int64_t anchor, int64_t m,
+                             const int64_t *cand, pal_answer_t *ans)
+{
+    pal_oracle_t *o = user;
+    pal_answer_t some[64];
+
+    (void)anchor;
+    (void)cand;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = some[k] = PAL_ANSWER_DIFFERENT;
+    ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_answer(o, some, NULL), PAL_E_STATE);
+    pal_oracle_cancel(o);
+    return 0;
+}
+
+START_TEST(labeler_cannot_reenter)
+{
+    pal_oracle_t *o = new_oracle(20, PAL_SAMPLER_CAPTCHA, 6, 4);
+
+    ck_status(pal_oracle_set_labeler(o, reentrant_labeler, o), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_assert_int_eq(costs(o).steps, 1);
+    ck_assert_int_eq(costs(o).answers, 4);
+    ck_assert_int_eq(store_stats(o).different_pairs, 4);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_assert_int_eq(costs(o).steps, 2);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* ---- SSL ----------------------------------------------------------------- */
+
+static int never_called(void *user, int64_t anchor, int64_t m,
+                        const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    (void)anchor;
+    (void)m;
+    (void)cand;
+    (void)ans;
+    ck_abort_msg("the SSL oracle called its labeler");
+    return 1;
+}
+
+START_TEST(ssl_batches)
+{
+    const int64_t n = 12;
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+    pal_batch_t *b = NULL;
+    int seen[4] = {0, 0, 0, 0};
+    pal_answer_t ans = PAL_ANSWER_SAME;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_SSL;
+    op.views = 3;
+    op.reg_pairs = 10;
+    op.seed = 3;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, never_called, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b, NULL), PAL_OK);
+    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_answer(o, &ans, NULL), PAL_E_STATE);
+
+    for (int step = 0; step < 12; step++) {
+        const int64_t *bi, *bj, *ri, *rj;
+        const double *bg;
+        int64_t np, nr, sample;
+
+        pal_batch_clear(b);
+        ck_status(pal_oracle_step(o, b), PAL_OK);
+        ck_status(pal_batch_pairs(b, &bi, &bj, &bg, &np), PAL_OK);
+        ck_status(pal_batch_regs(b, &ri, &rj, &nr), PAL_OK);
+
+        /* The three pairs of one sample's views, every epoch. */
+        ck_assert_int_eq(np, 3);
+        sample = bi[0] / 3;
+        for (int64_t p = 0; p < np; p++) {
+            ck_assert_int_eq(bi[p] / 3, sample);
+            ck_assert_int_eq(bj[p] / 3, sample);
+            ck_assert_int_lt(bi[p], bj[p]);
+            ck_assert(bg[p] == 1.0);
+        }
+        seen[sample]++;
+        ck_assert_int_eq(nr, 10);
+        for (int64_t p = 0; p < nr; p++) {
+            ck_assert_int_ne(ri[p], rj[p]);
+            ck_assert_int_lt(ri[p], n);
+            ck_assert_int_lt(rj[p], n);
+        }
+        if (step % 4 == 3) {
+            /* Each epoch shows every sample once. */
+            for (int s = 0; s < 4; s++)
+                ck_assert_int_eq(seen[s], step / 4 + 1);
+            ck_assert_int_eq(store_stats(o).components, 4);
+            ck_assert_int_eq(store_stats(o).answers, 8);
+        }
+    }
+    ck_assert_int_eq(costs(o).steps, 12);
+    ck_assert_int_eq(costs(o).answers, 0);
+    ck_assert_int_eq(costs(o).screens, 0);
+    pal_batch_destroy(b);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+START_TEST(ssl_with_sources)
+{
+    const int64_t n = 9;
+    const int64_t src[9] = {4, 0, 4, 8, 0, 4, 2, 8, 0};
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+    pal_batch_t *b = NULL;
+    int32_t lab[9];
+    int64_t nc, pairs = 0;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_SSL;
+    op.source = src;
+    op.views = 5;
+    op.reg_mode = PAL_REG_SAME;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b, NULL), PAL_OK);
+    for (int step = 0; step < 4; step++)
+        ck_status(pal_oracle_step(o, b), PAL_OK);
+
+    /* Samples {1, 4, 8}, {0, 2, 5}, {3, 7} and {6}: 3 + 3 + 1 pairs. */
+    ck_status(pal_store_labels(pal_oracle_store(o), 0, lab, &nc), PAL_OK);
+    ck_assert_int_eq(nc, 4);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            ck_assert_int_eq(lab[i] == lab[j], src[i] == src[j]);
+    pairs = pal_batch_n_pairs(b);
+    ck_assert_int_eq(pairs, 7);
+    ck_assert_int_eq(pal_batch_n_reg(b), 7);
+    pal_batch_destroy(b);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* ---- Allocation failures ------------------------------------------------- */
+
+START_TEST(create_fails_cleanly)
+{
+    int64_t src[6] = {0, 1, 0, 1, 5, 5};
+
+    for (int s = PAL_SAMPLER_SSL; s <= PAL_SAMPLER_CAPTCHA + 1; s++) {
+        counting_t c;
+        pal_allocator_t a = counting_allocator(&c);
+        pal_oracle_opts_t op;
+        pal_oracle_t *o = NULL;
+        long k;
+
+        pal_oracle_opts_init(&op);
+        op.sampler = s > PAL_SAMPLER_CAPTCHA ? PAL_SAMPLER_PASSIVE
+                                             : (pal_sampler_t)s;
+        op.reg_mode = s > PAL_SAMPLER_CAPTCHA ? PAL_REG_HALVES : -1;
+        op.source = s == PAL_SAMPLER_SSL ? src : NULL;
+        for (k = 1;; k++) {
+            int rc;
+
+            c.calls = 0;
+            c.fail_at = k;
+            rc = pal_oracle_create(&o, 6, &op, &a);
+            if (rc == PAL_OK)
+                break;
+            ck_status(rc, PAL_E_NOMEM);
+            ck_assert_ptr_null(o);
+            ck_assert_int_eq(c.live, 0);
+        }
+        c.fail_at = 0;
+        ck_assert_int_gt(k, 3);
+        pal_oracle_destroy(o);
+        ck_assert_int_eq(c.live, 0);
+    }
+}
+END_TEST
+
+/*
+ * Each step is first run with its 1st, 2nd, ... allocation failing: the
+ * step must return PAL_E_NOMEM and change nothing, and the run must end
+ * exactly like one that never failed.
+ */
+static void steps_survive_failures(pal_sampler_t sampler, int reg_mode,
+                                   int64_t n, int64_t limit)
+{
+    counting_t c;
+    pal_allocator_t a = counting_allocator(&c);
+    int32_t *y = true_labels(n, 4, 55);
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL, *ref = NULL;
+    pal_batch_t *b = NULL, *rb = NULL;
+    truth_t t, rt;
+    long failures = 0, steps = 0;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = sampler;
+    op.seed = 8;
+    op.screen_size = 12;
+    op.reg_mode = reg_mode;
+    op.reg_pairs = 7;
+    ck_status(pal_oracle_create(&o, n, &op, &a), PAL_OK);
+    ck_status(pal_oracle_create(&ref, n, &op, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b, &a), PAL_OK);
+    ck_status(pal_batch_create(&rb, NULL), PAL_OK);
+    ck_status(pal_batch_set_limit(b, limit, 1), PAL_OK);
+    ck_status(pal_batch_set_limit(rb, limit, 1), PAL_OK);
+    truth_init(&t, y, n, o, 0.05);
+    truth_init(&rt, y, n, ref, 0.05);
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+    ck_status(pal_oracle_set_labeler(ref, truth_labeler, &rt), PAL_OK);
+
+    for (;;) {
+        int rrc = pal_oracle_step(ref, rb), rc;
+        pal_oracle_costs_t before = costs(o);
+        trng_t labeler_rng = t.r;
+        snap_t snap, want;
+
+        snap_take(&snap, pal_oracle_store(o), b);
+        for (long k = 1;; k++) {
+            c.calls = 0;
+            c.fail_at = k;
+            t.r = labeler_rng;
+            rc = pal_oracle_step(o, b);
+            c.fail_at = 0;
+            if (rc != PAL_E_NOMEM)
+                break;
+            failures++;
+            {
+                pal_oracle_costs_t now = costs(o);
+
+                ck_assert(memcmp(&before, &now, sizeof now) == 0);
+            }
+            snap_check(&snap, pal_oracle_store(o), b);
+        }
+        snap_free(&snap);
+        ck_status(rc, rrc);
+        if (rc == PAL_OK)
+            truth_note(&t);
+        snap_take(&want, pal_oracle_store(ref), rb);
+        snap_check(&want, pal_oracle_store(o), b);
+        snap_free(&want);
+        if (rc == PAL_DONE)
+            break;
+        steps++;
+        if (steps % 3 == 0) {
+            pal_batch_clear(b);
+            pal_batch_clear(rb);
+        }
+    }
+    check_done(&t);
+    ck_assert_int_gt(failures, 5);
+    truth_free(&t);
+    truth_free(&rt);
+    pal_batch_destroy(b);
+    pal_batch_destroy(rb);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(ref);
+    ck_assert_int_eq(c.live, 0);
+    free(y);
+}
+
+START_TEST(step_fails_cleanly)
+{
+    steps_survive_failures(PAL_SAMPLER_CAPTCHA, -1, 90, 0);
+    steps_survive_failures(PAL_SAMPLER_CAPTCHA, PAL_REG_RANDOM, 90, 50);
+    steps_survive_failures(PAL_SAMPLER_PASSIVE, PAL_REG_HALVES, 25, 0);
+}
+END_TEST
+
+/* SSL steps with failures, stopped after a few epochs. */
+START_TEST(ssl_step_fails_cleanly)
+{
+    counting_t c;
+    pal_allocator_t a = counting_allocator(&c);
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL, *ref = NULL;
+    pal_batch_t *b = NULL, *rb = NULL;
+    long failures = 0;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_SSL;
+    op.views = 4;
+    op.reg_pairs = 30;
+    ck_status(pal_oracle_create(&o, 64, &op, &a), PAL_OK);
+    ck_status(pal_oracle_create(&ref, 64, &op, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b, &a), PAL_OK);
+    ck_status(pal_batch_create(&rb, NULL), PAL_OK);
+    for (int step = 0; step < 40; step++) {
+        snap_t snap;
+        int rc;
+
+        ck_status(pal_oracle_step(ref, rb), PAL_OK);
+        snap_take(&snap, pal_oracle_store(o), b);
+        for (long k = 1;; k++) {
+            c.calls = 0;
+            c.fail_at = k;
+            rc = pal_oracle_step(o, b);
+            c.fail_at = 0;
+            if (rc == PAL_OK)
+                break;
+            ck_status(rc, PAL_E_NOMEM);
+            snap_check(&snap, pal_oracle_store(o), b);
+            failures++;
+        }
+        snap_free(&snap);
+        snap_take(&snap, pal_oracle_store(ref), rb);
+        snap_check(&snap, pal_oracle_store(o), b);
+        snap_free(&snap);
+    }
+    ck_assert_int_gt(failures, 3);
+    ck_assert_int_eq(costs(o).steps, 40);
+    pal_batch_destroy(b);
+    pal_batch_destroy(rb);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(ref);
+    ck_assert_int_eq(c.live, 0);
+}
+END_TEST
+
+Suite *suite_oracle(void);
+Suite *suite_oracle(void)
+{
+    Suite *s = suite_create("oracle");
+    TCase *tc = tcase_create("oracle");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, options_and_create);
+    tcase_add_test(tc, call_arguments);
+    tcase_add_test(tc, passive_asks_only_unknown_pairs);
+    tcase_add_test(tc, captcha_screens);
+    tcase_add_test(tc, captcha_recovers_labels);
+    tcase_add_test(tc, captcha_unsure);
+    tcase_add_test(tc, captcha_batches);
+    tcase_add_test(tc, same_seed_same_questions);
+    tcase_add_test(tc, labeler_failure_changes_nothing);
+    tcase_add_test(tc, pull_api);
+    tcase_add_test(tc, labeler_cannot_reenter);
+    tcase_add_test(tc, ssl_batches);
+    tcase_add_test(tc, ssl_with_sources);
+    tcase_add_test(tc, create_fails_cleanly);
+    tcase_add_test(tc, step_fails_cleanly);
+    tcase_add_test(tc, ssl_step_fails_cleanly);
+    suite_add_tcase(s, tc);
+    return s;
+}
