@@ -65,7 +65,7 @@ typedef struct fixture {
     float densef[N * N];
     int64_t rowptr[N + 1];
     int32_t colidx[N], labels[N], labels_bad[N], labels_max[N];
-    double csr_vals[N], csr_nan_vals[N];
+    double csr_vals[N], csr_nan_vals[N], diag[N], diag_nan[N];
     int64_t source_bad[N];
     double x[N * 4], y[N * 4], out[N * N], vec[N];
     pal_graph_t *gout;
@@ -245,6 +245,8 @@ static void setup(void)
         fx.colidx[i] = (int32_t)((i + 1) % N);
         fx.csr_vals[i] = 1.0 + (double)i;
         fx.csr_nan_vals[i] = fx.csr_vals[i];
+        fx.diag[i] = 0.5 * (double)i - 1.0;
+        fx.diag_nan[i] = fx.diag[i];
         fx.labels[i] = label_value((int)(i / 2));
         fx.labels_bad[i] = fx.labels[i];
         fx.labels_max[i] = fx.labels[i];
@@ -252,6 +254,7 @@ static void setup(void)
         fx.vec[i] = 99.0;
     }
     fx.csr_nan_vals[3] = NAN;
+    fx.diag_nan[N - 1] = INFINITY;
     fx.labels_bad[4] = -2;
     fx.labels_max[1] = INT32_MAX;
     fx.source_bad[5] = N;
@@ -823,6 +826,10 @@ static void run_graph_cases(void)
     EXPECT(pal_graph_add_identity(NULL, 1.0), PAL_E_NULL);
     EXPECT(pal_graph_add_identity(g, NAN), PAL_E_NONFINITE);
     EXPECT(pal_graph_add_identity(g, INFINITY), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_diagonal(NULL, 1.0, fx.diag), PAL_E_NULL);
+    EXPECT(pal_graph_add_diagonal(g, 1.0, NULL), PAL_E_NULL);
+    EXPECT(pal_graph_add_diagonal(g, NAN, fx.diag), PAL_E_NONFINITE);
+    EXPECT(pal_graph_add_diagonal(g, 1.0, fx.diag_nan), PAL_E_NONFINITE);
 
     /* Builders: out stays as it was. */
     EXPECT(pal_graph_supervised(NULL, N, fx.labels, 2, NULL), PAL_E_NULL);
@@ -1006,7 +1013,7 @@ START_TEST(allocation_failures)
         src[i] = (N - 1 - i) / 2;
     }
     setup();
-    for (int op = 0; op < 9; op++) {
+    for (int op = 0; op < 10; op++) {
         for (long fail = 1;; fail++) {
             pal_graph_t *g = NULL, *out = NOT_WRITTEN(pal_graph_t);
             gsum_t before, after;
@@ -1049,13 +1056,16 @@ START_TEST(allocation_failures)
             case 7:
                 rc = pal_graph_ssl(&out, N, 0, src, &a);
                 break;
+            case 9:
+                rc = pal_graph_add_diagonal(g, -1.0, fx.diag);
+                break;
             default:
                 rc = pal_graph_mixture(&out, N, 0.4, 2, NULL, y, &a);
                 break;
             }
             t.fail_at = 0;
             if (rc == PAL_OK) {
-                if (op >= 6)
+                if (op >= 6 && op <= 8)
                     pal_graph_destroy(out);
                 pal_graph_destroy(g);
                 ck_assert_int_eq(t.live_blocks, 0);

@@ -24,13 +24,15 @@ enum variant {
     V_BLOCKS_SYM,
     V_CONST,
     V_IDENT,
+    V_DIAG,
     N_VARIANTS
 };
 
 static const char *const variant_name[N_VARIANTS] = {
     "dense f64 symmetric", "dense f64", "dense f32", "dense f32 symmetric",
     "csr f64", "csr f32 symmetric", "csr ones", "csr ones symmetric",
-    "labels", "blocks", "blocks symmetric", "constant", "identity"};
+    "labels", "blocks", "blocks symmetric", "constant", "identity",
+    "diagonal"};
 
 /*
  * Random class-pair triples over the first `classes` label values (some
@@ -127,6 +129,16 @@ static void add_variant(tgraph_t *tg, trng_t *r, int v, double w)
     case V_CONST:
         tg_constant(tg, w);
         break;
+    case V_DIAG: {
+        /* Mixed signs and zeros, as a within-class centring has. */
+        double *d = xmalloc((size_t)n * sizeof *d);
+
+        for (int64_t i = 0; i < n; i++)
+            d[i] = trng_below(r, 3) == 0 ? 0.0 : 2.0 * trng_unit(r) - 1.0;
+        tg_diagonal(tg, w, d);
+        free(d);
+        break;
+    }
     default:
         tg_identity(tg, w);
         break;

@@ -599,10 +599,19 @@ static void make_graph(tgraph_t *tg, trng_t *r, int which, int64_t n)
                 src[(i * 5) % n] = n - 1 - s;
         tg_ssl(tg, 0, src);
         break;
-    case G_MIXED:
+    case G_MIXED: {
+        /* SSL and labels, with a per-item diagonal (non-negative, so
+         * that SimCLR accepts the graph). */
+        double *d = xmalloc((size_t)n * sizeof *d);
+
+        for (int64_t i = 0; i < n; i++)
+            d[i] = y[i] >= 0 ? 0.5 : 0.25;
         tg_mixture(tg, 0.3, 3, NULL, y);
         tg_identity(tg, 0.1);
+        tg_diagonal(tg, 0.2, d);
+        free(d);
         break;
+    }
     case G_BLOCKS:
         random_labels(r, y, n, 3, 0.1);
         tg_blocks(tg, 1.0, y, 5, ba, bb, bw);

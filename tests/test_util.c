@@ -189,6 +189,7 @@ void tg_free(tgraph_t *tg)
         free(x->ea);
         free(x->eb);
         free(x->ew);
+        free(x->d);
         free(x->source);
     }
     memset(tg, 0, sizeof *tg);
@@ -325,6 +326,14 @@ void tg_identity(tgraph_t *tg, double c)
     tg_new(tg, TG_IDENT, c);
 }
 
+void tg_diagonal(tgraph_t *tg, double w, const double *d)
+{
+    tg_term_t *x = tg_new(tg, TG_DIAG, w);
+
+    x->d = xmalloc((size_t)tg->n * sizeof *x->d);
+    memcpy(x->d, d, (size_t)tg->n * sizeof *x->d);
+}
+
 static int64_t *copy_source(const int64_t *s, int64_t n)
 {
     int64_t *c;
@@ -412,6 +421,9 @@ pal_graph_t *tg_build(const tgraph_t *tg)
         case TG_IDENT:
             rc = pal_graph_add_identity(g, x->w);
             break;
+        case TG_DIAG:
+            rc = pal_graph_add_diagonal(g, x->w, x->d);
+            break;
         default:
             ck_abort_msg("builder kind %d after the first term", x->kind);
         }
@@ -453,6 +465,8 @@ static double term_entry(const tg_term_t *x, int64_t i, int64_t j)
         return 1.0;
     case TG_IDENT:
         return i == j;
+    case TG_DIAG:
+        return i == j ? x->d[i] : 0.0;
     case TG_SSL:
         return ssl_source(x, i) == ssl_source(x, j);
     case TG_MIXTURE:

@@ -88,6 +88,7 @@ enum tg_kind {
     TG_BLOCKS,
     TG_CONST,
     TG_IDENT,
+    TG_DIAG,
     TG_SSL,        /* pal_graph_ssl; first term only */
     TG_MIXTURE,    /* pal_graph_mixture; first term only */
     TG_SUPERVISED  /* pal_graph_supervised; first term only */
@@ -109,6 +110,7 @@ typedef struct tg_term {
     int64_t ne;              /* blocks: triples (ea, eb, ew) */
     int32_t *ea, *eb;
     double *ew;
+    double *d;               /* diagonal values */
     int64_t views, repeats;  /* builders */
     int64_t *source;
     double alpha;
@@ -138,6 +140,7 @@ void tg_blocks(tgraph_t *tg, double w, const int32_t *y, int64_t ne,
                const int32_t *a, const int32_t *b, const double *wv);
 void tg_constant(tgraph_t *tg, double c);
 void tg_identity(tgraph_t *tg, double c);
+void tg_diagonal(tgraph_t *tg, double w, const double *d);
 
 /* Builders (the first term only). source may be NULL (consecutive rows in
  * groups of views). For the supervised builder, y has n / repeats

@@ -12,6 +12,7 @@
  *   blocks     W[y_i][y_j] (sparse class weights)     (N + nnz(W)) K
  *   constant   c                                      N K
  *   identity   c if i = j, else 0                     N K
+ *   diagonal   d_i if i = j, else 0 (d copied)        N K
  *
  * Labels and blocks are never expanded: a supervised or SSL graph costs
  * O(N) memory. Terms are added one by one; each addition is validated and
@@ -128,6 +129,19 @@ PAL_API int pal_graph_add_constant(pal_graph_t *g, double c);
 
 /** Add c to every diagonal entry (c I). Same codes as add_constant. */
 PAL_API int pal_graph_add_identity(pal_graph_t *g, double c);
+
+/**
+ * Add weight * diag(d) for n values d (copied). With a block term W =
+ * diag(1 / n_c) and d_i = -1 on the labelled items it makes the
+ * within-class centring -(I - 1 1^T / n_c) of each class, whose VIC^2
+ * term is the within-class variance: an invariance that pulls known
+ * members together without rewarding their norm.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_NONFINITE (weight or a value),
+ *         PAL_E_NOMEM. Cost: O(n) memory, O(n K) per product.
+ * Since 0.1.0.
+ */
+PAL_API int pal_graph_add_diagonal(pal_graph_t *g, double weight,
+                                   const double *d);
 
 /* ---- Builders for the paper's graphs ------------------------------------
  * Each creates a new graph (out receives it; untouched on error).

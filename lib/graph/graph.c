@@ -600,27 +600,57 @@ int pal_graph_add_constant(pal_graph_t *g, double c)
     return add_block(g, c, NULL, -1, NULL, NULL, NULL);
 }
 
-int pal_graph_add_identity(pal_graph_t *g, double c)
+/* Add weight * diag(d), or weight * I when d is NULL. */
+static int add_diag(pal_graph_t *g, double weight, const double *d)
 {
     pending_t p;
     int rc;
 
-    if (!g)
-        return PAL_E_NULL;
-    if (!finite(c))
+    if (!finite(weight))
         return PAL_E_NONFINITE;
-    if (c == 0.0)
+    for (int64_t i = 0; d && i < g->n; i++)
+        if (!finite(d[i]))
+            return PAL_E_NONFINITE;
+    if (weight == 0.0)
         return PAL_OK;
-    rc = pending_init(g, &p, PAL__IDENT, c);
+    rc = pending_init(g, &p, PAL__IDENT, weight);
     if (rc != PAL_OK)
         return rc;
+    if (d) {
+        p.t.d = pal__alloc_array(&g->alloc, (size_t)g->n, sizeof *p.t.d);
+        if (!p.t.d) {
+            pending_abort(g, &p);
+            return PAL_E_NOMEM;
+        }
+        memcpy(p.t.d, d, (size_t)g->n * sizeof *d);
+    }
     p.t.symmetric = true;
-    p.t.self = (double)g->n;
-    p.t.lo = g->n > 1 ? 0.0 : 1.0;
-    p.t.hi = 1.0;
-    for (int64_t i = 0; i < g->n; i++)
-        p.row[i] = p.col[i] = p.diag[i] = 1.0;
+    /* Off the diagonal every entry is zero. */
+    p.t.lo = g->n > 1 ? 0.0 : INFINITY;
+    p.t.hi = g->n > 1 ? 0.0 : -INFINITY;
+    for (int64_t i = 0; i < g->n; i++) {
+        double v = pal__diag_at(&p.t, i);
+
+        p.t.self += v * v;
+        p.t.lo = v < p.t.lo ? v : p.t.lo;
+        p.t.hi = v > p.t.hi ? v : p.t.hi;
+        p.row[i] = p.col[i] = p.diag[i] = v;
+    }
     return pending_commit(g, &p);
+}
+
+int pal_graph_add_identity(pal_graph_t *g, double c)
+{
+    if (!g)
+        return PAL_E_NULL;
+    return add_diag(g, c, NULL);
+}
+
+int pal_graph_add_diagonal(pal_graph_t *g, double weight, const double *d)
+{
+    if (!g || !d)
+        return PAL_E_NULL;
+    return add_diag(g, weight, d);
 }
 
 /* ---- Builders ------------------------------------------------------------ */

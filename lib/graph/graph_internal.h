@@ -12,7 +12,7 @@ enum pal__term_kind {
     PAL__DENSE,
     PAL__CSR,
     PAL__BLOCK, /* labels, blocks and the constant term */
-    PAL__IDENT
+    PAL__IDENT  /* identity and diagonal terms */
 };
 
 /* A sparse square matrix in CSR form with its own storage. */
@@ -50,6 +50,10 @@ typedef struct pal__term {
     bool wid;
     pal__csr_t W, WT;
     int64_t *count;
+
+    /* Diagonal: the values on the diagonal (owned); NULL for the
+     * identity. */
+    double *d;
 
     /* Summaries. */
     double self;       /* <T, T>_F without the weight */
@@ -110,6 +114,12 @@ bool pal__graph_nonnegative(const pal_graph_t *g);
 int pal__batch_begin(pal_batch_t *b);
 void pal__batch_rollback(pal_batch_t *b);
 void pal__batch_commit(pal_batch_t *b);
+
+/* Diagonal entry i of an identity or diagonal term, without weight. */
+static inline double pal__diag_at(const pal__term_t *t, int64_t i)
+{
+    return t->d ? t->d[i] : 1.0;
+}
 
 /* Read element k of a float or double array. */
 static inline double pal__get(pal_dtype_t t, const void *p, int64_t k)

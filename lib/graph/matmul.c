@@ -187,18 +187,20 @@ static void mul_ident(int64_t n, const pal__term_t *t, pal_dtype_t dtype,
                       int64_t ldy)
 {
     for (int64_t i = 0; i < n; i++) {
+        const double w = t->w * pal__diag_at(t, i);
+
         if (dtype == PAL_F32) {
             const float *a = (const float *)x + i * ldx;
             float *b = (float *)y + i * ldy;
 
             for (int64_t c = 0; c < k; c++)
-                b[c] = (float)((double)b[c] + t->w * (double)a[c]);
+                b[c] = (float)((double)b[c] + w * (double)a[c]);
         } else {
             const double *a = (const double *)x + i * ldx;
             double *b = (double *)y + i * ldy;
 
             for (int64_t c = 0; c < k; c++)
-                b[c] += t->w * a[c];
+                b[c] += w * a[c];
         }
     }
 }

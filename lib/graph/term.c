@@ -22,6 +22,7 @@ void pal__term_free(const pal_allocator_t *alloc, pal__term_t *t)
     }
     pal__free(alloc, t->y);
     pal__free(alloc, t->count);
+    pal__free(alloc, t->d);
     memset(t, 0, sizeof *t);
 }
 
@@ -76,7 +77,7 @@ double pal__term_entry(const pal__term_t *t, int64_t i, int64_t j)
         return a < 0 || b < 0 ? 0.0 : w_entry(t, a, b);
     }
     default:
-        return i == j ? 1.0 : 0.0;
+        return i == j ? pal__diag_at(t, i) : 0.0;
     }
 }
 
@@ -109,7 +110,7 @@ static int frob_dense(const pal_allocator_t *alloc, int64_t n,
                        (t->vals ? pal__get(t->dtype, t->vals, p) : 1.0);
             break;
         case PAL__IDENT:
-            acc += pal__get(d->dtype, d->a, base + i);
+            acc += pal__get(d->dtype, d->a, base + i) * pal__diag_at(t, i);
             break;
         default: {
             int32_t a = label_of(t, i);
@@ -177,7 +178,7 @@ static int frob_csr(const pal_allocator_t *alloc, int64_t n,
             int64_t at = find_sorted(s->colidx, p, pe, (int32_t)i);
 
             if (at >= 0)
-                acc += csr_val(s, at);
+                acc += csr_val(s, at) * pal__diag_at(t, i);
         } else {
             int32_t a = label_of(t, i);
 
@@ -325,19 +326,36 @@ done:
     return rc;
 }
 
-/* <B, I> = sum over labelled items of W[y_i][y_i]. */
-static double frob_block_ident(int64_t n, const pal__term_t *t)
+/* <B, D> = sum over labelled items of d_i W[y_i][y_i]. */
+static double frob_block_diag(int64_t n, const pal__term_t *t,
+                              const pal__term_t *dg)
 {
     double acc = 0.0;
 
-    if (t->wid) {
+    if (!dg->d) {
         for (int32_t c = 0; c < t->nc; c++)
-            acc += (double)t->count[c];
+            acc += (double)t->count[c] * w_entry(t, c, c);
         return acc;
     }
-    (void)n;
-    for (int32_t c = 0; c < t->nc; c++)
-        acc += (double)t->count[c] * w_entry(t, c, c);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t a = label_of(t, i);
+
+        if (a >= 0)
+            acc += dg->d[i] * w_entry(t, a, a);
+    }
+    return acc;
+}
+
+/* <D1, D2> of two diagonal terms. */
+static double frob_diag_diag(int64_t n, const pal__term_t *a,
+                             const pal__term_t *b)
+{
+    double acc = 0.0;
+
+    if (!a->d && !b->d)
+        return (double)n;
+    for (int64_t i = 0; i < n; i++)
+        acc += pal__diag_at(a, i) * pal__diag_at(b, i);
     return acc;
 }
 
@@ -359,10 +377,10 @@ int pal__term_frob(const pal_allocator_t *alloc, int64_t n,
     case PAL__BLOCK:
         if (tb->kind == PAL__BLOCK)
             return frob_block(alloc, n, ta, tb, out);
-        *out = frob_block_ident(n, ta);
+        *out = frob_block_diag(n, ta, tb);
         return PAL_OK;
     default:
-        *out = (double)n;
+        *out = frob_diag_diag(n, ta, tb);
         return PAL_OK;
     }
 }
