@@ -102,14 +102,14 @@ $(STATIC): $(LIB_OBJ)
 
 # ---- Tests and examples ----------------------------------------------------
 
-$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) lib/libpal.so | deps-check
+$(TEST_BIN): $(TEST_SRC) $(wildcard tests/*.h) $(HEADERS) lib/libpal.so | deps-check
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -Ilib $(CHECK_CFLAGS) \
 		-Wl,-rpath,'$$ORIGIN/../../lib' -o $@ $(TEST_SRC) \
 		-Llib -lpal $(CHECK_LIBS) $(LIB_LIBS)
 
-$(BUILD)/examples/%: examples/%.c lib/libpal.so
+$(BUILD)/examples/%: examples/%.c $(HEADERS) lib/libpal.so
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
@@ -131,7 +131,7 @@ test: check
 demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
 	$(BUILD)/examples/demo_digits $(BUILD)/digits.csv $(BUILD)/demo.csv
 
-$(BUILD)/examples/demo_digits: examples/demo/demo_digits.c lib/libpal.so
+$(BUILD)/examples/demo_digits: examples/demo/demo_digits.c $(HEADERS) lib/libpal.so
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) $(BLIS_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ \

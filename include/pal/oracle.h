@@ -213,11 +213,24 @@ typedef enum pal_sampler {
     PAL_SAMPLER_PASSIVE = 2,
     /* Algorithm 3, captcha: each step shows the template of the class
      * with the fewest known members (ties: the oldest class) with up to m
-     * candidates drawn uniformly among the items whose relation to that
-     * class is unknown. The first template is a random item; an item that
-     * every existing template has rejected founds a new class. */
+     * candidates among the items whose relation to that class is unknown,
+     * chosen as the candidates option says. The first template is a
+     * random item; an item that every existing template has rejected
+     * founds a new class. */
     PAL_SAMPLER_CAPTCHA = 3
 } pal_sampler_t;
+
+/** How the captcha sampler chooses the candidates of a screen. */
+typedef enum pal_candidates {
+    /* Items rejected by the most other classes first, uniformly at random
+     * among equals: an item every other class has rejected can only
+     * belong to this one, so elimination raises the share of positives
+     * on the screen and finds new classes early. The default. */
+    PAL_CANDIDATES_ELIMINATION = 0,
+    /* Uniformly among the items whose relation to the class is unknown,
+     * as in the plain Algorithm 3. */
+    PAL_CANDIDATES_UNIFORM = 1
+} pal_candidates_t;
 
 /** How a step fills the J list (the regulariser pairs) of a batch. */
 typedef enum pal_reg_mode {
@@ -245,6 +258,8 @@ typedef struct pal_oracle_opts {
                               Default 64. */
     double negative_weight;/* g given to known-different pairs in I.
                               Default 0 (they only feed J). */
+    int candidates;        /* captcha: a pal_candidates_t. Default
+                              PAL_CANDIDATES_ELIMINATION. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */

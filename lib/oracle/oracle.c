@@ -24,6 +24,7 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->reg_mode = -1;
     opts->reg_pairs = 64;
     opts->negative_weight = 0.0;
+    opts->candidates = PAL_CANDIDATES_ELIMINATION;
 }
 
 static int check_opts(const pal_oracle_opts_t *o, int64_t n)
@@ -35,7 +36,9 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         return PAL_E_RANGE;
     if (o->screen_size < 1 || o->views < 1 || o->reg_pairs < 0 ||
         o->reg_mode < -1 || o->reg_mode > PAL_REG_HALVES ||
-        o->negative_weight - o->negative_weight != 0.0)
+        o->negative_weight - o->negative_weight != 0.0 ||
+        (o->candidates != PAL_CANDIDATES_ELIMINATION &&
+         o->candidates != PAL_CANDIDATES_UNIFORM))
         return PAL_E_RANGE;
     if (o->sampler != PAL_SAMPLER_SSL && n < 2)
         return PAL_E_SIZE;

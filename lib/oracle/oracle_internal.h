@@ -44,6 +44,7 @@ typedef struct pal__captcha {
     uint32_t *mark;         /* candidates already drawn, by generation */
     uint32_t gen;
     int32_t *scratch;       /* n items for the exact candidate scan */
+    int64_t *count;         /* n + 1 counters by rejection count */
 } pal__captcha_t;
 
 /* The SSL sampler: the items of each source sample, in a seeded order. */

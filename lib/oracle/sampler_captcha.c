@@ -17,6 +17,13 @@
  * one unsure item is not offered in a loop). Both counts are exact, which
  * tells which classes still have questions and whether drawing at random
  * and rejecting will be quick, or a scan of all the items is cheaper.
+ *
+ * By default the candidates are chosen by elimination: the items the
+ * most other classes have rejected come first. With C classes in the
+ * data, an item rejected by r of them belongs to the class shown with
+ * probability about 1 / (C - r), so elimination turns the long run of
+ * negatives of uniform screens into positives, and sends the items no
+ * class wants to the front, where they soon found their own class.
  */
 #include "oracle_internal.h"
 
@@ -29,8 +36,13 @@ int pal__captcha_init(pal_oracle_t *o)
     /* One block for the per-class counts, one for the per-item words. */
     c->templates = pal__alloc_array(&o->alloc, 2 * n, sizeof *c->templates);
     w = pal__alloc_array(&o->alloc, 5 * n, sizeof *w);
-    if (!c->templates || !w) {
+    c->count = pal__calloc_array(&o->alloc, n + 1, sizeof *c->count);
+    if (!c->templates || !w || !c->count) {
+        pal__free(&o->alloc, c->templates);
         pal__free(&o->alloc, w);
+        pal__free(&o->alloc, c->count);
+        c->templates = NULL;
+        c->count = NULL;
         return PAL_E_NOMEM;
     }
     c->blocked = c->templates + n;
@@ -60,6 +72,7 @@ void pal__captcha_free(pal_oracle_t *o)
     pal__free(&o->alloc, c->rejected);
     pal__free(&o->alloc, c->unsure_class);
     pal__free(&o->alloc, c->unsure_next);
+    pal__free(&o->alloc, c->count);
 }
 
 /* True when x may be shown against class cls, whose root is root. */
@@ -130,6 +143,50 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
     return got;
 }
 
+/*
+ * Choose up to want candidates for class cls by elimination: the askable
+ * items with the highest rejection counts, uniformly at random among the
+ * items at the lowest count taken. One scan of the items, O(n).
+ */
+static int64_t draw_elimination(pal_oracle_t *o, int64_t cls, int64_t want)
+{
+    pal__captcha_t *c = &o->cap_s;
+    const int64_t n = o->n;
+    int32_t root = pal__kn_find_mut(o->store->kn,
+                                    (int32_t)c->templates[cls]);
+    int64_t k = 0, got = 0, above = 0, top = 0, cut, tied = 0;
+
+    for (int32_t x = 0; x < n; x++) {
+        if (!askable(o, x, root, cls))
+            continue;
+        c->scratch[k++] = x;
+        c->count[c->rejected[x]]++;
+        top = c->rejected[x] > top ? c->rejected[x] : top;
+    }
+
+    /* The cut: every item above it is taken, some of the items at it. */
+    for (cut = top; cut > 0 && above + c->count[cut] < want; cut--)
+        above += c->count[cut];
+    for (int64_t r = 0; r <= top; r++)
+        c->count[r] = 0;
+
+    for (int64_t p = 0; p < k; p++) {
+        int32_t x = c->scratch[p];
+
+        if (c->rejected[x] > cut)
+            o->cand[got++] = x;
+        else if (c->rejected[x] == cut)
+            c->scratch[tied++] = x;
+    }
+    while (got < want && tied > 0) {
+        int64_t p = (int64_t)pal__rng_below(&o->rng, (uint64_t)tied);
+
+        o->cand[got++] = c->scratch[p];
+        c->scratch[p] = c->scratch[--tied];
+    }
+    return got;
+}
+
 int pal__captcha_next(pal_oracle_t *o)
 {
     pal__captcha_t *c = &o->cap_s;
@@ -164,7 +221,12 @@ int pal__captcha_next(pal_oracle_t *o)
     if (best < 0)
         return PAL_DONE;
 
-    got = draw(o, best, best_ask < o->cap ? best_ask : o->cap, best_ask);
+    if (o->opts.candidates == PAL_CANDIDATES_ELIMINATION)
+        got = draw_elimination(o, best, best_ask < o->cap ? best_ask
+                                                          : o->cap);
+    else
+        got = draw(o, best, best_ask < o->cap ? best_ask : o->cap,
+                   best_ask);
     if (got == 0)
         return PAL_DONE;
     o->pending = true;
