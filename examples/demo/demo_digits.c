@@ -26,9 +26,10 @@
  *
  *   revealed  accuracy of a least-squares classifier on the learned
  *             embedding, trained only on what the answers revealed: the
- *             10 largest groups of images known to be the same are named
- *             (a person looks at one member; the same naming budget for
- *             every oracle) and their members are the only labels;
+ *             10 largest groups of images known to be the same are its
+ *             classes (the same number for every oracle), their members
+ *             its only training examples; a predicted group is scored as
+ *             the digit its members show;
  *   probe     accuracy of a least-squares classifier fitted with all
  *             training labels on the same embedding (the paper's measure
  *             of representation quality);
@@ -54,7 +55,7 @@
 #define DFEAT 512   /* random Fourier features */
 #define KEMB 32     /* embedding dimension */
 #define SCREEN 10   /* captcha candidates per screen */
-#define NAMED 10    /* groups a person names, for every oracle */
+#define NAMED 10    /* revealed groups the classifier learns, per oracle */
 #define MAXREPS 8   /* repetitions of each oracle run (seeds) */
 
 #define TRY(call)                                                         \
@@ -424,12 +425,15 @@ static void ridge_solve(double *a, int p, double *b, int c)
 
 /*
  * Fit a ridge least-squares classifier (one-hot targets, with a bias) on
- * the rows of emb whose label is >= 0, and return its accuracy on the
- * test rows. Columns are standardised with the training rows' statistics.
+ * the rows of emb whose class (0 to NCLASS - 1) is >= 0, and return its
+ * accuracy on the test rows, a predicted class c counting as the digit
+ * to_digit[c] (or c itself when to_digit is NULL). Columns are
+ * standardised with the training rows' statistics.
  */
 static double classify(const float *emb_train, const int32_t *y_train,
                        int64_t ntrain, const float *emb_test,
-                       const int32_t *y_test, int64_t ntest)
+                       const int32_t *y_test, int64_t ntest,
+                       const int32_t *to_digit)
 {
     enum { P = KEMB + 1 };
     double mu[KEMB] = {0}, sd[KEMB] = {0}, a[P * P] = {0};
@@ -495,7 +499,7 @@ static double classify(const float *emb_train, const int32_t *y_train,
                 best = c;
             }
         }
-        right += best == y_test[i];
+        right += (to_digit ? to_digit[best] : best) == y_test[i];
     }
     return (double)right / (double)ntest;
 }
@@ -534,12 +538,13 @@ typedef struct result {
 } result_t;
 
 /*
- * Train on graph g (over the n rows of phi, the first NTRAIN of which are
- * the training images in order), then evaluate. named holds the labels a
- * person gave (-1 = unnamed) for the training images, or NULL.
+ * Train on graph g over the n rows of phi, then evaluate on the images.
+ * groups holds each training image's revealed group (0 to NAMED - 1, or
+ * -1), or is NULL; to_digit maps a group to its digit, for scoring only.
  */
 static void evaluate(setup_t *s, const pal_graph_t *g, const float *phi,
-                     int64_t n, const int32_t *named, result_t *res)
+                     int64_t n, const int32_t *groups,
+                     const int32_t *to_digit, result_t *res)
 {
     float *theta = train(&s->trainer, g, phi, n, 7);
     float *ztr = xcalloc((size_t)NTRAIN * KEMB, sizeof *ztr);
@@ -550,59 +555,65 @@ static void evaluate(setup_t *s, const pal_graph_t *g, const float *phi,
     sgemm(0, s->ntest, KEMB, DFEAT, s->phi_test, DFEAT, theta, KEMB, zte,
           KEMB);
     res->probe = classify(ztr, s->y_train, NTRAIN, zte, s->y_test,
-                          s->ntest);
-    res->revealed = named ? classify(ztr, named, NTRAIN, zte, s->y_test,
-                                     s->ntest)
-                          : NAN;
+                          s->ntest, NULL);
+    res->revealed = groups ? classify(ztr, groups, NTRAIN, zte, s->y_test,
+                                      s->ntest, to_digit)
+                           : NAN;
     free(theta);
     free(ztr);
     free(zte);
 }
 
 /*
- * What a person reveals by naming the NAMED largest groups of images
- * known to be the same (groups of at least two; ties to the group with
- * the smallest member): each gets the true label of its smallest member.
+ * What the answers revealed, as training labels: the NAMED largest groups
+ * of images known to be the same (groups of at least two; ties to the
+ * group with the smallest member) become classes 0, 1, ...; every other
+ * image is unlabelled (-1). No digit label is used for training. To score
+ * a prediction, to_digit maps each group to the digit of its members
+ * (answers are truthful here, so a group holds a single digit). Returns
+ * the number of labelled images; *ngroups gets the groups used.
  */
-static int64_t name_groups(const setup_t *s, const pal_store_t *store,
-                           int32_t *named, int64_t *groups)
+static int64_t reveal_groups(const pal_store_t *store,
+                             const int32_t *y_train, int32_t *groups,
+                             int32_t *to_digit, int64_t *ngroups)
 {
     int32_t *cls = xcalloc(NTRAIN, sizeof *cls);
     int64_t ncls = 0, *size, *first, labelled = 0;
-    int *chosen;
+    int32_t *rank;
 
     TRY(pal_store_labels(store, PAL_STORE_SINGLETONS_UNKNOWN, cls, &ncls));
     size = xcalloc((size_t)ncls, sizeof *size);
     first = xcalloc((size_t)ncls, sizeof *first);
-    chosen = xcalloc((size_t)ncls, sizeof *chosen);
+    rank = xcalloc((size_t)ncls, sizeof *rank);
     for (int64_t i = NTRAIN - 1; i >= 0; i--) {
         if (cls[i] >= 0) {
             size[cls[i]]++;
             first[cls[i]] = i;
         }
     }
-    *groups = 0;
+    for (int64_t c = 0; c < ncls; c++)
+        rank[c] = -1;
+    *ngroups = 0;
     for (int pick = 0; pick < NAMED; pick++) {
         int64_t best = -1;
 
         for (int64_t c = 0; c < ncls; c++)
-            if (!chosen[c] && (best < 0 || size[c] > size[best]))
+            if (rank[c] < 0 && (best < 0 || size[c] > size[best]))
                 best = c;
         if (best < 0)
             break;
-        chosen[best] = 1;
-        (*groups)++;
+        rank[best] = pick;
+        to_digit[pick] = y_train[first[best]];
+        (*ngroups)++;
     }
     for (int64_t i = 0; i < NTRAIN; i++) {
-        named[i] = cls[i] >= 0 && chosen[cls[i]]
-                       ? s->y_train[first[cls[i]]]
-                       : -1;
-        labelled += named[i] >= 0;
+        groups[i] = cls[i] >= 0 ? rank[cls[i]] : -1;
+        labelled += groups[i] >= 0;
     }
     free(cls);
     free(size);
     free(first);
-    free(chosen);
+    free(rank);
     return labelled;
 }
 
@@ -687,7 +698,7 @@ static void run_oracle(setup_t *s, pal_sampler_t sampler, int64_t budget,
     pal_oracle_t *oracle;
     pal_oracle_costs_t costs = {.size = sizeof costs};
     pal_graph_t *g;
-    int32_t *named = xcalloc(NTRAIN, sizeof *named);
+    int32_t *groups = xcalloc(NTRAIN, sizeof *groups), to_digit[NAMED];
     double t0 = now();
 
     pal_oracle_opts_init(&o);
@@ -707,19 +718,20 @@ static void run_oracle(setup_t *s, pal_sampler_t sampler, int64_t budget,
     res->answers = (double)costs.answers;
     res->screens = (double)costs.screens;
     {
-        int64_t groups;
+        int64_t ngroups;
 
-        res->labelled = (double)name_groups(s, pal_oracle_store(oracle),
-                                            named, &groups);
-        res->groups = (double)groups;
+        res->labelled = (double)reveal_groups(pal_oracle_store(oracle),
+                                              s->y_train, groups, to_digit,
+                                              &ngroups);
+        res->groups = (double)ngroups;
     }
 
     g = view_graph(pal_oracle_store(oracle), s->alpha, s->trainer.loss);
-    evaluate(s, g, s->phi_views, 2 * NTRAIN, named, res);
+    evaluate(s, g, s->phi_views, 2 * NTRAIN, groups, to_digit, res);
     res->seconds = now() - t0;
     pal_graph_destroy(g);
     pal_oracle_destroy(oracle);
-    free(named);
+    free(groups);
 }
 
 /* SSL alone: the views of each image are the only positives. */
@@ -730,7 +742,7 @@ static void run_ssl(setup_t *s, result_t *res)
 
     res->oracle = "ssl";
     res->answers = res->screens = res->labelled = res->groups = 0;
-    evaluate(s, g, s->phi_views, 2 * NTRAIN, NULL, res);
+    evaluate(s, g, s->phi_views, 2 * NTRAIN, NULL, NULL, res);
     res->seconds = now() - t0;
     pal_graph_destroy(g);
 }
@@ -911,6 +923,9 @@ int main(int argc, char **argv)
     s.phi_test = features_apply(&s.feat, s.x_test, s.ntest);
     s.phi_views = make_views(&s);
 
+    /* Both cores for the products, unless the environment says. */
+    if (!getenv("BLIS_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+        bli_thread_set_num_threads(2);
     TRY(pal_ctx_create(&s.trainer.ctx, NULL));
     fprintf(stderr, "demo: %lld digits (%d train, %lld held out), "
                     "libpal %s\n",
@@ -922,12 +937,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "demo: cannot write %s\n", csv_path);
         return 1;
     }
-    fprintf(csv, "oracle,answers,screens,labelled,named_groups,"
+    fprintf(csv, "oracle,answers,screens,labelled,groups,"
                  "revealed_accuracy,revealed_sd,probe_accuracy,probe_sd\n");
     printf("\nHeld-out accuracy on %lld digits against pairwise answers "
-           "spent\n(a screen of %d candidates counts %d answers; %d groups "
-           "named per oracle;\nmean +- standard deviation over %d runs "
-           "with different seeds)\n\n",
+           "spent\n(a screen of %d candidates counts %d answers; the "
+           "classifier learns the %d largest\nrevealed groups; mean +- "
+           "standard deviation over %d runs with different seeds)\n\n",
            (long long)s.ntest, SCREEN, SCREEN, NAMED, reps);
     printf("oracle   answers screens labelled groups       revealed"
            "           probe    time\n");
