@@ -66,7 +66,8 @@ EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 HOST_CFLAGS := -std=c11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 HOST_LIBS := -Llib -lpal -Wl,-rpath,'$$ORIGIN/../../lib' $(LIB_LIBS)
 
-.PHONY: all deps-lib deps-check deps-demo check test examples demo \
+.PHONY: FORCE all deps-lib deps-check deps-demo deps-valgrind check test \
+	check-asan check-valgrind check-tsan lint deps-lint examples demo \
 	install uninstall clean
 
 all: lib/libpal.so $(STATIC)
@@ -128,6 +129,98 @@ check: all $(TEST_BIN) examples
 
 test: check
 
+# ---- Sanitizers and valgrind -----------------------------------------------
+#
+# check-asan: the library and the suite rebuilt with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report fails the run; leaks included).
+# check-valgrind: the normal suite under valgrind memcheck, in one process,
+# zero errors and zero leaks (tests/valgrind.supp only silences the packing
+# buffers BLIS keeps for the life of the process).
+
+SAN_CC ?= $(CC)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ASAN_DIR := $(BUILD)/asan
+ASAN_OBJ := $(patsubst lib/%.c,$(ASAN_DIR)/lib/%.o,$(LIB_SRC))
+
+$(ASAN_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(call quiet,CC [asan] $<)
+	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
+		$(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/lib/libpal.so: $(ASAN_OBJ) lib/libpal.map
+	$(call quiet,LD [asan] $@)
+	$(Q)$(SAN_CC) -shared $(SAN_FLAGS) -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=lib/libpal.map -o $@ $(ASAN_OBJ) $(LIB_LIBS)
+	$(Q)ln -sf libpal.so $(ASAN_DIR)/lib/$(SONAME)
+
+$(ASAN_DIR)/pal_tests: $(TEST_SRC) $(wildcard tests/*.h) $(HEADERS) \
+		$(ASAN_DIR)/lib/libpal.so | deps-check
+	$(call quiet,CC [asan] $@)
+	$(Q)$(SAN_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -D_POSIX_C_SOURCE=200809L \
+		-Ilib $(CHECK_CFLAGS) -Wl,-rpath,'$$ORIGIN/lib' -o $@ \
+		$(TEST_SRC) -L$(ASAN_DIR)/lib -lpal $(CHECK_LIBS) $(LIB_LIBS)
+
+check-asan: $(ASAN_DIR)/pal_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(ASAN_DIR)/pal_tests
+
+check-valgrind: all $(TEST_BIN) | deps-valgrind
+	CK_FORK=no valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible \
+		--error-exitcode=1 --suppressions=tests/valgrind.supp $(TEST_BIN)
+
+deps-valgrind:
+	@sh mk/deps.sh valgrind
+
+# check-tsan: the concurrency suite (tests/test_threads.c) with the
+# library rebuilt under ThreadSanitizer.
+TSAN_DIR := $(BUILD)/tsan
+TSAN_OBJ := $(patsubst lib/%.c,$(TSAN_DIR)/lib/%.o,$(LIB_SRC))
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+
+$(TSAN_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(call quiet,CC [tsan] $<)
+	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
+		$(TSAN_FLAGS) -c $< -o $@
+
+$(TSAN_DIR)/lib/libpal.so: $(TSAN_OBJ) lib/libpal.map
+	$(call quiet,LD [tsan] $@)
+	$(Q)$(SAN_CC) -shared $(TSAN_FLAGS) -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=lib/libpal.map -o $@ $(TSAN_OBJ) $(LIB_LIBS)
+	$(Q)ln -sf libpal.so $(TSAN_DIR)/lib/$(SONAME)
+
+$(TSAN_DIR)/pal_tests: $(TEST_SRC) $(wildcard tests/*.h) $(HEADERS) \
+		$(TSAN_DIR)/lib/libpal.so | deps-check
+	$(call quiet,CC [tsan] $@)
+	$(Q)$(SAN_CC) $(HOST_CFLAGS) $(TSAN_FLAGS) -D_POSIX_C_SOURCE=200809L \
+		-Ilib $(CHECK_CFLAGS) -Wl,-rpath,'$$ORIGIN/lib' -o $@ \
+		$(TEST_SRC) -L$(TSAN_DIR)/lib -lpal $(CHECK_LIBS) $(LIB_LIBS)
+
+check-tsan: $(TSAN_DIR)/pal_tests
+	CK_FORK=no CK_RUN_SUITE=threads TSAN_OPTIONS=halt_on_error=1 \
+		$(TSAN_DIR)/pal_tests
+
+# ---- Static analysis ------------------------------------------------------
+#
+# cppcheck (warnings, style, performance, portability) and clang-tidy
+# (the checks listed in .clang-tidy) on lib/, both with warnings as errors.
+
+lint: | deps-lint
+	cppcheck -q --enable=warning,style,performance,portability --std=c11 \
+		--inline-suppr --error-exitcode=1 -DPAL_BUILDING -Iinclude -Ilib \
+		lib/
+	@out=$$(clang-tidy --quiet $(LIB_SRC) -- -std=c11 -DPAL_BUILDING \
+		-Iinclude -Ilib $(BLIS_CFLAGS) 2>&1); rc=$$?; \
+		printf '%s\n' "$$out" | grep -v 'warnings generated'; \
+		echo "clang-tidy: exit $$rc"; exit $$rc
+
+deps-lint:
+	@sh mk/deps.sh cppcheck clang-tidy
+
 demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
 	$(BUILD)/examples/demo_digits $(BUILD)/digits.csv $(BUILD)/demo.csv
 
@@ -143,12 +236,16 @@ $(BUILD)/digits.csv: examples/data/digits.csv.gz
 
 # ---- Installation ----------------------------------------------------------
 
-pal.pc: pal.pc.in include/pal/core.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+# Generated at every install, so that it always names this PREFIX.
+$(BUILD)/pal.pc: pal.pc.in include/pal/core.h FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' $< > $@
 
-install: all pal.pc
+FORCE:
+
+install: all $(BUILD)/pal.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/pal \
 		$(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/pal/
@@ -156,7 +253,7 @@ install: all pal.pc
 	ln -sf $(notdir $(SHARED)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpal.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
-	install -m 644 pal.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(BUILD)/pal.pc $(DESTDIR)$(PKGCONFIGDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/pal/,$(notdir $(HEADERS)))
@@ -166,4 +263,4 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libpal.a $(DESTDIR)$(PKGCONFIGDIR)/pal.pc
 
 clean:
-	rm -rf $(BUILD) lib/libpal.so* $(STATIC) pal.pc
+	rm -rf $(BUILD) lib/libpal.so* $(STATIC)

@@ -66,8 +66,17 @@ soname=$(objdump -p "$stage$prefix/lib/libpal.so" | awk '/SONAME/ {print $2}')
     exit 1
 }
 
+# Installing again under another prefix writes a pal.pc naming it.
+make -s install DESTDIR="$stage" PREFIX=/opt/libpal-other >/dev/null
+grep -q '^prefix=/opt/libpal-other$' \
+    "$stage/opt/libpal-other/lib/pkgconfig/pal.pc" || {
+    echo "install test: pal.pc does not follow PREFIX" >&2
+    exit 1
+}
+make -s uninstall DESTDIR="$stage" PREFIX=/opt/libpal-other >/dev/null
+
 make -s uninstall DESTDIR="$stage" PREFIX="$prefix" >/dev/null
-left=$(find "$stage$prefix" -type f -o -type l)
+left=$(find "$stage$prefix" "$stage/opt/libpal-other" -type f -o -type l)
 if [ -n "$left" ]; then
     echo "install test: uninstall left: $left" >&2
     exit 1

@@ -1306,6 +1306,62 @@ START_TEST(scale_invariance)
 }
 END_TEST
 
+/*
+ * Norms of float64 rows and columns beyond 1e154 (whose squares overflow)
+ * and below 1e-154 (whose squares underflow): SimCLR and BarlowTwins are
+ * scale-invariant, so the values must equal those of moderate inputs and
+ * the gradients scale by 1/c.
+ */
+START_TEST(extreme_norms_float64)
+{
+    static const double scales[] = {1e200, 1e-200, 1e300};
+    const int64_t n = 5, k = 3;
+    double z[15], zs[15], dz[15], dzs[15], v, vs;
+    int32_t y[5] = {0, 1, 0, 1, 1};
+    pal_ctx_t *ctx;
+    pal_graph_t *g;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 31);
+    fill_normal(&r, z, n, k, k, 1.0);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    ck_status(pal_graph_create(&g, n, NULL), PAL_OK);
+    ck_status(pal_graph_add_labels(g, 1.0, y), PAL_OK);
+    for (size_t c = 0; c < sizeof scales / sizeof scales[0]; c++) {
+        /* SimCLR: scale row 2 only. */
+        memcpy(zs, z, sizeof z);
+        for (int64_t j = 0; j < k; j++)
+            zs[2 * k + j] *= scales[c];
+        ck_status(pal_grad_simclr(ctx, g, PAL_F64, n, k, z, k, NULL, &v, dz,
+                                  k),
+                  PAL_OK);
+        ck_status(pal_grad_simclr(ctx, g, PAL_F64, n, k, zs, k, NULL, &vs,
+                                  dzs, k),
+                  PAL_OK);
+        ck_close(vs, v, 1e-13, 0.0, "simclr with a scaled row");
+        for (int64_t j = 0; j < k; j++)
+            ck_close(dzs[2 * k + j] * scales[c], dz[2 * k + j], 1e-10,
+                     1e-12, "simclr gradient of the scaled row");
+
+        /* BarlowTwins: scale column 1 only. */
+        memcpy(zs, z, sizeof z);
+        for (int64_t i = 0; i < n; i++)
+            zs[i * k + 1] *= scales[c];
+        ck_status(pal_grad_bt(ctx, g, PAL_F64, n, k, z, k, NULL, &v, dz, k),
+                  PAL_OK);
+        ck_status(pal_grad_bt(ctx, g, PAL_F64, n, k, zs, k, NULL, &vs, dzs,
+                              k),
+                  PAL_OK);
+        ck_close(vs, v, 1e-13, 1e-15, "bt with a scaled column");
+        for (int64_t i = 0; i < n; i++)
+            ck_close(dzs[i * k + 1] * scales[c], dz[i * k + 1], 1e-10,
+                     1e-12, "bt gradient of the scaled column");
+    }
+    pal_graph_destroy(g);
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
 Suite *suite_loss(void);
 Suite *suite_loss(void)
 {
@@ -1322,6 +1378,7 @@ Suite *suite_loss(void)
     tcase_add_test(tc, simclr_streamed_tiles);
     tcase_add_test(tc, simclr_small_temperature_float32);
     tcase_add_test(tc, scale_invariance);
+    tcase_add_test(tc, extreme_norms_float64);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -862,7 +862,7 @@ int main(int argc, char **argv)
     static const int64_t quick[] = {150, 600};
     const char *data_path = NULL, *csv_path = NULL;
     const int64_t *budgets = full;
-    int nbudgets = 5, reps = 3, exact;
+    int nbudgets = 5, reps = 3, exact, bad = 0;
     setup_t s;
     result_t res, captcha[5], passive[5];
     FILE *csv;
@@ -884,16 +884,25 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--loss") && i + 1 < argc) {
             const char *l = argv[++i];
 
-            s.trainer.loss = !strcmp(l, "simclr") ? LOSS_SIMCLR
-                             : !strcmp(l, "bt")   ? LOSS_BT
-                                                  : LOSS_VIC2;
+            if (!strcmp(l, "vic2"))
+                s.trainer.loss = LOSS_VIC2;
+            else if (!strcmp(l, "simclr"))
+                s.trainer.loss = LOSS_SIMCLR;
+            else if (!strcmp(l, "bt"))
+                s.trainer.loss = LOSS_BT;
+            else
+                bad = 1;
+        } else if (argv[i][0] == '-') {
+            bad = 1;
         } else if (!data_path) {
             data_path = argv[i];
-        } else {
+        } else if (!csv_path) {
             csv_path = argv[i];
+        } else {
+            bad = 1;
         }
     }
-    if (!data_path) {
+    if (!data_path || bad) {
         fprintf(stderr, "usage: %s DIGITS.csv [OUT.csv] [--loss vic2|"
                         "simclr|bt] [--quick]\n",
                 argv[0]);

@@ -73,7 +73,7 @@ PAL_API const char *pal_version_string(void);
  */
 #define PAL_STATUS_LIST(X)                                                  \
     X(PAL_OK, 0, "success")                                                 \
-    X(PAL_DONE, 1, "nothing left to do: every relation is known")          \
+    X(PAL_DONE, 1, "nothing left to ask")                                  \
     X(PAL_E_NULL, -1, "a required pointer argument is NULL")                \
     X(PAL_E_SIZE, -2, "a size is zero, negative or too large")              \
     X(PAL_E_STRIDE, -3, "a row stride is smaller than the row length")      \
@@ -94,10 +94,16 @@ PAL_API const char *pal_version_string(void);
     X(PAL_E_STATE, -15, "the call is not valid in the object's state")      \
     X(PAL_E_OVERFLOW, -16, "the result overflowed the floating-point "      \
                            "range")                                         \
-    X(PAL_E_ALIAS, -17, "an output overlaps an input")
+    X(PAL_E_ALIAS, -17, "an output overlaps an input")                      \
+    X(PAL_E_IO, -18, "reading or writing a file failed")                    \
+    X(PAL_E_FORMAT, -19, "the file is not a libpal journal, or it was "     \
+                         "written for other items or another oracle")       \
+    X(PAL_E_VERSION, -20, "the journal was written by an unsupported "      \
+                          "format version")                                 \
+    X(PAL_E_ALIGN, -21, "a pointer is not aligned to its element type")
 
 typedef enum pal_status {
-#define PAL_STATUS_ENUM_(name, value, msg) name = value,
+#define PAL_STATUS_ENUM_(name, value, msg) name = (value),
     PAL_STATUS_LIST(PAL_STATUS_ENUM_)
 #undef PAL_STATUS_ENUM_
 } pal_status_t;
@@ -170,10 +176,13 @@ PAL_API int pal_ctx_create(pal_ctx_t **out, const pal_allocator_t *alloc);
 PAL_API void pal_ctx_destroy(pal_ctx_t *ctx);
 
 /**
- * Number of threads for the dense products and the elementwise loops of
- * later calls on this context. 0 (the default) uses BLIS's own setting
- * (its environment variables, such as BLIS_NUM_THREADS). Results for a
- * fixed thread count are reproducible run to run.
+ * Number of threads for the dense products (BLIS) of later calls on this
+ * context. 0 (the default) uses BLIS's own setting (its environment
+ * variables, such as BLIS_NUM_THREADS). More threads than cores only
+ * slows the products down. Results for a fixed thread count are
+ * reproducible run to run; with the BLIS of Debian 12 they are also the
+ * same across thread counts, since BLIS does not split the inner
+ * dimension of a product between threads.
  * @return PAL_OK, PAL_E_NULL, PAL_E_RANGE (threads < 0 or > 1024).
  */
 PAL_API int pal_ctx_set_threads(pal_ctx_t *ctx, int threads);

@@ -23,7 +23,8 @@
  * Borrowed arrays (dense and CSR terms) must stay alive and unchanged
  * until the graph is destroyed. Label arrays are copied.
  *
- * A pal_batch_t is the pairwise form of SPEC 3.4: a list I of (i, j, g)
+ * A pal_batch_t is the pairwise form of the paper's eqs. 9-10 (see
+ * loss.h): a list I of (i, j, g)
  * triples and a list J of (i, j) pairs, filled by the host or by an
  * oracle and consumed by pal_loss_pairs / pal_grad_pairs.
  */
@@ -66,9 +67,10 @@ PAL_API void pal_graph_destroy(pal_graph_t *g);
  * @param dtype  PAL_F32 or PAL_F64; products with Z of the other type
  *               convert A in row blocks on the fly.
  * @param flags  0 or PAL_GRAPH_CHECK_FINITE.
- * @return PAL_OK, PAL_E_NULL, PAL_E_TYPE, PAL_E_STRIDE (lda < n),
- *         PAL_E_NONFINITE (weight, or values when checked), PAL_E_RANGE
- *         (unknown flag), PAL_E_NOMEM.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_TYPE, PAL_E_ALIGN, PAL_E_STRIDE
+ *         (lda < n), PAL_E_SIZE (n * lda overflows), PAL_E_NONFINITE
+ *         (weight, or values when checked), PAL_E_RANGE (unknown flag),
+ *         PAL_E_NOMEM.
  * Cost: one O(n^2) pass over A to record its row sums, column sums,
  * diagonal, symmetry and Frobenius products with the other terms.
  */
@@ -241,7 +243,7 @@ PAL_API int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
 PAL_API int pal_graph_to_dense(const pal_graph_t *g, pal_dtype_t dtype,
                                void *out, int64_t ld);
 
-/* ---- Pair batches (SPEC 3.4) ------------------------------------------- */
+/* ---- Pair batches (the pairwise form of loss.h) ------------------------- */
 
 typedef struct pal_batch pal_batch_t;
 

@@ -11,8 +11,16 @@
  *
  * pal_loss_* return the value only. pal_grad_* return the value and
  * dL/dZ in one pass; dz has the shape and type of Z with row stride lddz
- * >= k, is overwritten (not accumulated into), and must not overlap Z
- * (PAL_E_ALIAS). The value pointer of pal_grad_* may be NULL.
+ * >= k, is overwritten (not accumulated into; the padding of each row
+ * beyond k is never touched), and must not overlap the memory Z spans,
+ * from z[0] to z[(n - 1) ldz + k - 1] (PAL_E_ALIAS): interleaving Z and
+ * dZ in one buffer is refused. The value pointer of pal_grad_* may be
+ * NULL. Z, dz and the graph's arrays must be aligned for their element
+ * type (PAL_E_ALIGN).
+ *
+ * The losses are those of Theorem 1 of "Active Self-Supervised Learning:
+ * A Few Low-Cost Relationships Are All You Need" (V. Cabannes, L. Bottou,
+ * Y. LeCun, R. Balestriero, ICCV 2023, arXiv:2303.15256).
  *
  * Losses are plain sums over pairs (no 1/N or 1/N^2 factor). Values are
  * returned as double. In float32, every scalar reduction (sums of
@@ -34,7 +42,13 @@
  * Options structures carry their own size, so that fields can be added
  * without breaking the ABI: call pal_*_opts_init, then set fields. Passing
  * NULL means the defaults. A structure larger than the library knows is
- * accepted only if the unknown tail is all zero (PAL_E_RANGE otherwise).
+ * accepted only if the unknown tail is all zero, and a size below
+ * sizeof(size_t) or above 4096 is refused (PAL_E_RANGE).
+ *
+ * Float32 gradients: the value is accumulated in double, so a float32
+ * gradient whose entries exceed the float range can hold infinities while
+ * the value is finite; PAL_CHECK_FINITE on the context reports that case
+ * as PAL_E_OVERFLOW.
  *
  * Thread safety: calls on distinct contexts may run concurrently and may
  * share graphs, batches and Z.
@@ -49,7 +63,7 @@
 extern "C" {
 #endif
 
-/* ---- VIC^2 (SPEC 3.1) --------------------------------------------------
+/* ---- VIC^2 (the paper's Theorem 1) ---------------------------------------
 
    L = sum_{i,j} (z_i . z_j - G_ij)^2
      = ||Z^T Z||_F^2 - 2 <Z, G Z> + ||G||_F^2
@@ -83,7 +97,7 @@ PAL_API int pal_grad_vic2(pal_ctx_t *ctx, const pal_graph_t *g,
                           const pal_vic2_opts_t *opts, double *loss,
                           void *dz, int64_t lddz);
 
-/* ---- SimCLR on a graph (SPEC 3.2) ---------------------------------------
+/* ---- SimCLR on a graph (Theorem 1, in cross-entropy form) ---------------
 
    zt_i = z_i / max(||z_i||, eps), s_ij = zt_i . zt_j / tau,
    D_i = {k != i} (or all k with include_self),
@@ -126,7 +140,7 @@ PAL_API int pal_grad_simclr(pal_ctx_t *ctx, const pal_graph_t *g,
                             const pal_simclr_opts_t *opts, double *loss,
                             void *dz, int64_t lddz);
 
-/* ---- BarlowTwins on a graph (SPEC 3.3) ----------------------------------
+/* ---- BarlowTwins on a graph (Theorem 1) ----------------------------------
 
    Columns are (optionally centred, then) normalised:
    zt_k = z_k / max(||z_k||, eps). With C = Zt^T G Zt (k x k),
@@ -157,7 +171,7 @@ PAL_API int pal_grad_bt(pal_ctx_t *ctx, const pal_graph_t *g,
                         const void *z, int64_t ldz, const pal_bt_opts_t *opts,
                         double *loss, void *dz, int64_t lddz);
 
-/* ---- Pairwise minibatch form (SPEC 3.4) ---------------------------------
+/* ---- Pairwise minibatch form (the paper's eqs. 9-10) ---------------------
 
    L = sum_{(i,j,g) in I} g ||z_i - z_j||^2 + sum_{(i,j) in J} R(z_i, z_j),
    R(a, b) = (a . b)^2 - ||a||^2 - ||b||^2.

@@ -19,6 +19,8 @@ int pal__check_matrix(pal_dtype_t dtype, int64_t n, int64_t k,
         return PAL_E_NULL;
     if (pal_dtype_size(dtype) == 0)
         return PAL_E_TYPE;
+    if ((uintptr_t)p % pal_dtype_size(dtype) != 0)
+        return PAL_E_ALIGN;
     if (n < 1 || k < 1 || n > PAL__MAX_N || k > PAL__MAX_N)
         return PAL_E_SIZE;
     if (ld < k)
@@ -70,7 +72,9 @@ int pal__read_opts(void *dst, size_t known, const void *src)
     size_t given;
 
     memcpy(&given, src, sizeof given);
-    if (given < sizeof(size_t))
+    /* No options structure will ever be near 4 KiB: a larger size is a
+     * stray value, and reading that far could leave the caller's memory. */
+    if (given < sizeof(size_t) || given > 4096)
         return PAL_E_RANGE;
     if (given > known) {
         const unsigned char *tail = (const unsigned char *)src + known;

@@ -103,15 +103,14 @@ size_t pal__ctx_limit(const pal_ctx_t *ctx)
 
 int pal__ctx_reserve(pal_ctx_t *ctx, size_t bytes, pal__ws_t *ws)
 {
-    void *raw;
-    size_t want;
-
     if (bytes > pal__ctx_limit(ctx))
         return PAL_E_NOMEM;
     if (bytes > ctx->ws_size) {
         /* Grow by half again, so that slowly growing problems do not
          * reallocate at every call, but never beyond the limit. */
-        want = bytes + bytes / 2;
+        size_t want = bytes + bytes / 2;
+        void *raw;
+
         if (want < bytes || want > pal__ctx_limit(ctx))
             want = bytes;
         if (want > SIZE_MAX - 64)
@@ -121,7 +120,7 @@ int pal__ctx_reserve(pal_ctx_t *ctx, size_t bytes, pal__ws_t *ws)
             return PAL_E_NOMEM;
         pal__free(&ctx->alloc, ctx->ws_raw);
         ctx->ws_raw = raw;
-        ctx->ws = (void *)(((uintptr_t)raw + 63u) & ~(uintptr_t)63u);
+        ctx->ws = (char *)raw + (64u - (uintptr_t)raw % 64u) % 64u;
         ctx->ws_size = want;
     }
     ws->base = ctx->ws;

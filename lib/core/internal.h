@@ -52,6 +52,9 @@ static inline bool pal__mul_size(size_t a, size_t b, size_t *out)
 int pal__check_matrix(pal_dtype_t dtype, int64_t n, int64_t k,
                       const void *p, int64_t ld);
 
+/* True when p is not aligned for objects of type T (NULL is aligned). */
+#define PAL__MISALIGNED(p, T) (((uintptr_t)(const void *)(p)) % _Alignof(T) != 0)
+
 /* Bytes spanned by an n x k matrix with stride ld (last row only k). */
 size_t pal__matrix_extent(pal_dtype_t dtype, int64_t n, int64_t k,
                           int64_t ld);

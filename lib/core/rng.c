@@ -46,7 +46,8 @@ uint64_t pal__rng_below(pal__rng_t *r, uint64_t bound)
     uint64_t low = (uint64_t)m;
 
     if (low < bound) {
-        uint64_t floor = -bound % bound;
+        /* 2^64 mod bound, in unsigned arithmetic. */
+        uint64_t floor = (0 - bound) % bound;
 
         while (low < floor) {
             m = (__uint128_t)pal__rng_next(r) * bound;

@@ -1,5 +1,5 @@
 /*
- * BarlowTwins on a graph (SPEC 3.3). Columns are centred (optionally) and
+ * BarlowTwins on a graph (Theorem 1). Columns are centred (optionally) and
  * normalised, C = Zt^T G Zt, and
  *
  *   L = sum_k (C_kk - 1)^2 + lambda sum_{k != l} C_kl^2
@@ -90,9 +90,8 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
     pal__col_affine(a->dtype, n, k, a->z, a->ldz, o.center ? w.mu : NULL,
                     w.scale, w.zt, k);
-    pal__col_norm2(a->dtype, n, k, w.zt, k, w.norm);
+    pal__norms(a->dtype, n, k, w.zt, k, true, w.norm);
     for (int64_t j = 0; j < k; j++) {
-        w.norm[j] = sqrt(w.norm[j]);
         if (w.norm[j] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.scale[j] = 1.0 / (w.norm[j] > o.eps ? w.norm[j] : o.eps);

@@ -93,6 +93,11 @@ void pal__col_sums(pal_dtype_t t, int64_t n, int64_t k, const void *x,
 void pal__col_norm2(pal_dtype_t t, int64_t n, int64_t k, const void *x,
                     int64_t ldx, double *out);
 
+/* Norms (not squared) of the rows, or of the columns when cols is set,
+ * exact even where the squares would leave the double range. */
+void pal__norms(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+                int64_t ldx, bool cols, double *out);
+
 /* y_ij = (x_ij - mu_j) * s_j for column shifts mu (may be NULL) and
  * column scales s. */
 void pal__col_affine(pal_dtype_t t, int64_t n, int64_t k, const void *x,

@@ -1,5 +1,5 @@
 /*
- * The pairwise minibatch form (SPEC 3.4, the paper's eqs. 9-10):
+ * The pairwise minibatch form (the paper's eqs. 9-10):
  *
  *   L = sum_{(i,j,g) in I} g ||z_i - z_j||^2 + sum_{(i,j) in J} R(z_i, z_j)
  *   R(a, b) = (a . b)^2 - ||a||^2 - ||b||^2

@@ -1,5 +1,5 @@
 /*
- * SimCLR on a graph, in cross-entropy form (SPEC 3.2).
+ * SimCLR on a graph, in cross-entropy form (Theorem 1).
  *
  *   zt_i = z_i / max(||z_i||, eps),  s_ij = zt_i . zt_j / tau
  *   L = - sum_i sum_{j in D_i} G_ij s_ij + sum_i d_i LSE_i
@@ -170,9 +170,8 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     /* Normalise the rows. */
-    pal__row_norm2(a->dtype, n, k, a->z, a->ldz, w.r);
+    pal__norms(a->dtype, n, k, a->z, a->ldz, false, w.r);
     for (int64_t i = 0; i < n; i++) {
-        w.r[i] = sqrt(w.r[i]);
         if (w.r[i] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.lse[i] = 1.0 / (w.r[i] > o.eps ? w.r[i] : o.eps);

@@ -65,6 +65,12 @@ void pal__col_norm2(pal_dtype_t t, int64_t n, int64_t k, const void *x,
     DISPATCH(t, col_norm2_, n, k, x, ldx, out);
 }
 
+void pal__norms(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+                int64_t ldx, bool cols, double *out)
+{
+    DISPATCH(t, norms_, n, k, x, ldx, cols, out);
+}
+
 void pal__col_affine(pal_dtype_t t, int64_t n, int64_t k, const void *x,
                      int64_t ldx, const double *mu, const double *s, void *y,
                      int64_t ldy)

@@ -104,6 +104,46 @@ static void FN(col_norm2_)(int64_t n, int64_t k, const PAL_T *x,
             out[j] += (double)x[i * ldx + j] * (double)x[i * ldx + j];
 }
 
+/*
+ * Norms of the rows (cols = false) or columns (cols = true), safe from
+ * overflow and underflow: the squares of doubles beyond about 1e154 (or
+ * below 1e-154) leave the double range, so such a norm is measured again
+ * on values scaled by their largest magnitude. Floats never need it.
+ */
+static double FN(scaled_norm_)(const PAL_T *x, int64_t count, int64_t step,
+                               double plain)
+{
+    double big = 0.0, acc = 0.0;
+
+    /* NaN stays NaN, for the caller's finiteness check. */
+    if (plain != plain || (plain < INFINITY && plain > 1e-290))
+        return sqrt(plain);
+    for (int64_t c = 0; c < count; c++)
+        big = fmax(big, fabs((double)x[c * step]));
+    if (big == 0.0 || !(big < INFINITY))
+        return big;
+    for (int64_t c = 0; c < count; c++) {
+        double v = (double)x[c * step] / big;
+
+        acc += v * v;
+    }
+    return big * sqrt(acc);
+}
+
+static void FN(norms_)(int64_t n, int64_t k, const PAL_T *x, int64_t ldx,
+                       bool cols, double *out)
+{
+    if (cols) {
+        FN(col_norm2_)(n, k, x, ldx, out);
+        for (int64_t j = 0; j < k; j++)
+            out[j] = FN(scaled_norm_)(x + j, n, ldx, out[j]);
+    } else {
+        FN(row_norm2_)(n, k, x, ldx, out);
+        for (int64_t i = 0; i < n; i++)
+            out[i] = FN(scaled_norm_)(x + i * ldx, k, 1, out[i]);
+    }
+}
+
 static void FN(col_affine_)(int64_t n, int64_t k, const PAL_T *x,
                             int64_t ldx, const double *mu, const double *s,
                             PAL_T *y, int64_t ldy)

@@ -1,5 +1,5 @@
 /*
- * VIC^2, the spectral contrastive loss on a graph (SPEC 3.1):
+ * VIC^2, the spectral contrastive loss on a graph (Theorem 1 of the paper):
  *
  *   L = ||Z^T Z||_F^2 - 2 <Z, G Z> + ||G||_F^2
  *   dL/dZ = 4 Z (Z^T Z) - 2 (G + G^T) Z
