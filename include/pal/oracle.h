@@ -77,7 +77,11 @@ typedef struct pal_store pal_store_t;
 PAL_API int pal_store_create(pal_store_t **out, int64_t n,
                              const pal_allocator_t *alloc);
 
-/** Destroy a store. Accepts NULL. */
+/**
+ * Destroy a store. Accepts NULL. An open journal is closed without the
+ * flush of pal_store_journal_close: every record is already with the
+ * operating system, and destroying cannot report a failed flush.
+ */
 PAL_API void pal_store_destroy(pal_store_t *s);
 
 /** Number of items, or -1 for NULL. */
@@ -93,8 +97,9 @@ PAL_API int64_t pal_store_n(const pal_store_t *s);
  *                 pal_batch_set_limit to keep a random sample.
  * @param effect   if not NULL, receives a pal_effect_t.
  * @return PAL_OK, PAL_E_NULL (s), PAL_E_INDEX (i or j outside [0, n)),
- *         PAL_E_RANGE (unknown answer), PAL_E_NOMEM (store and batch
- *         unchanged).
+ *         PAL_E_RANGE (unknown answer), PAL_E_NOMEM, PAL_E_IO (a journal
+ *         is open and the answer's record could not be written); on
+ *         error the store and the batch are unchanged.
  * Cost: amortised nearly O(1), plus the pairs appended to deduced, plus
  * O(d) for a "different" answer or a merge, where d is the number of
  * components known different from the two involved.
@@ -177,6 +182,89 @@ PAL_API int pal_store_graph(const pal_store_t *s, unsigned flags,
  */
 PAL_API int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
                                 int64_t *j, pal_answer_t *answer);
+
+/* ---- The answer journal --------------------------------------------------
+ *
+ * Answers cost people time; the journal makes sure none is lost. Once a
+ * journal is open on a store (or an oracle), every answer it records is
+ * appended to the journal file before the recording call returns: the
+ * file is append-only, versioned, and made of records that each carry a
+ * checksum. A pal_store_answer call writes one record; an oracle step
+ * writes one record holding the whole screen (its question and its
+ * answers), an SSL step one naming its sample, and pal_oracle_cancel one
+ * naming the question it drops.
+ *
+ * Reopening a journal replays it: a store gets back exactly the state it
+ * had (the same answers, in the same order, deduce the same knowledge);
+ * an oracle also gets back its sampler's state, because it replays each
+ * screen through its own sampler, so that it goes on to ask the questions
+ * it would have asked had it never stopped (the same seed and the same
+ * answers give the same run).
+ *
+ * Damage: a record cut short (the writer was killed while writing it) or
+ * corrupted (its checksum fails) ends the journal. It and everything after
+ * it are reported in pal_journal_info_t and cut from the file, never
+ * replayed; the answers before it are kept. A writer killed at any byte
+ * therefore loses at most the record it was writing.
+ *
+ * Durability: each record reaches the operating system in one write()
+ * before the call returns, so it survives the end of the process,
+ * however abrupt. With PAL_JOURNAL_SYNC the call also waits for
+ * fdatasync(), so the record survives a crash of the machine or a power
+ * cut, at the price of one disk flush per call.
+ *
+ * Failure: if a record cannot be written (disk full, I/O error), the call
+ * fails with PAL_E_IO and the store and oracle are left as they were: an
+ * answer is in memory only if it is in the file.
+ */
+
+/** Flags for the journal calls. */
+enum {
+    /* fdatasync() after every record: durable across machine crashes. */
+    PAL_JOURNAL_SYNC = 1u << 0
+};
+
+/** What opening a journal found, filled by the open calls. */
+typedef struct pal_journal_info {
+    size_t size;          /* set by the caller: sizeof(pal_journal_info_t) */
+    int created;          /* 1: a new journal was started (the file did
+                             not exist, or was empty) */
+    int64_t records;      /* records replayed */
+    int64_t answers;      /* pairwise answers in them */
+    int64_t bytes_kept;   /* bytes of the file kept (header and records
+                             replayed): its length after the open */
+    int64_t bytes_cut;    /* bytes of a damaged tail removed (0 if none) */
+} pal_journal_info_t;
+
+/**
+ * Open (or create) the journal at path for store s, replay what it holds
+ * into s, and record every later answer of s in it.
+ * @param s      a store with no answer recorded yet (PAL_E_STATE
+ *               otherwise) and no journal open.
+ * @param flags  0 or PAL_JOURNAL_SYNC.
+ * @param info   may be NULL; otherwise set info->size first.
+ * @return PAL_OK; PAL_E_NULL (s or path); PAL_E_RANGE (unknown flag);
+ *         PAL_E_SIZE (info->size smaller than the first version of the
+ *         structure); PAL_E_STATE; PAL_E_IO (the file cannot be opened,
+ *         read, cut or written, or is not a regular file); PAL_E_FORMAT
+ *         (not a journal, a journal for another number of items, one
+ *         written by an oracle, or a record whose checksum holds but
+ *         whose content is impossible); PAL_E_VERSION; PAL_E_NOMEM.
+ *         On error s is unchanged and no journal is open; an existing
+ *         file is left untouched unless its damaged tail was the only
+ *         problem (then it is cut and the call succeeds).
+ * The journal is closed by pal_store_journal_close or pal_store_destroy.
+ * Since 0.1.0.
+ */
+PAL_API int pal_store_journal_open(pal_store_t *s, const char *path,
+                                   unsigned flags, pal_journal_info_t *info);
+
+/**
+ * Close the store's journal (flushing it with fdatasync), if one is open.
+ * @return PAL_OK, PAL_E_NULL, PAL_E_IO (the final flush failed; the
+ *         journal is closed anyway).
+ */
+PAL_API int pal_store_journal_close(pal_store_t *s);
 
 /* ---- Oracles ------------------------------------------------------------ */
 
@@ -278,7 +366,8 @@ PAL_API int pal_oracle_create(pal_oracle_t **out, int64_t n,
                               const pal_oracle_opts_t *opts,
                               const pal_allocator_t *alloc);
 
-/** Destroy an oracle and its store. Accepts NULL. */
+/** Destroy an oracle and its store. Accepts NULL. An open journal is
+ * closed as pal_store_destroy closes a store's. */
 PAL_API void pal_oracle_destroy(pal_oracle_t *o);
 
 /**
@@ -298,8 +387,9 @@ PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
  *         ask, or a question from pal_oracle_next is pending),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
- *         that is not a pal_answer_t), PAL_E_NOMEM. On error the oracle,
- *         its store and the batch are unchanged.
+ *         that is not a pal_answer_t), PAL_E_NOMEM, PAL_E_IO (a journal
+ *         is open and the step's record could not be written). On error
+ *         the oracle, its store and the batch are unchanged.
  */
 PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
 
@@ -319,12 +409,18 @@ PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
  * Answer the pending question (m answers, in candidate order), as
  * pal_oracle_step does after its labeler returns.
  * @return PAL_OK, PAL_E_NULL, PAL_E_STATE (nothing pending), PAL_E_RANGE
- *         (an answer is not a pal_answer_t), PAL_E_NOMEM.
+ *         (an answer is not a pal_answer_t), PAL_E_NOMEM, PAL_E_IO (a
+ *         journal is open and the record could not be written). On error
+ *         the question stays pending and nothing else changes.
  */
 PAL_API int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
                               pal_batch_t *batch);
 
-/** Drop the pending question, if any. Accepts NULL. */
+/**
+ * Drop the pending question, if any. Accepts NULL. With a journal open
+ * the drop is recorded (the next question depends on it); if that record
+ * cannot be written, the question stays pending.
+ */
 PAL_API void pal_oracle_cancel(pal_oracle_t *o);
 
 /** The oracle's store (owned by the oracle; do not destroy it). */
@@ -360,6 +456,25 @@ PAL_API int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
  */
 PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
                                  int64_t capacity, int64_t *count);
+
+/**
+ * Open (or create) the journal at path for oracle o: replay its screens
+ * through o's sampler (each recorded question must be the question o
+ * asks at that point, which holds when o was created with the same n and
+ * options, seed included), then record every later screen. The journal
+ * header records a fingerprint of the options (all but negative_weight,
+ * which only weighs batch pairs), so a journal written with other
+ * options is refused before anything is replayed.
+ * @param o      an oracle that has not drawn a question or made an SSL
+ *               step yet (PAL_E_STATE).
+ * @return as pal_store_journal_open, and PAL_E_FORMAT when a recorded
+ *         question differs from the oracle's (o is then unchanged).
+ */
+PAL_API int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
+                                    unsigned flags, pal_journal_info_t *info);
+
+/** Close the oracle's journal, if one is open. Codes as for the store. */
+PAL_API int pal_oracle_journal_close(pal_oracle_t *o);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,10 @@
  * failure, and what choosing the question changed (the generator, a class
  * founded on the way) is put back, so that the next step asks the same
  * question again.
+ *
+ * With a journal open, what a call is about to commit is appended to the
+ * journal first, inside those transactions; a failed write rolls them
+ * back like any other failure.
  */
 #include "oracle_internal.h"
 
@@ -141,6 +145,7 @@ void pal_oracle_destroy(pal_oracle_t *o)
 {
     if (!o)
         return;
+    pal__jn_close(o->jn, false);
     pal__captcha_free(o);
     pal__ssl_free(o);
     pal_store_destroy(o->store);
@@ -167,8 +172,9 @@ const pal_store_t *pal_oracle_store(const pal_oracle_t *o)
 
 /* ---- Questions and answers ----------------------------------------------- */
 
-static int next_question(pal_oracle_t *o)
+int pal__oracle_question(pal_oracle_t *o)
 {
+    o->started = true;
     return o->opts.sampler == PAL_SAMPLER_CAPTCHA ? pal__captcha_next(o)
                                                   : pal__passive_next(o);
 }
@@ -203,16 +209,15 @@ int pal__oracle_regs(pal_oracle_t *o, pal_batch_t *batch)
             j = o->halves[o->half + (int64_t)pal__rng_below(
                                         &o->reg_rng, (uint64_t)n - h)];
         }
-        rc = pal_batch_add_reg(batch, i, j);
+        rc = batch ? pal_batch_add_reg(batch, i, j) : PAL_OK;
         if (rc != PAL_OK)
             return rc;
     }
     return PAL_OK;
 }
 
-/* Apply answers to the pending question; all or nothing. */
-static int apply(pal_oracle_t *o, const pal_answer_t *answers,
-                 pal_batch_t *batch)
+int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
+                      pal_batch_t *batch, bool regs)
 {
     pal__kn_t *kn = o->store->kn;
     pal__sink_t sink = {batch, 1.0, o->opts.negative_weight,
@@ -232,8 +237,10 @@ static int apply(pal_oracle_t *o, const pal_answer_t *answers,
         rc = pal__kn_answer(kn, (int32_t)o->anchor, (int32_t)o->cand[k],
                             (int)answers[k], batch ? pal__sink_pair : NULL,
                             &sink, &o->effects[k]);
-    if (rc == PAL_OK && batch)
+    if (rc == PAL_OK && regs)
         rc = pal__oracle_regs(o, batch);
+    if (rc == PAL_OK)
+        rc = pal__oracle_log(o, PAL__JN_SCREEN, regs, answers);
     if (rc != PAL_OK) {
         pal__kn_rollback(kn);
         if (batch)
@@ -269,7 +276,7 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
     if (!o)
         return PAL_E_NULL;
     if (o->opts.sampler == PAL_SAMPLER_SSL)
-        return pal__ssl_step(o, batch);
+        return pal__ssl_step(o, batch, batch != NULL);
     if (!o->labeler || o->pending || o->asking)
         return PAL_E_STATE;
 
@@ -277,7 +284,7 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
     rng = o->rng;
     nclasses = o->cap_s.nclasses;
     npromo = o->cap_s.npromo;
-    rc = next_question(o);
+    rc = pal__oracle_question(o);
     if (rc != PAL_OK)
         return rc;
 
@@ -290,7 +297,7 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
     if (rc != 0 || !valid_answers(o->answers, o->m))
         rc = PAL_E_CALLBACK;
     else
-        rc = apply(o, o->answers, batch);
+        rc = pal__oracle_apply(o, o->answers, batch, batch != NULL);
     if (rc != PAL_OK) {
         o->pending = false;
         o->rng = rng;
@@ -304,14 +311,13 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
 int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                     const int64_t **candidates)
 {
-    int rc;
-
     if (!o)
         return PAL_E_NULL;
     if (o->opts.sampler == PAL_SAMPLER_SSL || o->asking)
         return PAL_E_STATE;
     if (!o->pending) {
-        rc = next_question(o);
+        int rc = pal__oracle_question(o);
+
         if (rc != PAL_OK)
             return rc;
     }
@@ -333,13 +339,19 @@ int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
         return PAL_E_STATE;
     if (!valid_answers(answers, o->m))
         return PAL_E_RANGE;
-    return apply(o, answers, batch);
+    return pal__oracle_apply(o, answers, batch, batch != NULL);
 }
 
 void pal_oracle_cancel(pal_oracle_t *o)
 {
-    if (o && !o->asking)
-        o->pending = false;
+    if (!o || o->asking || !o->pending)
+        return;
+
+    /* A replay must drop the question too, since drawing it moved the
+     * generator; unrecorded, the question stays, as if never dropped. */
+    if (pal__oracle_log(o, PAL__JN_CANCEL, false, NULL) != PAL_OK)
+        return;
+    o->pending = false;
 }
 
 int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)

@@ -8,13 +8,23 @@
 
 #include "core/internal.h"
 #include "graph/graph_internal.h"
+#include "knowledge/journal.h"
 #include "knowledge/knowledge.h"
 #include "pal/oracle.h"
 
 struct pal_store {
     pal_allocator_t alloc;
     pal__kn_t *kn;
+    pal__jn_t *jn;          /* the open journal, or NULL */
 };
+
+/*
+ * Record one answer in kn, in a transaction of its own, with its record
+ * appended to jn (when not NULL) before the commit: the body of
+ * pal_store_answer, which replaying a journal runs too. All or nothing.
+ */
+int pal__store_record(pal__kn_t *kn, pal__jn_t *jn, int32_t i, int32_t j,
+                      int answer, pal_batch_t *deduced, int *effect);
 
 /*
  * Where the pairs an answer makes known go: I gets (i, j, g) with g_same
@@ -67,6 +77,8 @@ struct pal_oracle {
     pal_labeler_fn labeler;
     void *user;
     pal_oracle_costs_t costs;
+    pal__jn_t *jn;          /* the open journal, or NULL */
+    bool started;           /* a question was drawn, or an SSL step made */
 
     /* The pending question. */
     bool pending;
@@ -85,6 +97,28 @@ struct pal_oracle {
     pal__ssl_t ssl;
 };
 
+/* Draw the next question with the oracle's sampler: PAL_OK with a
+ * pending question, PAL_DONE, or an error. */
+int pal__oracle_question(pal_oracle_t *o);
+
+/*
+ * Apply answers to the pending question, all or nothing. regs draws the
+ * regulariser pairs of the random J modes (into batch when not NULL), as
+ * a step with a batch does; a journal records whether it did, so that a
+ * replay draws them too and leaves the generator where it was.
+ */
+int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
+                      pal_batch_t *batch, bool regs);
+
+/*
+ * Append the record of what the oracle is about to commit to its
+ * journal, if one is open: a screen with its answers (PAL__JN_SCREEN),
+ * the pending question dropped (PAL__JN_CANCEL) or the SSL step about to
+ * be made (PAL__JN_SSL). PAL_OK when no journal is open.
+ */
+int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
+                    const pal_answer_t *answers);
+
 /* Samplers. Each next function leaves a pending question (PAL_OK), or
  * returns PAL_DONE or an error without one. */
 int pal__captcha_init(pal_oracle_t *o);
@@ -97,9 +131,11 @@ int pal__passive_next(pal_oracle_t *o);
 
 int pal__ssl_init(pal_oracle_t *o, const int64_t *source);
 void pal__ssl_free(pal_oracle_t *o);
-int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch);
+/* One SSL step; regs as for pal__oracle_apply. */
+int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch, bool regs);
 
-/* Append the J pairs of the random modes (reg_pairs of them). */
+/* Draw the J pairs of the random modes (reg_pairs of them), appending
+ * them to batch unless it is NULL. */
 int pal__oracle_regs(pal_oracle_t *o, pal_batch_t *batch);
 
 #endif /* PAL_ORACLE_INTERNAL_H */

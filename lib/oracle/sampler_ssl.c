@@ -81,7 +81,7 @@ static int view_pairs(pal_oracle_t *o, pal_batch_t *batch,
     return PAL_OK;
 }
 
-int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch)
+int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch, bool regs)
 {
     pal__ssl_t *s = &o->ssl;
     pal__kn_t *kn = o->store->kn;
@@ -103,8 +103,10 @@ int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch)
                                 NULL, &eff);
     if (rc == PAL_OK && batch)
         rc = view_pairs(o, batch, items, k);
-    if (rc == PAL_OK && batch)
+    if (rc == PAL_OK && regs)
         rc = pal__oracle_regs(o, batch);
+    if (rc == PAL_OK)
+        rc = pal__oracle_log(o, PAL__JN_SSL, regs, NULL);
     if (rc != PAL_OK) {
         pal__kn_rollback(kn);
         if (batch)
@@ -117,6 +119,7 @@ int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch)
         pal__batch_commit(batch);
 
     o->costs.steps++;
+    o->started = true;
     if (++s->pos == s->nsamples) {
         shuffle(o);
         s->pos = 0;

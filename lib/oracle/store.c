@@ -36,6 +36,7 @@ int pal_store_create(pal_store_t **out, int64_t n,
     if (!s)
         return PAL_E_NOMEM;
     s->alloc = a;
+    s->jn = NULL;
     rc = pal__kn_create(&s->kn, (int32_t)n, &s->alloc);
     if (rc != PAL_OK) {
         pal__free(&a, s);
@@ -49,6 +50,7 @@ void pal_store_destroy(pal_store_t *s)
 {
     if (!s)
         return;
+    pal__jn_close(s->jn, false);
     pal__kn_destroy(s->kn);
     pal__free(&s->alloc, s);
 }
@@ -74,10 +76,45 @@ static bool in_range(const pal_store_t *s, int64_t i)
     return i >= 0 && i < pal__kn_n(s->kn);
 }
 
+int pal__store_record(pal__kn_t *kn, pal__jn_t *jn, int32_t i, int32_t j,
+                      int answer, pal_batch_t *deduced, int *effect)
+{
+    pal__sink_t sink = {deduced, 1.0, 0.0, false};
+    int rc, eff;
+
+    if (deduced) {
+        rc = pal__batch_begin(deduced);
+        if (rc != PAL_OK)
+            return rc;
+    }
+    pal__kn_begin(kn);
+    rc = pal__kn_answer(kn, i, j, answer, deduced ? pal__sink_pair : NULL,
+                        &sink, &eff);
+
+    /* Everything the answer needs is in hand: it is committed only once
+     * it is in the journal. */
+    if (rc == PAL_OK && jn) {
+        unsigned char a = (unsigned char)answer;
+        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, i, j, 0, NULL, &a};
+
+        rc = pal__jn_append(jn, &rec);
+    }
+    if (rc != PAL_OK) {
+        pal__kn_rollback(kn);
+        if (deduced)
+            pal__batch_rollback(deduced);
+        return rc;
+    }
+    pal__kn_commit(kn);
+    if (deduced)
+        pal__batch_commit(deduced);
+    *effect = eff;
+    return PAL_OK;
+}
+
 int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
                      pal_answer_t answer, pal_batch_t *deduced, int *effect)
 {
-    pal__sink_t sink = {deduced, 1.0, 0.0, false};
     int rc, eff;
 
     if (!s)
@@ -87,26 +124,11 @@ int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
     if ((unsigned)answer > (unsigned)PAL_ANSWER_UNSURE)
         return PAL_E_RANGE;
 
-    if (deduced) {
-        rc = pal__batch_begin(deduced);
-        if (rc != PAL_OK)
-            return rc;
-    }
-    pal__kn_begin(s->kn);
-    rc = pal__kn_answer(s->kn, (int32_t)i, (int32_t)j, (int)answer,
-                        deduced ? pal__sink_pair : NULL, &sink, &eff);
-    if (rc != PAL_OK) {
-        pal__kn_rollback(s->kn);
-        if (deduced)
-            pal__batch_rollback(deduced);
-        return rc;
-    }
-    pal__kn_commit(s->kn);
-    if (deduced)
-        pal__batch_commit(deduced);
-    if (effect)
+    rc = pal__store_record(s->kn, s->jn, (int32_t)i, (int32_t)j, (int)answer,
+                           deduced, &eff);
+    if (rc == PAL_OK && effect)
         *effect = eff;
-    return PAL_OK;
+    return rc;
 }
 
 int pal_store_relation(const pal_store_t *s, int64_t i, int64_t j,

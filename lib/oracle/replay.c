@@ -1,0 +1,281 @@
+/*
+ * Journals of stores and oracles: what goes in a record, and replaying
+ * the records when a journal is opened again. The file itself is
+ * lib/knowledge/journal.c's concern.
+ *
+ * A store's record is one answer; replaying it runs the body of
+ * pal_store_answer. An oracle's record is what one of its calls
+ * committed: a screen with its answers, a question dropped unanswered,
+ * or an SSL step. Replaying it draws the question through the oracle's
+ * own sampler, checks that it is the recorded one, and applies the
+ * recorded answers, so that the sampler's state (its generators, its
+ * classes) comes back with the store's.
+ *
+ * Records are replayed into a blank copy of the store's bookkeeping, or
+ * of the whole oracle, which replaces the original only once the journal
+ * is open: a failure at any point leaves the original as it was.
+ */
+#include "oracle_internal.h"
+
+static int check_info(const pal_journal_info_t *info)
+{
+    return info && info->size < sizeof *info ? PAL_E_SIZE : PAL_OK;
+}
+
+static void fill_info(pal_journal_info_t *info, const pal__jn_found_t *f)
+{
+    pal_journal_info_t r;
+
+    if (!info)
+        return;
+    memset(&r, 0, sizeof r);
+    r.size = info->size;
+    r.created = f->created;
+    r.records = f->records;
+    r.answers = f->answers;
+    r.bytes_kept = f->bytes_kept;
+    r.bytes_cut = f->bytes_cut;
+    memcpy(info, &r, sizeof r);
+}
+
+/* ---- Stores -------------------------------------------------------------- */
+
+static int store_replay(void *ctx, const pal__jn_rec_t *rec)
+{
+    int eff;
+
+    return pal__store_record(ctx, NULL, (int32_t)rec->a, (int32_t)rec->b,
+                             rec->ans[0], NULL, &eff);
+}
+
+int pal_store_journal_open(pal_store_t *s, const char *path, unsigned flags,
+                           pal_journal_info_t *info)
+{
+    pal__jn_spec_t spec;
+    pal__jn_found_t found;
+    pal__kn_t *kn = NULL;
+    pal__jn_t *jn = NULL;
+    int rc;
+
+    if (!s || !path)
+        return PAL_E_NULL;
+    if (flags & ~(unsigned)PAL_JOURNAL_SYNC)
+        return PAL_E_RANGE;
+    rc = check_info(info);
+    if (rc != PAL_OK)
+        return rc;
+    if (s->jn || pal__kn_counts(s->kn)->answers > 0)
+        return PAL_E_STATE;
+
+    memset(&spec, 0, sizeof spec);
+    spec.kind = PAL__JN_STORE;
+    spec.n = pal__kn_n(s->kn);
+    spec.sync = flags & PAL_JOURNAL_SYNC;
+    rc = pal__kn_create(&kn, pal__kn_n(s->kn), &s->alloc);
+    if (rc == PAL_OK)
+        rc = pal__jn_open(&jn, path, &spec, &s->alloc, store_replay, kn,
+                          &found);
+    if (rc != PAL_OK) {
+        pal__kn_destroy(kn);
+        return rc;
+    }
+    pal__kn_destroy(s->kn);
+    s->kn = kn;
+    s->jn = jn;
+    fill_info(info, &found);
+    return PAL_OK;
+}
+
+int pal_store_journal_close(pal_store_t *s)
+{
+    int rc;
+
+    if (!s)
+        return PAL_E_NULL;
+    rc = pal__jn_close(s->jn, true);
+    s->jn = NULL;
+    return rc;
+}
+
+/* ---- Oracles ------------------------------------------------------------- */
+
+int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
+                    const pal_answer_t *answers)
+{
+    pal__jn_rec_t *rec;
+
+    if (!o->jn)
+        return PAL_OK;
+    rec = pal__jn_stage(o->jn);
+    rec->type = type;
+    rec->flags = regs ? PAL__JN_REGS : 0u;
+    rec->b = 0;
+    rec->m = 0;
+    if (type == PAL__JN_SSL) {
+        rec->a = o->ssl.order[o->ssl.pos];
+    } else {
+        rec->a = o->anchor;
+        rec->m = o->m;
+        memcpy(rec->cand, o->cand, (size_t)o->m * sizeof *o->cand);
+        for (int64_t k = 0; answers && k < o->m; k++)
+            rec->ans[k] = (unsigned char)answers[k];
+    }
+    return pal__jn_append(o->jn, rec);
+}
+
+/*
+ * What makes two oracles on n items run alike: the options that shape
+ * their questions and the state of their generators. negative_weight
+ * only changes the weights put in batches, and is left out.
+ */
+static uint64_t fingerprint(const pal_oracle_t *o)
+{
+    const pal_oracle_opts_t *op = &o->opts;
+    uint64_t h = PAL__JN_FOLD_INIT;
+
+    h = pal__jn_fold(h, 1);   /* how this fingerprint is made */
+    h = pal__jn_fold(h, (uint64_t)op->sampler);
+    h = pal__jn_fold(h, op->seed);
+    h = pal__jn_fold(h, (uint64_t)o->reg_mode);
+    h = pal__jn_fold(h, (uint64_t)op->reg_pairs);
+    if (op->sampler == PAL_SAMPLER_CAPTCHA) {
+        h = pal__jn_fold(h, (uint64_t)op->screen_size);
+        h = pal__jn_fold(h, (uint64_t)op->candidates);
+    }
+    if (op->sampler == PAL_SAMPLER_SSL) {
+        /* The samples, from the views or the source array. */
+        for (int64_t v = 0; v <= o->n; v++)
+            h = pal__jn_fold(h, (uint64_t)o->ssl.start[v]);
+        for (int64_t p = 0; p < o->n; p++)
+            h = pal__jn_fold(h, (uint64_t)o->ssl.items[p]);
+    }
+    return h != 0 ? h : 1;
+}
+
+/* A new oracle as o was when it was created. */
+static int blank_oracle(const pal_oracle_t *o, pal_oracle_t **out)
+{
+    pal_oracle_opts_t op = o->opts;
+    int64_t *source = NULL;
+    int rc;
+
+    /* The source array was read at creation only; the samples keep it. */
+    if (op.sampler == PAL_SAMPLER_SSL) {
+        source = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *source);
+        if (!source)
+            return PAL_E_NOMEM;
+        for (int64_t v = 0; v < o->n; v++)
+            for (int64_t p = o->ssl.start[v]; p < o->ssl.start[v + 1]; p++)
+                source[o->ssl.items[p]] = v;
+        op.source = source;
+    }
+    rc = pal_oracle_create(out, o->n, &op, &o->alloc);
+    pal__free(&o->alloc, source);
+    return rc;
+}
+
+static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
+{
+    pal_oracle_t *o = ctx;
+    bool regs = rec->flags & PAL__JN_REGS;
+    int rc;
+
+    if (rec->type == PAL__JN_SSL) {
+        if (o->opts.sampler != PAL_SAMPLER_SSL ||
+            rec->a != o->ssl.order[o->ssl.pos])
+            return PAL_E_FORMAT;
+        return pal__ssl_step(o, NULL, regs);
+    }
+    if (o->opts.sampler == PAL_SAMPLER_SSL)
+        return PAL_E_FORMAT;
+
+    rc = pal__oracle_question(o);
+    if (rc == PAL_DONE)
+        return PAL_E_FORMAT;
+    if (rc != PAL_OK)
+        return rc;
+    if (o->anchor != rec->a || o->m != rec->m ||
+        memcmp(o->cand, rec->cand, (size_t)o->m * sizeof *o->cand) != 0)
+        return PAL_E_FORMAT;
+    if (rec->type == PAL__JN_CANCEL) {
+        o->pending = false;
+        return PAL_OK;
+    }
+    for (int64_t k = 0; k < o->m; k++)
+        o->answers[k] = (pal_answer_t)rec->ans[k];
+    return pal__oracle_apply(o, o->answers, NULL, regs);
+}
+
+/*
+ * Give o the state of b, and b the state of o, except for what the host
+ * holds: each keeps its store object (whose address the host may have
+ * from pal_oracle_store), and o keeps its labeler.
+ */
+static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
+{
+    pal_oracle_t t = *o;
+    pal_store_t *s;
+    pal__kn_t *kn;
+
+    *o = *b;
+    *b = t;
+    s = o->store;
+    o->store = b->store;
+    b->store = s;
+    kn = o->store->kn;
+    o->store->kn = b->store->kn;
+    b->store->kn = kn;
+    o->labeler = b->labeler;
+    o->user = b->user;
+}
+
+int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
+                            unsigned flags, pal_journal_info_t *info)
+{
+    pal__jn_spec_t spec;
+    pal__jn_found_t found;
+    pal_oracle_t *b = NULL;
+    pal__jn_t *jn = NULL;
+    int rc;
+
+    if (!o || !path)
+        return PAL_E_NULL;
+    if (flags & ~(unsigned)PAL_JOURNAL_SYNC)
+        return PAL_E_RANGE;
+    rc = check_info(info);
+    if (rc != PAL_OK)
+        return rc;
+    if (o->jn || o->started || o->pending || o->asking)
+        return PAL_E_STATE;
+
+    memset(&spec, 0, sizeof spec);
+    spec.kind = PAL__JN_ORACLE;
+    spec.n = o->n;
+    spec.fingerprint = fingerprint(o);
+    spec.max_m = o->cap;
+    spec.sync = flags & PAL_JOURNAL_SYNC;
+    rc = blank_oracle(o, &b);
+    if (rc == PAL_OK)
+        rc = pal__jn_open(&jn, path, &spec, &o->alloc, oracle_replay, b,
+                          &found);
+    if (rc != PAL_OK) {
+        pal_oracle_destroy(b);
+        return rc;
+    }
+    swap_state(o, b);
+    pal_oracle_destroy(b);
+    o->jn = jn;
+    fill_info(info, &found);
+    return PAL_OK;
+}
+
+int pal_oracle_journal_close(pal_oracle_t *o)
+{
+    int rc;
+
+    if (!o)
+        return PAL_E_NULL;
+    rc = pal__jn_close(o->jn, true);
+    o->jn = NULL;
+    return rc;
+}

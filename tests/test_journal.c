@@ -1,0 +1,1901 @@
+/*
+ * The answer journal: its format (checked with a checksum written here
+ * from the polynomial), round trips of stores and oracles, truncation at
+ * every byte and a flipped bit in every byte, journals that must be
+ * refused untouched, write failures, allocation failures, and writers
+ * killed at random moments.
+ *
+ * Every test works in its own directory under /tmp, removed at its end.
+ * Forked children (write failures, kills) never call Check: they report
+ * through their exit status, so the tests run alike with CK_FORK=no.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storeutil.h"
+
+#define HEADER 36
+#define STORE_RECORD 18
+
+/* ---- Files --------------------------------------------------------------- */
+
+typedef struct tdir {
+    char path[64];
+} tdir_t;
+
+static void tdir_make(tdir_t *d)
+{
+    strcpy(d->path, "/tmp/pal-journal-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d->path));
+}
+
+static const char *tfile(const tdir_t *d, const char *name, char *buf)
+{
+    if (snprintf(buf, 256, "%s/%s", d->path, name) >= 256)
+        abort();
+    return buf;
+}
+
+/* Remove the directory and what it holds (files, and empty
+ * directories). */
+static void tdir_remove(tdir_t *d)
+{
+    DIR *dir = opendir(d->path);
+    struct dirent *e;
+    char p[256];
+
+    ck_assert_ptr_nonnull(dir);
+    while ((e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        tfile(d, e->d_name, p);
+        if (unlink(p) != 0)
+            rmdir(p);
+    }
+    closedir(dir);
+    ck_assert_int_eq(rmdir(d->path), 0);
+}
+
+/* The file's bytes (malloc'd, NULL when it does not exist). */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    struct stat st;
+    unsigned char *b;
+    int fd = open(path, O_RDONLY);
+    ssize_t r;
+
+    *len = 0;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0)
+        abort();
+    b = xmalloc((size_t)st.st_size + 1);
+    r = read(fd, b, (size_t)st.st_size);
+    if (r != (ssize_t)st.st_size)
+        abort();
+    close(fd);
+    *len = (size_t)st.st_size;
+    return b;
+}
+
+/* Replace the file at path by len bytes (a new file: rewriting one in
+ * place would make some file systems flush it on close). */
+static void spit(const char *path, const void *p, size_t len)
+{
+    int fd;
+
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+    if (fd < 0 || write(fd, p, len) != (ssize_t)len || close(fd) != 0)
+        abort();
+}
+
+static int64_t fsize(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* True when the file holds exactly len bytes equal to p. */
+static bool same_file(const char *path, const unsigned char *p, size_t len)
+{
+    size_t got;
+    unsigned char *b = slurp(path, &got);
+    bool same = b && got == len && memcmp(b, p, len) == 0;
+
+    free(b);
+    return same;
+}
+
+/* ---- The format, from the documentation ---------------------------------- */
+
+/* CRC-32C one bit at a time, reflected polynomial 0x82f63b78. */
+static uint32_t ref_crc(const unsigned char *p, size_t len)
+{
+    uint32_t c = 0xffffffffu;
+
+    for (size_t k = 0; k < len; k++) {
+        c ^= p[k];
+        for (int b = 0; b < 8; b++)
+            c = (c & 1u) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    }
+    return ~c;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+    put_le32(p, (uint32_t)v);
+    put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Recompute the header's checksum after editing it. */
+static void fix_header(unsigned char *f)
+{
+    put_le32(f + 32, ref_crc(f, 32));
+}
+
+/*
+ * The offsets where records end: ends[0] is the header's end, ends[r]
+ * the end of record r. Every checksum must hold. Returns the count.
+ */
+static int64_t record_ends(const unsigned char *f, size_t len, int64_t *ends,
+                           int64_t cap)
+{
+    int64_t r = 0, at = HEADER;
+
+    ck_assert_uint_ge(len, HEADER);
+    ck_assert_uint_eq(le32(f + 32), ref_crc(f, 32));
+    ends[0] = HEADER;
+    while ((size_t)at < len) {
+        uint32_t l = le32(f + at);
+
+        ck_assert_uint_le((size_t)at + 9 + l, len);
+        ck_assert_uint_eq(le32(f + at + 5 + l), ref_crc(f + at, 5 + l));
+        at += 9 + l;
+        ck_assert_int_lt(r + 1, cap);
+        ends[++r] = at;
+    }
+    return r;
+}
+
+/* ---- Digests of what an object shows ------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0x9e3779b97f4a7c15u;
+    return h ^ (h >> 31);
+}
+
+/* Everything a store shows: counters, relations, components, labels and
+ * its log. No Check calls, so that children may use it. */
+static uint64_t store_digest(const pal_store_t *s)
+{
+    const int64_t n = pal_store_n(s);
+    pal_store_stats_t st = {.size = sizeof st};
+    int32_t *lab = malloc((size_t)n * sizeof *lab);
+    uint64_t h = 1;
+
+    if (!lab || pal_store_stats(s, &st) != PAL_OK)
+        abort();
+    h = mix(h, (uint64_t)st.answers);
+    h = mix(h, (uint64_t)st.same);
+    h = mix(h, (uint64_t)st.different);
+    h = mix(h, (uint64_t)st.unsure);
+    h = mix(h, (uint64_t)st.conflicts);
+    h = mix(h, (uint64_t)st.redundant);
+    h = mix(h, (uint64_t)st.components);
+    h = mix(h, (uint64_t)st.different_pairs);
+    h = mix(h, (uint64_t)st.known_pairs);
+    h = mix(h, (uint64_t)st.complete);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t root, size;
+
+        if (pal_store_component(s, i, &root, &size) != PAL_OK)
+            abort();
+        h = mix(mix(h, (uint64_t)root), (uint64_t)size);
+        for (int64_t j = 0; n <= 200 && j < n; j++) {
+            pal_relation_t r;
+
+            if (pal_store_relation(s, i, j, &r) != PAL_OK)
+                abort();
+            h = mix(h, (uint64_t)r);
+        }
+    }
+    for (unsigned f = 0; f < 2; f++) {
+        int64_t nc;
+
+        if (pal_store_labels(s, f, lab, &nc) != PAL_OK)
+            abort();
+        h = mix(h, (uint64_t)nc);
+        for (int64_t i = 0; i < n; i++)
+            h = mix(h, (uint64_t)lab[i]);
+    }
+    for (int64_t k = 0; k < st.answers; k++) {
+        int64_t i, j;
+        pal_answer_t a;
+
+        if (pal_store_log_entry(s, k, &i, &j, &a) != PAL_OK)
+            abort();
+        h = mix(mix(mix(h, (uint64_t)i), (uint64_t)j), (uint64_t)a);
+    }
+    free(lab);
+    return h;
+}
+
+/* A store's digest and an oracle's counters and templates. */
+static uint64_t oracle_digest(const pal_oracle_t *o)
+{
+    pal_oracle_costs_t c = {.size = sizeof c};
+    uint64_t h = store_digest(pal_oracle_store(o));
+    int64_t tmpl[64], count = 0;
+
+    if (pal_oracle_costs(o, &c) != PAL_OK)
+        abort();
+    h = mix(h, (uint64_t)c.steps);
+    h = mix(h, (uint64_t)c.screens);
+    h = mix(h, (uint64_t)c.answers);
+    h = mix(h, (uint64_t)c.same);
+    h = mix(h, (uint64_t)c.different);
+    h = mix(h, (uint64_t)c.unsure);
+    h = mix(h, (uint64_t)c.conflicts);
+    h = mix(h, (uint64_t)c.classes);
+    if (pal_oracle_templates(o, tmpl, 64, &count) == PAL_OK)
+        for (int64_t k = 0; k < count && k < 64; k++)
+            h = mix(h, (uint64_t)tmpl[k]);
+    return h;
+}
+
+/* The pairs of a batch, in order. */
+static uint64_t batch_digest(const pal_batch_t *b)
+{
+    const int64_t *pi, *pj, *ri, *rj;
+    const double *pg;
+    int64_t np, nr;
+    uint64_t h = 7;
+
+    if (!b)
+        return h;
+    if (pal_batch_pairs(b, &pi, &pj, &pg, &np) != PAL_OK ||
+        pal_batch_regs(b, &ri, &rj, &nr) != PAL_OK)
+        abort();
+    for (int64_t k = 0; k < np; k++) {
+        uint64_t g;
+
+        memcpy(&g, &pg[k], sizeof g);
+        h = mix(mix(mix(h, (uint64_t)pi[k]), (uint64_t)pj[k]), g);
+    }
+    for (int64_t k = 0; k < nr; k++)
+        h = mix(mix(h, (uint64_t)ri[k]), (uint64_t)rj[k]);
+    return h;
+}
+
+/* ---- Stores -------------------------------------------------------------- */
+
+static pal_store_t *new_store(int64_t n)
+{
+    pal_store_t *s = NULL;
+
+    ck_status(pal_store_create(&s, n, NULL), PAL_OK);
+    return s;
+}
+
+/* The answer stream of the store tests: pairs repeat, and all three
+ * answers occur. */
+static void gen_answer(trng_t *r, int64_t n, int64_t *i, int64_t *j,
+                       pal_answer_t *a)
+{
+    uint64_t u = trng_next(r);
+
+    *i = (int64_t)(u % (uint64_t)n);
+    *j = (u >> 20) % 9 == 0 ? *i : (int64_t)((u >> 24) % (uint64_t)n);
+    *a = (u >> 40) % 10 == 0   ? PAL_ANSWER_UNSURE
+         : (u >> 44) % 10 < 3 ? PAL_ANSWER_SAME
+                              : PAL_ANSWER_DIFFERENT;
+}
+
+/* Feed s the first count answers of the stream seeded with seed. */
+static void feed(pal_store_t *s, uint64_t seed, int64_t count)
+{
+    const int64_t n = pal_store_n(s);
+    trng_t r;
+
+    trng_seed(&r, seed);
+    for (int64_t k = 0; k < count; k++) {
+        int64_t i, j;
+        pal_answer_t a;
+
+        gen_answer(&r, n, &i, &j, &a);
+        if (pal_store_answer(s, i, j, a, NULL, NULL) != PAL_OK)
+            abort();
+    }
+}
+
+/* A store fed count answers, and its digest. */
+static uint64_t fed_digest(int64_t n, uint64_t seed, int64_t count)
+{
+    pal_store_t *s = NULL;
+    uint64_t h;
+
+    if (pal_store_create(&s, n, NULL) != PAL_OK)
+        abort();
+    feed(s, seed, count);
+    h = store_digest(s);
+    pal_store_destroy(s);
+    return h;
+}
+
+/* Write a store journal of count answers at path. */
+static void make_store_journal(const char *path, int64_t n, uint64_t seed,
+                               int64_t count)
+{
+    pal_store_t *s = new_store(n);
+
+    unlink(path);
+    ck_status(pal_store_journal_open(s, path, 0, NULL), PAL_OK);
+    feed(s, seed, count);
+    ck_status(pal_store_journal_close(s), PAL_OK);
+    pal_store_destroy(s);
+}
+
+static pal_journal_info_t open_store(pal_store_t *s, const char *path,
+                                     unsigned flags, int want)
+{
+    pal_journal_info_t info;
+
+    memset(&info, 0x5a, sizeof info);
+    info.size = sizeof info;
+    ck_status(pal_store_journal_open(s, path, flags, &info), want);
+    return info;
+}
+
+/* ---- Oracles ------------------------------------------------------------- */
+
+/* The true class of an item, and the answers of a person who knows
+ * them but is unsure of a few pairs. Pure functions of the pair. */
+static int64_t true_class(int64_t i, int64_t classes)
+{
+    return (int64_t)(((uint64_t)i * 2654435761u >> 7) % (uint64_t)classes);
+}
+
+typedef struct person {
+    int64_t classes;
+    bool ssl;                /* the oracle never asks */
+    uint64_t asked;          /* digest of every question shown */
+    uint64_t last;           /* digest of the last one */
+} person_t;
+
+static pal_answer_t person_answer(const person_t *p, int64_t a, int64_t b)
+{
+    if (((uint64_t)(a + 1) * (uint64_t)(b + 3)) % 13 == 0)
+        return PAL_ANSWER_UNSURE;
+    return true_class(a, p->classes) == true_class(b, p->classes)
+               ? PAL_ANSWER_SAME
+               : PAL_ANSWER_DIFFERENT;
+}
+
+static uint64_t question_digest(int64_t anchor, int64_t m,
+                                const int64_t *cand)
+{
+    uint64_t h = mix(mix(3, (uint64_t)anchor), (uint64_t)m);
+
+    for (int64_t k = 0; k < m; k++)
+        h = mix(h, (uint64_t)cand[k]);
+    return h;
+}
+
+static void person_shown(person_t *p, int64_t anchor, int64_t m,
+                         const int64_t *cand)
+{
+    p->last = question_digest(anchor, m, cand);
+    p->asked = mix(p->asked, p->last);
+}
+
+static int person_labeler(void *user, int64_t anchor, int64_t m,
+                          const int64_t *cand, pal_answer_t *ans)
+{
+    person_t *p = user;
+
+    person_shown(p, anchor, m, cand);
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = person_answer(p, anchor, cand[k]);
+    return 0;
+}
+
+typedef struct ocfg {
+    pal_sampler_t sampler;
+    int64_t n, screen, classes, views;
+    int reg_mode, candidates;
+    uint64_t seed;
+    bool source;             /* SSL: an explicit source array */
+} ocfg_t;
+
+static pal_oracle_opts_t ocfg_opts(const ocfg_t *c, int64_t *src)
+{
+    pal_oracle_opts_t op;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = c->sampler;
+    op.seed = c->seed;
+    op.screen_size = c->screen;
+    op.reg_mode = c->reg_mode;
+    op.reg_pairs = 5;
+    op.candidates = c->candidates;
+    op.views = c->views > 0 ? c->views : 2;
+    if (c->source) {
+        for (int64_t i = 0; i < c->n; i++)
+            src[i] = (i * 7) % (c->n / 3 + 1);
+        op.source = src;
+    }
+    return op;
+}
+
+/* An oracle of configuration c whose labeler is p (a NULL allocator
+ * means malloc). No Check calls. */
+static pal_oracle_t *make_oracle_with(const ocfg_t *c, person_t *p,
+                                      const pal_allocator_t *a)
+{
+    int64_t *src = malloc((size_t)c->n * sizeof *src);
+    pal_oracle_opts_t op = ocfg_opts(c, src);
+    pal_oracle_t *o = NULL;
+
+    if (pal_oracle_create(&o, c->n, &op, a) != PAL_OK)
+        abort();
+    free(src);
+    if (p && pal_oracle_set_labeler(o, person_labeler, p) != PAL_OK)
+        abort();
+    if (p)
+        p->ssl = c->sampler == PAL_SAMPLER_SSL;
+    return o;
+}
+
+static pal_oracle_t *make_oracle(const ocfg_t *c, person_t *p)
+{
+    return make_oracle_with(c, p, NULL);
+}
+
+/*
+ * Action k of the oracle tests: steps with and without a batch, pulled
+ * questions answered with and without one, and now and then a pulled
+ * question dropped. Each action that succeeds makes one record. No
+ * Check calls.
+ */
+static int drive(pal_oracle_t *o, person_t *p, int64_t k, pal_batch_t *b)
+{
+    const int64_t *cand;
+    pal_answer_t ans[64];
+    int64_t anchor, m;
+    int rc;
+
+    if (p->ssl || k % 6 < 2 || k % 6 == 3)
+        return pal_oracle_step(o, k % 6 == 1 ? NULL : b);
+    rc = pal_oracle_next(o, &anchor, &m, &cand);
+    if (rc != PAL_OK)
+        return rc;
+    person_shown(p, anchor, m, cand);
+    if (k % 12 == 5) {
+        pal_oracle_cancel(o);
+        return PAL_OK;
+    }
+    for (int64_t q = 0; q < m; q++)
+        ans[q] = person_answer(p, anchor, cand[q]);
+    return pal_oracle_answer(o, ans, k % 6 == 2 ? b : NULL);
+}
+
+/*
+ * The digests of a reference oracle that never stopped: digest[r] after
+ * r actions, and asked[r], the digest of the question action r shows.
+ * Returns the number of actions before PAL_DONE (at most cap - 1).
+ */
+static int64_t reference_run(const ocfg_t *c, int64_t cap, uint64_t *digest,
+                             uint64_t *asked)
+{
+    person_t p = {c->classes, false, 0, 0};
+    pal_oracle_t *o = make_oracle(c, &p);
+    int64_t r = 0;
+
+    digest[0] = oracle_digest(o);
+    while (r + 1 < cap) {
+        p.last = 0;
+        if (drive(o, &p, r, NULL) != PAL_OK)
+            break;
+        asked[r] = p.last;
+        digest[++r] = oracle_digest(o);
+    }
+    asked[r] = 0;
+    pal_oracle_destroy(o);
+    return r;
+}
+
+/* The digest of the next question of o (which becomes pending), 0
+ * when there is none. */
+static uint64_t next_question(pal_oracle_t *o)
+{
+    const int64_t *cand;
+    int64_t anchor, m;
+
+    if (pal_oracle_next(o, &anchor, &m, &cand) != PAL_OK)
+        return 0;
+    return question_digest(anchor, m, cand);
+}
+
+/* Write an oracle journal of up to count actions at path; returns the
+ * actions made. */
+static int64_t make_oracle_journal(const char *path, const ocfg_t *c,
+                                   int64_t count)
+{
+    person_t p = {c->classes, false, 0, 0};
+    pal_oracle_t *o = make_oracle(c, &p);
+    int64_t k;
+
+    unlink(path);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    for (k = 0; k < count; k++)
+        if (drive(o, &p, k, NULL) != PAL_OK)
+            break;
+    pal_oracle_destroy(o);
+    return k;
+}
+
+static pal_journal_info_t open_oracle(pal_oracle_t *o, const char *path,
+                                      unsigned flags, int want)
+{
+    pal_journal_info_t info;
+
+    memset(&info, 0x5a, sizeof info);
+    info.size = sizeof info;
+    ck_status(pal_oracle_journal_open(o, path, flags, &info), want);
+    return info;
+}
+
+static const ocfg_t small_captcha = {PAL_SAMPLER_CAPTCHA, 14, 4, 3, 0, -1,
+                                     PAL_CANDIDATES_ELIMINATION, 5, false};
+
+/* ---- Format -------------------------------------------------------------- */
+
+START_TEST(format_is_as_documented)
+{
+    static const unsigned char magic[8] = {0x89, 'P', 'A', 'L',
+                                           'J',  'R', 'N', 0x0a};
+    static const unsigned char check[9] = {'1', '2', '3', '4', '5',
+                                           '6', '7', '8', '9'};
+    pal_store_t *s = new_store(300);
+    pal_oracle_t *o;
+    person_t p = {3, false, 0, 0};
+    unsigned char *f;
+    int64_t ends[8];
+    size_t len;
+    tdir_t d;
+    char path[256];
+
+    ck_assert_uint_eq(ref_crc(check, sizeof check), 0xe3069283u);
+    tdir_make(&d);
+    tfile(&d, "store", path);
+    ck_status(pal_store_journal_open(s, path, 0, NULL), PAL_OK);
+    ck_status(pal_store_answer(s, 3, 258, PAL_ANSWER_SAME, NULL, NULL),
+              PAL_OK);
+    ck_status(pal_store_answer(s, 299, 0, PAL_ANSWER_UNSURE, NULL, NULL),
+              PAL_OK);
+    pal_store_destroy(s);
+
+    f = slurp(path, &len);
+    ck_assert_uint_eq(len, HEADER + 2 * STORE_RECORD);
+    ck_assert(memcmp(f, magic, 8) == 0);
+    ck_assert_uint_eq(le32(f + 8), 1);      /* version */
+    ck_assert_uint_eq(le32(f + 12), 0);     /* flags: a store */
+    ck_assert_uint_eq(le64(f + 16), 300);   /* n */
+    ck_assert_uint_eq(le64(f + 24), 0);     /* fingerprint */
+    ck_assert_int_eq(record_ends(f, len, ends, 8), 2);
+    ck_assert_uint_eq(le32(f + 36), 9);     /* payload length */
+    ck_assert_uint_eq(f[40], 1);            /* an answer */
+    ck_assert_uint_eq(le32(f + 41), 3);
+    ck_assert_uint_eq(le32(f + 45), 258);
+    ck_assert_uint_eq(f[49], PAL_ANSWER_SAME);
+    ck_assert_uint_eq(le32(f + 54 + 5), 299);
+    ck_assert_uint_eq(le32(f + 54 + 9), 0);
+    ck_assert_uint_eq(f[54 + 13], PAL_ANSWER_UNSURE);
+    free(f);
+
+    /* An oracle's screen: flags, anchor, m, candidates, answers. */
+    tfile(&d, "oracle", path);
+    o = make_oracle(&small_captcha, &p);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    pal_oracle_destroy(o);
+    f = slurp(path, &len);
+    ck_assert_uint_eq(le32(f + 12), 1);     /* flags: an oracle */
+    ck_assert_uint_eq(le64(f + 16), 14);
+    ck_assert(le64(f + 24) != 0);
+    ck_assert_int_eq(record_ends(f, len, ends, 8), 1);
+    ck_assert_uint_eq(f[40], 2);            /* a screen */
+    ck_assert_uint_eq(le32(f + 36), 9 + 5 * 4);
+    ck_assert_uint_eq(f[41], 0);            /* no regulariser pairs */
+    ck_assert_uint_eq(le32(f + 46), 4);     /* m */
+    for (int k = 0; k < 4; k++)
+        ck_assert_uint_eq(f[50 + 16 + k],
+                          person_answer(&p, le32(f + 42),
+                                        le32(f + 50 + 4 * k)));
+    free(f);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Arguments and states ------------------------------------------------ */
+
+START_TEST(arguments_and_states)
+{
+    pal_store_t *s = new_store(10);
+    pal_oracle_t *o;
+    person_t p = {3, false, 0, 0};
+    pal_journal_info_t info = {.size = sizeof info};
+    struct {
+        pal_journal_info_t info;
+        int64_t later;
+    } big;
+    tdir_t d;
+    char path[256], other[256], sub[256];
+
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    tfile(&d, "k", other);
+    ck_status(pal_store_journal_open(NULL, path, 0, NULL), PAL_E_NULL);
+    ck_status(pal_store_journal_open(s, NULL, 0, NULL), PAL_E_NULL);
+    ck_status(pal_store_journal_open(s, path, 2, NULL), PAL_E_RANGE);
+    info.size = sizeof info - 1;
+    ck_status(pal_store_journal_open(s, path, 0, &info), PAL_E_SIZE);
+    info.size = 0;
+    ck_status(pal_store_journal_open(s, path, 0, &info), PAL_E_SIZE);
+    ck_assert_int_eq(fsize(path), -1);
+    ck_status(pal_store_journal_close(NULL), PAL_E_NULL);
+    ck_status(pal_store_journal_close(s), PAL_OK);
+
+    /* Files that cannot be journals. */
+    ck_status(pal_store_journal_open(s, "/tmp/pal-journal-none/x/j", 0,
+                                     NULL),
+              PAL_E_IO);
+    ck_status(pal_store_journal_open(s, d.path, 0, NULL), PAL_E_IO);
+    tfile(&d, "sub", sub);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    ck_status(pal_store_journal_open(s, sub, 0, NULL), PAL_E_IO);
+    ck_status(pal_store_journal_open(s, "/dev/null", 0, NULL), PAL_E_IO);
+
+    /* A larger info structure is filled in part. */
+    memset(&big, 0x5a, sizeof big);
+    big.info.size = sizeof big;
+    ck_status(pal_store_journal_open(s, path, PAL_JOURNAL_SYNC, &big.info),
+              PAL_OK);
+    ck_assert_uint_eq(big.info.size, sizeof big);
+    ck_assert_int_eq(big.info.created, 1);
+    ck_assert_int_eq(big.info.records, 0);
+    ck_assert_int_eq(big.info.answers, 0);
+    ck_assert_int_eq(big.info.bytes_kept, HEADER);
+    ck_assert_int_eq(big.info.bytes_cut, 0);
+    ck_assert_int_eq(big.later, 0x5a5a5a5a5a5a5a5a);
+    ck_assert_int_eq(fsize(path), HEADER);
+
+    /* One journal at a time, and only on a store without answers. */
+    ck_status(pal_store_journal_open(s, other, 0, NULL), PAL_E_STATE);
+    ck_status(pal_store_answer(s, 1, 2, PAL_ANSWER_SAME, NULL, NULL),
+              PAL_OK);
+    ck_assert_int_eq(fsize(path), HEADER + STORE_RECORD);
+    ck_status(pal_store_journal_close(s), PAL_OK);
+    ck_status(pal_store_journal_close(s), PAL_OK);
+    ck_status(pal_store_journal_open(s, other, 0, NULL), PAL_E_STATE);
+    ck_assert_int_eq(fsize(other), -1);
+    ck_status(pal_store_answer(s, 3, 2, PAL_ANSWER_SAME, NULL, NULL),
+              PAL_OK);
+    ck_assert_int_eq(fsize(path), HEADER + STORE_RECORD);
+    pal_store_destroy(s);
+
+    /* An existing empty file starts a journal. */
+    spit(other, "", 0);
+    s = new_store(10);
+    info = open_store(s, other, 0, PAL_OK);
+    ck_assert_int_eq(info.created, 1);
+    ck_assert_int_eq(fsize(other), HEADER);
+    pal_store_destroy(s);
+    s = new_store(10);
+    info = open_store(s, other, 0, PAL_OK);
+    ck_assert_int_eq(info.created, 0);
+    pal_store_destroy(s);
+
+    /* Oracles: arguments, then only before the first question. */
+    tfile(&d, "o", path);
+    o = make_oracle(&small_captcha, &p);
+    ck_status(pal_oracle_journal_open(NULL, path, 0, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_journal_open(o, NULL, 0, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_journal_open(o, path, 4, NULL), PAL_E_RANGE);
+    info.size = 8;
+    ck_status(pal_oracle_journal_open(o, path, 0, &info), PAL_E_SIZE);
+    ck_status(pal_oracle_journal_close(NULL), PAL_E_NULL);
+    ck_status(pal_oracle_journal_close(o), PAL_OK);
+    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_E_STATE);
+    pal_oracle_cancel(o);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_E_STATE);
+    ck_assert_int_eq(fsize(path), -1);
+    pal_oracle_destroy(o);
+
+    o = make_oracle(&small_captcha, &p);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_journal_close(o), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_close(o), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_E_STATE);
+    pal_oracle_destroy(o);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Round trips --------------------------------------------------------- */
+
+START_TEST(store_round_trip)
+{
+    const int64_t n = 40;
+    trng_t r;
+    tdir_t d;
+    char path[256];
+
+    trng_seed(&r, test_seed() + 301);
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    for (int run = 0; run < 4; run++) {
+        unsigned flags = run % 2 ? PAL_JOURNAL_SYNC : 0;
+        pal_store_t *s = new_store(n), *ref = new_store(n), *back;
+        pal_batch_t *b = NULL, *rb = NULL;
+        pal_journal_info_t info;
+        int64_t count = 50 + 100 * run;
+        snap_t want;
+
+        unlink(path);
+        ck_status(pal_batch_create(&b, NULL), PAL_OK);
+        ck_status(pal_batch_create(&rb, NULL), PAL_OK);
+        info = open_store(s, path, flags, PAL_OK);
+        ck_assert_int_eq(info.created, 1);
+        for (int64_t k = 0; k < count; k++) {
+            int64_t i, j;
+            pal_answer_t a;
+            int e1 = -1, e2 = -2;
+
+            gen_answer(&r, n, &i, &j, &a);
+            ck_status(pal_store_answer(s, i, j, a, b, &e1), PAL_OK);
+            ck_status(pal_store_answer(ref, i, j, a, rb, &e2), PAL_OK);
+            quick_assert(e1 == e2);
+        }
+        snap_take(&want, ref, rb);
+        snap_check(&want, s, b);
+        snap_free(&want);
+        ck_assert_int_eq(fsize(path), HEADER + STORE_RECORD * count);
+
+        /* Closed (or destroyed with its journal open), then reopened. */
+        if (run < 2)
+            ck_status(pal_store_journal_close(s), PAL_OK);
+        pal_store_destroy(s);
+        back = new_store(n);
+        info = open_store(back, path, flags, PAL_OK);
+        ck_assert_int_eq(info.created, 0);
+        ck_assert_int_eq(info.records, count);
+        ck_assert_int_eq(info.answers, count);
+        ck_assert_int_eq(info.bytes_kept, HEADER + STORE_RECORD * count);
+        ck_assert_int_eq(info.bytes_cut, 0);
+        snap_take(&want, ref, NULL);
+        snap_check(&want, back, NULL);
+        snap_free(&want);
+        ck_assert_uint_eq(store_digest(back), store_digest(ref));
+
+        /* It goes on like the store that never stopped. */
+        for (int64_t k = 0; k < 30; k++) {
+            int64_t i, j;
+            pal_answer_t a;
+            int e1 = -1, e2 = -2;
+
+            gen_answer(&r, n, &i, &j, &a);
+            pal_batch_clear(b);
+            pal_batch_clear(rb);
+            ck_status(pal_store_answer(back, i, j, a, b, &e1), PAL_OK);
+            ck_status(pal_store_answer(ref, i, j, a, rb, &e2), PAL_OK);
+            quick_assert(e1 == e2);
+            quick_assert(batch_digest(b) == batch_digest(rb));
+        }
+        ck_assert_uint_eq(store_digest(back), store_digest(ref));
+        pal_store_destroy(back);
+        back = new_store(n);
+        info = open_store(back, path, 0, PAL_OK);
+        ck_assert_int_eq(info.records, count + 30);
+        ck_assert_uint_eq(store_digest(back), store_digest(ref));
+        pal_store_destroy(back);
+        pal_store_destroy(ref);
+        pal_batch_destroy(b);
+        pal_batch_destroy(rb);
+    }
+    tdir_remove(&d);
+}
+END_TEST
+
+static const ocfg_t round_trip_cfgs[] = {
+    {PAL_SAMPLER_CAPTCHA, 60, 6, 5, 0, -1, PAL_CANDIDATES_ELIMINATION, 11,
+     false},
+    {PAL_SAMPLER_CAPTCHA, 45, 4, 4, 0, PAL_REG_RANDOM,
+     PAL_CANDIDATES_UNIFORM, 12, false},
+    {PAL_SAMPLER_PASSIVE, 20, 1, 3, 0, PAL_REG_HALVES, 0, 13, false},
+    {PAL_SAMPLER_SSL, 24, 1, 1, 3, PAL_REG_RANDOM, 0, 14, false},
+    {PAL_SAMPLER_SSL, 30, 1, 1, 0, PAL_REG_SAME, 0, 15, true},
+};
+
+/*
+ * An oracle journals some actions and stops; a new oracle with the same
+ * options reopens the journal, and must then match, action after action
+ * and batch after batch, an oracle that never stopped.
+ */
+START_TEST(oracle_round_trip)
+{
+    const ocfg_t *c = &round_trip_cfgs[_i];
+    const int64_t stop = c->sampler == PAL_SAMPLER_SSL ? 25 : 17;
+    person_t pa = {c->classes, false, 0, 0}, pr = pa, pb;
+    pal_oracle_t *a = make_oracle(c, &pa), *ref = make_oracle(c, &pr), *b;
+    pal_batch_t *ba = NULL, *bb = NULL, *br = NULL;
+    const pal_store_t *store_b;
+    pal_journal_info_t info;
+    int64_t k, answers = 0;
+    tdir_t d;
+    char path[256];
+
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    ck_status(pal_batch_create(&ba, NULL), PAL_OK);
+    ck_status(pal_batch_create(&bb, NULL), PAL_OK);
+    ck_status(pal_batch_create(&br, NULL), PAL_OK);
+    info = open_oracle(a, path, 0, PAL_OK);
+    ck_assert_int_eq(info.created, 1);
+    for (k = 0; k < stop; k++) {
+        pal_batch_clear(ba);
+        pal_batch_clear(br);
+        ck_status(drive(a, &pa, k, ba), PAL_OK);
+        ck_status(drive(ref, &pr, k, br), PAL_OK);
+        quick_assert(batch_digest(ba) == batch_digest(br));
+    }
+    ck_assert_uint_eq(oracle_digest(a), oracle_digest(ref));
+    {
+        pal_oracle_costs_t cs = {.size = sizeof cs};
+
+        ck_status(pal_oracle_costs(a, &cs), PAL_OK);
+        answers = cs.answers;
+    }
+    pal_oracle_destroy(a);
+
+    /* The store object the host sees stays the same across the open. */
+    pb = pr;
+    pb.asked = 0;
+    pr.asked = 0;
+    b = make_oracle(c, &pb);
+    store_b = pal_oracle_store(b);
+    info = open_oracle(b, path, 0, PAL_OK);
+    ck_assert_ptr_eq(pal_oracle_store(b), store_b);
+    ck_assert_int_eq(info.created, 0);
+    ck_assert_int_eq(info.records, stop);
+    ck_assert_int_eq(info.answers, answers);
+    ck_assert_int_eq(info.bytes_cut, 0);
+    ck_assert_int_eq(info.bytes_kept, fsize(path));
+    ck_assert_uint_eq(oracle_digest(b), oracle_digest(ref));
+    {
+        snap_t want;
+
+        snap_take(&want, pal_oracle_store(ref), NULL);
+        snap_check(&want, pal_oracle_store(b), NULL);
+        snap_free(&want);
+    }
+
+    /* Then the same questions, answers and batches as the reference. */
+    for (; k < stop + 40; k++) {
+        int rb, rr;
+
+        pal_batch_clear(bb);
+        pal_batch_clear(br);
+        rb = drive(b, &pb, k, bb);
+        rr = drive(ref, &pr, k, br);
+        ck_status(rb, rr);
+        quick_assert(batch_digest(bb) == batch_digest(br));
+        quick_assert(pb.asked == pr.asked);
+        quick_assert(oracle_digest(b) == oracle_digest(ref));
+        if (rb == PAL_DONE)
+            break;
+    }
+    ck_assert_uint_eq(oracle_digest(b), oracle_digest(ref));
+    pal_oracle_destroy(b);
+
+    /* Everything is in the file: a third oracle sees it all. */
+    b = make_oracle(c, &pb);
+    info = open_oracle(b, path, PAL_JOURNAL_SYNC, PAL_OK);
+    ck_assert_uint_eq(oracle_digest(b), oracle_digest(ref));
+    if (c->sampler != PAL_SAMPLER_SSL)
+        ck_assert_uint_eq(next_question(b), next_question(ref));
+    pal_oracle_destroy(b);
+    pal_oracle_destroy(ref);
+    pal_batch_destroy(ba);
+    pal_batch_destroy(bb);
+    pal_batch_destroy(br);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Damage -------------------------------------------------------------- */
+
+/*
+ * A store journal cut at every byte: the records wholly before the cut
+ * come back, the rest is reported and cut from the file, and the journal
+ * goes on from there.
+ */
+START_TEST(store_truncated_everywhere)
+{
+    const int64_t n = 12, count = 9;
+    const uint64_t seed = test_seed() + 302;
+    uint64_t want[16];
+    int64_t ends[16];
+    unsigned char *full;
+    size_t len;
+    tdir_t d;
+    char path[256], cut[256];
+
+    tdir_make(&d);
+    tfile(&d, "full", path);
+    tfile(&d, "cut", cut);
+    make_store_journal(path, n, seed, count);
+    full = slurp(path, &len);
+    ck_assert_int_eq(record_ends(full, len, ends, 16), count);
+    for (int64_t r = 0; r <= count; r++)
+        want[r] = fed_digest(n, seed, r);
+
+    for (size_t at = 0; at <= len; at++) {
+        pal_store_t *s = new_store(n);
+        pal_journal_info_t info;
+        int64_t r = 0;
+
+        spit(cut, full, at);
+        info = open_store(s, cut, 0, PAL_OK);
+        while (r < count && ends[r + 1] <= (int64_t)at)
+            r++;
+        if (at < HEADER) {
+            /* A header cut short: its writer died; a new journal. */
+            ck_assert_int_eq(info.created, 1);
+            ck_assert_int_eq(info.bytes_cut, (int64_t)at);
+        } else {
+            ck_assert_int_eq(info.created, 0);
+            ck_assert_int_eq(info.bytes_cut, (int64_t)at - ends[r]);
+        }
+        ck_assert_int_eq(info.records, r);
+        ck_assert_int_eq(info.answers, r);
+        ck_assert_int_eq(info.bytes_kept, ends[r]);
+        ck_assert_int_eq(fsize(cut), ends[r]);
+        ck_assert(same_file(cut, full, (size_t)ends[r]));
+        quick_assert(store_digest(s) == want[r]);
+
+        /* The next answer follows the kept records. */
+        if (at % 5 == 0) {
+            ck_status(pal_store_answer(s, 0, 1, PAL_ANSWER_DIFFERENT, NULL,
+                                       NULL),
+                      PAL_OK);
+            pal_store_destroy(s);
+            s = new_store(n);
+            info = open_store(s, cut, 0, PAL_OK);
+            ck_assert_int_eq(info.records, r + 1);
+            ck_assert_int_eq(info.bytes_cut, 0);
+        }
+        pal_store_destroy(s);
+    }
+    free(full);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* A bit flipped in every byte of a store journal. */
+START_TEST(store_bit_flips)
+{
+    const int64_t n = 12, count = 7;
+    const uint64_t seed = test_seed() + 303;
+    uint64_t want[16];
+    int64_t ends[16];
+    unsigned char *full, *bad;
+    size_t len;
+    tdir_t d;
+    char path[256], dam[256];
+
+    tdir_make(&d);
+    tfile(&d, "full", path);
+    tfile(&d, "damaged", dam);
+    make_store_journal(path, n, seed, count);
+    full = slurp(path, &len);
+    bad = xmalloc(len);
+    ck_assert_int_eq(record_ends(full, len, ends, 16), count);
+    for (int64_t r = 0; r <= count; r++)
+        want[r] = fed_digest(n, seed, r);
+
+    for (size_t at = 0; at < len; at++) {
+        for (int bit = 0; bit < 8; bit++) {
+            pal_store_t *s = new_store(n);
+            pal_journal_info_t info;
+            int64_t r = 0;
+            int rc;
+
+            memcpy(bad, full, len);
+            bad[at] ^= (unsigned char)(1u << bit);
+            spit(dam, bad, len);
+            if (at < HEADER) {
+                memset(&info, 0, sizeof info);
+                info.size = sizeof info;
+                rc = pal_store_journal_open(s, dam, 0, &info);
+                quick_assert(rc == PAL_E_FORMAT || rc == PAL_E_VERSION);
+                quick_assert(rc == PAL_E_VERSION ? at >= 8 && at < 12
+                                                 : true);
+                quick_assert(same_file(dam, bad, len));
+                quick_assert(info.records == 0);
+                quick_assert(store_digest(s) == want[0]);
+                /* Nothing was left open. */
+                quick_assert(pal_store_journal_close(s) == PAL_OK);
+                pal_store_destroy(s);
+                continue;
+            }
+            while (ends[r + 1] <= (int64_t)at)
+                r++;
+            info = open_store(s, dam, 0, PAL_OK);
+            quick_assert(info.records == r);
+            quick_assert(info.bytes_kept == ends[r]);
+            quick_assert(info.bytes_cut == (int64_t)len - ends[r]);
+            quick_assert(fsize(dam) == ends[r]);
+            quick_assert(store_digest(s) == want[r]);
+            pal_store_destroy(s);
+        }
+    }
+    free(full);
+    free(bad);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * The same for an oracle journal (screens of several lengths and a
+ * dropped question): cut at every byte, and a bit flipped in every byte.
+ * A reopened oracle matches the reference at the records it kept, down
+ * to the next question it asks.
+ */
+START_TEST(oracle_damaged_everywhere)
+{
+    const ocfg_t *c = &small_captcha;
+    uint64_t digest[32], asked[32];
+    int64_t ends[32], count, actions;
+    unsigned char *full, *bad;
+    size_t len;
+    tdir_t d;
+    char path[256], dam[256];
+
+    tdir_make(&d);
+    tfile(&d, "full", path);
+    tfile(&d, "damaged", dam);
+    actions = reference_run(c, 32, digest, asked);
+    ck_assert_int_ge(actions, 8);
+    count = make_oracle_journal(path, c, 8);
+    ck_assert_int_eq(count, 8);
+    full = slurp(path, &len);
+    bad = xmalloc(len);
+    ck_assert_int_eq(record_ends(full, len, ends, 32), count);
+
+    for (size_t at = 0; at <= len; at++) {
+        for (int bit = -1; bit < 8; bit++) {
+            person_t p = {c->classes, false, 0, 0};
+            pal_oracle_t *o;
+            pal_journal_info_t info;
+            size_t size = bit < 0 ? at : len;
+            int64_t r = 0;
+            int rc;
+
+            if (bit >= 0 && at == len)
+                break;
+            memcpy(bad, full, len);
+            if (bit >= 0)
+                bad[at] ^= (unsigned char)(1u << bit);
+            spit(dam, bad, size);
+            o = make_oracle(c, &p);
+            memset(&info, 0, sizeof info);
+            info.size = sizeof info;
+            rc = pal_oracle_journal_open(o, dam, 0, &info);
+            if (bit >= 0 && at < HEADER) {
+                quick_assert(rc == PAL_E_FORMAT || rc == PAL_E_VERSION);
+                quick_assert(same_file(dam, bad, len));
+                quick_assert(oracle_digest(o) == digest[0]);
+                quick_assert(next_question(o) == asked[0]);
+                pal_oracle_destroy(o);
+                continue;
+            }
+            quick_assert(rc == PAL_OK);
+            while (r < count && ends[r + 1] <= (int64_t)at)
+                r++;
+            quick_assert(info.records == r);
+            quick_assert(info.bytes_kept == ends[r]);
+            quick_assert(info.bytes_cut ==
+                         (int64_t)size - (at < HEADER ? 0 : ends[r]));
+            quick_assert(fsize(dam) == ends[r]);
+            quick_assert(oracle_digest(o) == digest[r]);
+            quick_assert(next_question(o) == asked[r]);
+            pal_oracle_destroy(o);
+        }
+    }
+    free(full);
+    free(bad);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Journals that must be refused --------------------------------------- */
+
+/* Open path into a fresh store and expect want, the file untouched and
+ * the store as new. */
+static void store_refuses(const char *path, int64_t n, int want)
+{
+    pal_store_t *s = new_store(n);
+    uint64_t fresh = store_digest(s);
+    unsigned char *before;
+    size_t len;
+
+    before = slurp(path, &len);
+    open_store(s, path, 0, want);
+    ck_assert(same_file(path, before, len));
+    ck_assert_uint_eq(store_digest(s), fresh);
+    free(before);
+    pal_store_destroy(s);
+}
+
+static void oracle_refuses(const char *path, const ocfg_t *c, int want)
+{
+    person_t p = {c->classes, false, 0, 0};
+    pal_oracle_t *o = make_oracle(c, &p), *fresh = make_oracle(c, &p);
+    unsigned char *before;
+    size_t len;
+
+    before = slurp(path, &len);
+    open_oracle(o, path, 0, want);
+    ck_assert(same_file(path, before, len));
+    ck_assert_uint_eq(oracle_digest(o), oracle_digest(fresh));
+    if (c->sampler != PAL_SAMPLER_SSL)
+        ck_assert_uint_eq(next_question(o), next_question(fresh));
+    free(before);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(fresh);
+}
+
+/* Flip bits of a record's byte and make its checksum hold again. */
+static void forge(const char *path, int64_t record, size_t offset,
+                  unsigned char bits)
+{
+    int64_t ends[64];
+    unsigned char *f;
+    size_t len;
+    int64_t at;
+    uint32_t l;
+
+    f = slurp(path, &len);
+    record_ends(f, len, ends, 64);
+    at = ends[record];
+    l = le32(f + at);
+    f[at + (int64_t)offset] ^= bits;
+    put_le32(f + at + 5 + l, ref_crc(f + at, 5 + l));
+    spit(path, f, len);
+    free(f);
+}
+
+START_TEST(foreign_journals_are_refused)
+{
+    const int64_t n = 10;
+    ocfg_t other = small_captcha;
+    unsigned char *f;
+    size_t len;
+    tdir_t d;
+    char path[256], opath[256];
+
+    tdir_make(&d);
+    tfile(&d, "store", path);
+    tfile(&d, "oracle", opath);
+    make_store_journal(path, n, 5, 6);
+    make_oracle_journal(opath, &small_captcha, 6);
+
+    /* Another number of items; the other writer's kind. */
+    store_refuses(path, n + 1, PAL_E_FORMAT);
+    store_refuses(path, n - 1, PAL_E_FORMAT);
+    oracle_refuses(path, &small_captcha, PAL_E_FORMAT);
+    store_refuses(opath, small_captcha.n, PAL_E_FORMAT);
+
+    /* Another oracle's options. */
+    other.seed++;
+    oracle_refuses(opath, &other, PAL_E_FORMAT);
+    other = small_captcha;
+    other.screen++;
+    oracle_refuses(opath, &other, PAL_E_FORMAT);
+    other = small_captcha;
+    other.candidates = PAL_CANDIDATES_UNIFORM;
+    oracle_refuses(opath, &other, PAL_E_FORMAT);
+    other = small_captcha;
+    other.sampler = PAL_SAMPLER_PASSIVE;
+    oracle_refuses(opath, &other, PAL_E_FORMAT);
+    other = small_captcha;
+    other.reg_mode = PAL_REG_RANDOM;
+    oracle_refuses(opath, &other, PAL_E_FORMAT);
+
+    /* Headers with a valid checksum: n, flags, version, magic. */
+    f = slurp(path, &len);
+    put_le64(f + 16, (uint64_t)n + 1);
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_FORMAT);
+    put_le64(f + 16, (uint64_t)n);
+    put_le32(f + 12, 1u << 7);
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_VERSION);
+    put_le32(f + 12, 0);
+    put_le32(f + 8, 2);
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_VERSION);
+    put_le32(f + 8, 1);
+    f[3] = 'l';
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_FORMAT);
+    f[3] = 'L';
+    fix_header(f);
+    spit(path, f, len);
+    free(f);
+
+    /* Not a journal at all, long or short. */
+    tfile(&d, "text", opath);
+    spit(opath, "items,labels\n0,1\n1,1\n2,0\n3,0\n4,1\n5,1\n", 37);
+    store_refuses(opath, n, PAL_E_FORMAT);
+    spit(opath, "items\n", 6);
+    store_refuses(opath, n, PAL_E_FORMAT);
+    spit(opath, "\x89PALJRN\n\x02", 9);
+    store_refuses(opath, n, PAL_E_VERSION);
+
+    /* Records whose checksum holds but whose content is impossible: an
+     * item out of range, an unknown answer, an unknown type, a length
+     * that does not fit the type. */
+    forge(path, 2, 5, 0x10);      /* i + 16 */
+    store_refuses(path, n, PAL_E_FORMAT);
+    make_store_journal(path, n, 5, 6);
+    forge(path, 3, 13, 0x04);     /* answer 4, 5 or 6 */
+    store_refuses(path, n, PAL_E_FORMAT);
+    make_store_journal(path, n, 5, 6);
+    forge(path, 4, 4, 0x08);      /* type 9 */
+    store_refuses(path, n, PAL_E_FORMAT);
+    make_store_journal(path, n, 5, 6);
+    forge(path, 1, 4, 0x03);      /* type 2, a screen */
+    store_refuses(path, n, PAL_E_FORMAT);
+
+    /* Oracle journals whose screen is not the oracle's question (an
+     * anchor or a candidate changed to another item), with an unknown
+     * flag, or with no candidate. */
+    tfile(&d, "oracle", opath);
+    make_oracle_journal(opath, &small_captcha, 6);
+    forge(opath, 3, 14, 0x01);
+    oracle_refuses(opath, &small_captcha, PAL_E_FORMAT);
+    make_oracle_journal(opath, &small_captcha, 6);
+    forge(opath, 4, 6, 0x01);
+    oracle_refuses(opath, &small_captcha, PAL_E_FORMAT);
+    make_oracle_journal(opath, &small_captcha, 6);
+    forge(opath, 0, 5, 0x80);
+    oracle_refuses(opath, &small_captcha, PAL_E_FORMAT);
+    make_oracle_journal(opath, &small_captcha, 6);
+    f = slurp(opath, &len);
+    forge(opath, 2, 10, f[HEADER + 10]);   /* m = 0 */
+    free(f);
+    oracle_refuses(opath, &small_captcha, PAL_E_FORMAT);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Write failures ------------------------------------------------------ */
+
+/* In a child: fail with the line number unless cond holds. */
+#define CHILD_CHECK(cond)                                                  \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: child check '%s' failed\n", __FILE__, \
+                    __LINE__, #cond);                                      \
+            _exit(1);                                                      \
+        }                                                                  \
+    } while (0)
+
+/* Limit the size of the files the process writes; RLIM_INFINITY lifts
+ * the limit as far as the hard limit allows. */
+static void limit_file_size(rlim_t bytes)
+{
+    struct rlimit rl;
+
+    CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &rl) == 0);
+    rl.rlim_cur = bytes == RLIM_INFINITY ? rl.rlim_max : bytes;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+}
+
+/* Writes fail once the file would grow past its length plus a few
+ * bytes: the record that fails is half written, then cut. */
+static void child_store_write_failure(const char *path)
+{
+    pal_store_t *s = NULL, *ref = NULL;
+    pal_batch_t *b = NULL;
+    pal_journal_info_t info = {.size = sizeof info};
+    uint64_t before, batch_before;
+    int64_t size;
+    int eff = 42;
+
+    CHILD_CHECK(pal_store_create(&s, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_create(&ref, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_batch_create(&b, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_journal_open(s, path, 0, NULL) == PAL_OK);
+    feed(s, 9, 5);
+    feed(ref, 9, 5);
+    CHILD_CHECK(pal_store_answer(s, 7, 8, PAL_ANSWER_SAME, b, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(pal_store_answer(ref, 7, 8, PAL_ANSWER_SAME, NULL, NULL) ==
+                PAL_OK);
+    size = fsize(path);
+    before = store_digest(s);
+    batch_before = batch_digest(b);
+
+    limit_file_size((rlim_t)size + 7);
+    for (int t = 0; t < 3; t++) {
+        CHILD_CHECK(pal_store_answer(s, 8, 9, PAL_ANSWER_SAME, b, &eff) ==
+                    PAL_E_IO);
+        CHILD_CHECK(eff == 42);
+        CHILD_CHECK(store_digest(s) == before);
+        CHILD_CHECK(batch_digest(b) == batch_before);
+        CHILD_CHECK(fsize(path) == size);
+    }
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_store_answer(s, 8, 9, PAL_ANSWER_SAME, b, &eff) ==
+                PAL_OK);
+    CHILD_CHECK(pal_store_answer(ref, 8, 9, PAL_ANSWER_SAME, NULL, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(fsize(path) == size + STORE_RECORD);
+    pal_store_destroy(s);
+
+    CHILD_CHECK(pal_store_create(&s, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_journal_open(s, path, 0, &info) == PAL_OK);
+    CHILD_CHECK(info.records == 7 && info.bytes_cut == 0);
+    CHILD_CHECK(store_digest(s) == store_digest(ref));
+    pal_store_destroy(s);
+    pal_store_destroy(ref);
+    pal_batch_destroy(b);
+}
+
+/* Steps, pulled answers, drops and SSL steps that cannot be written. */
+static void child_oracle_write_failure(const char *path, const char *spath)
+{
+    const ocfg_t *c = &round_trip_cfgs[0];
+    ocfg_t sc = round_trip_cfgs[3];
+    person_t p = {c->classes, false, 0, 0}, rp = p;
+    pal_oracle_t *o = make_oracle(c, &p), *ref = make_oracle(c, &rp);
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_answer_t ans[64];
+    const int64_t *cand;
+    int64_t anchor, m, size;
+    uint64_t before, q;
+
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, NULL) == PAL_OK);
+    for (int k = 0; k < 3; k++)
+        CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    size = fsize(path);
+    before = oracle_digest(o);
+
+    /* A step fails and leaves the question to ask again. */
+    limit_file_size((rlim_t)size + 5);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_E_IO);
+    CHILD_CHECK(oracle_digest(o) == before);
+    CHILD_CHECK(fsize(path) == size);
+    q = p.last;
+
+    /* A pulled question stays pending when its answer or its drop
+     * cannot be written. (Drawing it may found a class.) */
+    CHILD_CHECK(pal_oracle_next(o, &anchor, &m, &cand) == PAL_OK);
+    CHILD_CHECK(question_digest(anchor, m, cand) == q);
+    before = oracle_digest(o);
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = person_answer(&p, anchor, cand[k]);
+    CHILD_CHECK(pal_oracle_answer(o, ans, NULL) == PAL_E_IO);
+    pal_oracle_cancel(o);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_E_STATE);
+    CHILD_CHECK(oracle_digest(o) == before);
+    CHILD_CHECK(fsize(path) == size);
+
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_oracle_answer(o, ans, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    pal_oracle_destroy(o);
+
+    /* The journal holds the four screens. */
+    o = make_oracle(c, &p);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, &info) == PAL_OK);
+    CHILD_CHECK(info.records == 5 && info.bytes_cut == 0);
+    for (int k = 0; k < 5; k++)
+        CHILD_CHECK(pal_oracle_step(ref, NULL) == PAL_OK);
+    CHILD_CHECK(oracle_digest(o) == oracle_digest(ref));
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(ref);
+
+    /* An SSL step. */
+    o = make_oracle(&sc, NULL);
+    CHILD_CHECK(pal_oracle_journal_open(o, spath, 0, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    size = fsize(spath);
+    before = oracle_digest(o);
+    limit_file_size((rlim_t)size + 3);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_E_IO);
+    CHILD_CHECK(oracle_digest(o) == before);
+    CHILD_CHECK(fsize(spath) == size);
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    pal_oracle_destroy(o);
+}
+
+/* Run fn in a child with SIGXFSZ ignored; it must exit with 0. */
+static void in_child(void (*fn)(const char *, const char *), const char *a,
+                     const char *b)
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_IGN;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGXFSZ, &sa, NULL);
+        fn(a, b);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child failed (status %d)", status);
+}
+
+static void store_failure(const char *a, const char *b)
+{
+    (void)b;
+    child_store_write_failure(a);
+}
+
+START_TEST(write_failures)
+{
+    tdir_t d;
+    char path[256], spath[256];
+
+    tdir_make(&d);
+    in_child(store_failure, tfile(&d, "store", path), NULL);
+    in_child(child_oracle_write_failure, tfile(&d, "oracle", path),
+             tfile(&d, "ssl", spath));
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Allocation failures ------------------------------------------------- */
+
+START_TEST(store_allocation_failures)
+{
+    const int64_t n = 30;
+    counting_t c;
+    pal_allocator_t a = counting_allocator(&c);
+    pal_store_t *s = NULL, *ref = new_store(n);
+    pal_batch_t *b = NULL;
+    unsigned char *before;
+    size_t len;
+    long failures = 0, k;
+    tdir_t d;
+    char path[256], fresh[256];
+    trng_t r;
+
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    tfile(&d, "new", fresh);
+    make_store_journal(path, n, 31, 200);
+    feed(ref, 31, 200);
+    before = slurp(path, &len);
+    ck_status(pal_store_create(&s, n, &a), PAL_OK);
+    ck_status(pal_batch_create(&b, &a), PAL_OK);
+
+    /* Opening a new journal: no file is made before memory is in hand. */
+    for (k = 1;; k++) {
+        int rc;
+
+        c.calls = 0;
+        c.fail_at = k;
+        rc = pal_store_journal_open(s, fresh, PAL_JOURNAL_SYNC, NULL);
+        c.fail_at = 0;
+        if (rc == PAL_OK)
+            break;
+        ck_status(rc, PAL_E_NOMEM);
+        ck_assert_int_eq(fsize(fresh), -1);
+    }
+    ck_assert_int_gt(k, 2);
+    ck_status(pal_store_journal_close(s), PAL_OK);
+
+    /* Opening and replaying an existing one. */
+    for (k = 1;; k++) {
+        int rc;
+
+        c.calls = 0;
+        c.fail_at = k;
+        rc = pal_store_journal_open(s, path, 0, NULL);
+        c.fail_at = 0;
+        if (rc == PAL_OK)
+            break;
+        ck_status(rc, PAL_E_NOMEM);
+        ck_assert(same_file(path, before, len));
+        ck_assert_int_eq(pal_store_log_entry(s, 0, NULL, NULL, NULL),
+                         PAL_E_INDEX);
+        failures++;
+    }
+    ck_assert_int_gt(failures, 5);
+    ck_assert_uint_eq(store_digest(s), store_digest(ref));
+
+    /* Answers, with the pairs they teach: a failed one writes nothing
+     * and changes neither the store nor the batch. */
+    trng_seed(&r, test_seed() + 304);
+    for (int t = 0; t < 120; t++) {
+        int64_t i, j, size = fsize(path);
+        pal_answer_t ans;
+        uint64_t h = store_digest(s), hb;
+
+        if (t % 5 == 0)
+            pal_batch_clear(b);
+        hb = batch_digest(b);
+        gen_answer(&r, n, &i, &j, &ans);
+        for (k = 1;; k++) {
+            int rc;
+
+            c.calls = 0;
+            c.fail_at = k;
+            rc = pal_store_answer(s, i, j, ans, b, NULL);
+            c.fail_at = 0;
+            if (rc == PAL_OK)
+                break;
+            ck_status(rc, PAL_E_NOMEM);
+            quick_assert(fsize(path) == size);
+            quick_assert(store_digest(s) == h);
+            quick_assert(batch_digest(b) == hb);
+        }
+        quick_assert(fsize(path) == size + STORE_RECORD);
+        ck_status(pal_store_answer(ref, i, j, ans, NULL, NULL), PAL_OK);
+    }
+    pal_store_destroy(s);
+    pal_batch_destroy(b);
+    ck_assert_int_eq(c.live, 0);
+
+    s = new_store(n);
+    ck_assert_int_eq(open_store(s, path, 0, PAL_OK).records, 320);
+    ck_assert_uint_eq(store_digest(s), store_digest(ref));
+    pal_store_destroy(s);
+    pal_store_destroy(ref);
+    free(before);
+    tdir_remove(&d);
+}
+END_TEST
+
+START_TEST(oracle_allocation_failures)
+{
+    static const int cfgs[3] = {0, 2, 3};   /* captcha, passive, SSL */
+
+    for (int q = 0; q < 3; q++) {
+        const ocfg_t *oc = &round_trip_cfgs[cfgs[q]];
+        counting_t c;
+        pal_allocator_t a = counting_allocator(&c);
+        person_t p = {oc->classes, false, 0, 0}, rp = p;
+        pal_oracle_t *o, *ref = make_oracle(oc, &rp);
+        pal_batch_t *b = NULL, *rb = NULL;
+        unsigned char *before;
+        size_t len;
+        long failures = 0, k;
+        tdir_t d;
+        char path[256];
+
+        tdir_make(&d);
+        tfile(&d, "j", path);
+        make_oracle_journal(path, oc, 12);
+        for (k = 0; k < 12; k++)
+            ck_status(drive(ref, &rp, k, NULL), PAL_OK);
+        before = slurp(path, &len);
+        o = make_oracle_with(oc, &p, &a);
+
+        for (k = 1;; k++) {
+            int rc;
+
+            c.calls = 0;
+            c.fail_at = k;
+            rc = pal_oracle_journal_open(o, path, 0, NULL);
+            c.fail_at = 0;
+            if (rc == PAL_OK)
+                break;
+            ck_status(rc, PAL_E_NOMEM);
+            ck_assert(same_file(path, before, len));
+            ck_assert_int_eq(
+                pal_store_log_entry(pal_oracle_store(o), 0, NULL, NULL,
+                                    NULL),
+                PAL_E_INDEX);
+            failures++;
+        }
+        ck_assert_int_gt(failures, 3);
+        ck_assert_uint_eq(oracle_digest(o), oracle_digest(ref));
+
+        /* Actions, with batches: a failed one writes nothing and
+         * changes nothing. */
+        ck_status(pal_batch_create(&b, &a), PAL_OK);
+        ck_status(pal_batch_create(&rb, NULL), PAL_OK);
+        for (int64_t t = 12; t < 40; t++) {
+            int64_t size = fsize(path);
+            uint64_t h = oracle_digest(o), hb, asked = p.asked;
+            int rc;
+
+            pal_batch_clear(b);
+            pal_batch_clear(rb);
+            hb = batch_digest(b);
+            for (k = 1;; k++) {
+                c.calls = 0;
+                c.fail_at = k;
+                p.asked = asked;
+                rc = drive(o, &p, t, b);
+                c.fail_at = 0;
+                if (rc != PAL_E_NOMEM)
+                    break;
+                quick_assert(fsize(path) == size);
+                quick_assert(oracle_digest(o) == h);
+                quick_assert(batch_digest(b) == hb);
+            }
+            ck_status(rc, drive(ref, &rp, t, rb));
+            if (rc == PAL_DONE)
+                break;
+            quick_assert(oracle_digest(o) == oracle_digest(ref));
+            quick_assert(batch_digest(b) == batch_digest(rb));
+        }
+        pal_oracle_destroy(o);
+        pal_batch_destroy(b);
+        pal_batch_destroy(rb);
+        ck_assert_int_eq(c.live, 0);
+        o = make_oracle(oc, &p);
+        open_oracle(o, path, 0, PAL_OK);
+        ck_assert_uint_eq(oracle_digest(o), oracle_digest(ref));
+        pal_oracle_destroy(o);
+        pal_oracle_destroy(ref);
+        free(before);
+        tdir_remove(&d);
+    }
+}
+END_TEST
+
+/* ---- Writers killed at random moments ------------------------------------ */
+
+#define CRASH_TRIALS 240
+#define CRASH_N 64
+
+static const ocfg_t crash_cfg = {PAL_SAMPLER_CAPTCHA, 1500, 8, 24, 0, -1,
+                                 PAL_CANDIDATES_ELIMINATION, 21, false};
+
+/* The child: answer (or step) as fast as it can, counting in *done the
+ * calls that have returned. */
+static void crash_child(const char *path, bool oracle, uint64_t seed,
+                        unsigned flags, volatile int64_t *done)
+{
+    if (!oracle) {
+        pal_store_t *s = NULL;
+        trng_t r;
+
+        if (pal_store_create(&s, CRASH_N, NULL) != PAL_OK ||
+            pal_store_journal_open(s, path, flags, NULL) != PAL_OK)
+            _exit(2);
+        trng_seed(&r, seed);
+        for (int64_t k = 0; k < 10000000; k++) {
+            int64_t i, j;
+            pal_answer_t a;
+
+            gen_answer(&r, CRASH_N, &i, &j, &a);
+            if (pal_store_answer(s, i, j, a, NULL, NULL) != PAL_OK)
+                _exit(3);
+            *done = k + 1;
+        }
+    } else {
+        person_t p = {crash_cfg.classes, false, 0, 0};
+        pal_oracle_t *o = make_oracle(&crash_cfg, &p);
+        int rc;
+
+        if (pal_oracle_journal_open(o, path, flags, NULL) != PAL_OK)
+            _exit(2);
+        while ((rc = pal_oracle_step(o, NULL)) == PAL_OK)
+            *done = *done + 1;
+        if (rc != PAL_DONE)
+            _exit(3);
+    }
+    _exit(0);
+}
+
+/* The reference oracle's digests, extended on demand. */
+typedef struct oracle_ref {
+    pal_oracle_t *o;
+    person_t p;
+    uint64_t *digest;
+    int64_t have, cap;
+    bool done;
+} oracle_ref_t;
+
+static uint64_t oracle_ref_at(oracle_ref_t *r, int64_t steps)
+{
+    while (r->have <= steps && !r->done) {
+        if (r->have == r->cap) {
+            r->cap = r->cap ? 2 * r->cap : 256;
+            r->digest = realloc(r->digest, (size_t)r->cap * 8);
+            ck_assert_ptr_nonnull(r->digest);
+        }
+        if (r->have > 0 && pal_oracle_step(r->o, NULL) != PAL_OK) {
+            r->done = true;
+            break;
+        }
+        r->digest[r->have++] = oracle_digest(r->o);
+    }
+    ck_assert_int_lt(steps, r->have);
+    return r->digest[steps];
+}
+
+START_TEST(writers_killed_at_random)
+{
+    oracle_ref_t ref;
+    int64_t recovered = 0, lost = 0, in_flight = 0, damaged = 0;
+    int trials = 0, synced = 0, finished = 0, oracle_trials = 0;
+    volatile int64_t *done;
+    trng_t r;
+    tdir_t d;
+    char path[256], counter[256];
+    int fd;
+
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    tfile(&d, "counter", counter);
+    fd = open(counter, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, 4096), 0);
+    done = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ck_assert(done != MAP_FAILED);
+    close(fd);
+    memset(&ref, 0, sizeof ref);
+    ref.p.classes = crash_cfg.classes;
+    ref.o = make_oracle(&crash_cfg, &ref.p);
+    trng_seed(&r, test_seed() + 305);
+
+    for (int t = 0; t < CRASH_TRIALS; t++) {
+        bool oracle = t % 3 == 2;
+        unsigned flags = t % 16 == 5 ? PAL_JOURNAL_SYNC : 0;
+        uint64_t seed = test_seed() * 1000 + (uint64_t)t;
+        struct timespec nap;
+        pal_journal_info_t info;
+        int64_t c, rec;
+        int status;
+        pid_t pid;
+
+        unlink(path);
+        *done = 0;
+        fflush(NULL);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            crash_child(path, oracle, seed, flags, done);
+        nap.tv_sec = 0;
+        nap.tv_nsec = (long)trng_below(&r, 20001) * 1000;
+        nanosleep(&nap, NULL);
+        kill(pid, SIGKILL);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFSIGNALED(status) ||
+                          (WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                      "trial %d: the writer failed (status %d)", t, status);
+        finished += WIFEXITED(status);
+        c = *done;
+
+        /* Reopen: every answer whose call returned is back, and at most
+         * the one in flight besides. */
+        if (oracle) {
+            person_t p = {crash_cfg.classes, false, 0, 0};
+            pal_oracle_t *o = make_oracle(&crash_cfg, &p);
+
+            info = open_oracle(o, path, 0, PAL_OK);
+            rec = info.records;
+            quick_assert(oracle_digest(o) == oracle_ref_at(&ref, rec));
+            pal_oracle_destroy(o);
+            oracle_trials++;
+        } else {
+            pal_store_t *s = new_store(CRASH_N);
+
+            info = open_store(s, path, 0, PAL_OK);
+            rec = info.records;
+            quick_assert(info.answers == rec);
+            quick_assert(store_digest(s) == fed_digest(CRASH_N, seed, rec));
+            pal_store_destroy(s);
+        }
+        ck_assert_msg(rec >= c && rec <= c + 1,
+                      "trial %d: %lld records for %lld calls returned", t,
+                      (long long)rec, (long long)c);
+        lost += c > rec ? c - rec : 0;
+        in_flight += rec - c;
+        recovered += rec;
+        damaged += info.bytes_cut > 0;
+        /* At most one record, or a header, was cut short. */
+        quick_assert(info.bytes_cut <
+                     (info.created ? HEADER
+                      : oracle     ? 18 + 5 * crash_cfg.screen
+                                   : STORE_RECORD));
+        ck_assert_int_eq(fsize(path), info.bytes_kept);
+        trials++;
+        synced += flags != 0;
+    }
+    printf("journal: %d writers killed (%d with PAL_JOURNAL_SYNC, %d "
+           "oracles, %d finished first): %lld records recovered, %lld "
+           "written but unconfirmed, %lld damaged tails cut, %lld answers "
+           "lost beyond the record in flight\n",
+           trials, synced, oracle_trials, finished, (long long)recovered,
+           (long long)in_flight, (long long)damaged, (long long)lost);
+    ck_assert_int_eq(lost, 0);
+    ck_assert_int_ge(trials, 200);
+    munmap((void *)done, 4096);
+    pal_oracle_destroy(ref.o);
+    free(ref.digest);
+    tdir_remove(&d);
+}
+END_TEST
+
+Suite *suite_journal(void);
+Suite *suite_journal(void)
+{
+    Suite *s = suite_create("journal");
+    TCase *tc = tcase_create("journal");
+
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, format_is_as_documented);
+    tcase_add_test(tc, arguments_and_states);
+    tcase_add_test(tc, store_round_trip);
+    tcase_add_loop_test(tc, oracle_round_trip, 0,
+                        (int)(sizeof round_trip_cfgs /
+                              sizeof *round_trip_cfgs));
+    tcase_add_test(tc, store_truncated_everywhere);
+    tcase_add_test(tc, store_bit_flips);
+    tcase_add_test(tc, oracle_damaged_everywhere);
+    tcase_add_test(tc, foreign_journals_are_refused);
+    tcase_add_test(tc, write_failures);
+    tcase_add_test(tc, store_allocation_failures);
+    tcase_add_test(tc, oracle_allocation_failures);
+    tcase_add_test(tc, writers_killed_at_random);
+    suite_add_tcase(s, tc);
+    return s;
+}
