@@ -5,6 +5,10 @@
  */
 #include "storeutil.h"
 
+/* Outputs of pal_oracle_next where a test only needs its status. */
+static int64_t q_anchor, q_m;
+static const int64_t *q_cand;
+
 /* ---- A labeler answering from true labels -------------------------------- */
 
 typedef struct truth {
@@ -302,6 +306,10 @@ START_TEST(call_arguments)
     ck_status(pal_oracle_step(NULL, NULL), PAL_E_NULL);
     ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
     ck_status(pal_oracle_next(NULL, NULL, NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_next(NULL, &q_anchor, &q_m, &q_cand), PAL_E_NULL);
+    ck_status(pal_oracle_next(o, NULL, &q_m, &q_cand), PAL_E_NULL);
+    ck_status(pal_oracle_next(o, &q_anchor, NULL, &q_cand), PAL_E_NULL);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, NULL), PAL_E_NULL);
     ck_status(pal_oracle_answer(NULL, &ans, NULL), PAL_E_NULL);
     ck_status(pal_oracle_answer(o, NULL, NULL), PAL_E_NULL);
     ck_status(pal_oracle_answer(o, &ans, NULL), PAL_E_STATE);
@@ -354,7 +362,7 @@ START_TEST(passive_asks_only_unknown_pairs)
         ck_assert_int_eq(pal_batch_n_pairs(b), n * (n - 1) / 2);
         ck_assert_int_eq(pal_batch_n_reg(b), n * (n - 1) / 2);
         ck_status(pal_oracle_step(o, b), PAL_DONE);
-        ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_DONE);
+        ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_DONE);
         truth_free(&t);
         pal_batch_destroy(b);
         pal_oracle_destroy(o);
@@ -519,6 +527,53 @@ START_TEST(captcha_elimination)
                   (long long)discovered[0], (long long)discovered[1]);
     free(chosen);
     free(y);
+}
+END_TEST
+
+static int never_sure(void *user, int64_t anchor, int64_t m,
+                      const int64_t *cand, pal_answer_t *ans)
+{
+    int64_t *asked = user;
+
+    (void)anchor;
+    (void)cand;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = PAL_ANSWER_UNSURE;
+    (*asked)++;
+    return 0;
+}
+
+/* Passive: an unsure pair is never asked again, so a person who is never
+ * sure ends the run after each of the n (n - 1) / 2 pairs was asked once,
+ * and one who is sometimes sure still ends with PAL_DONE. */
+START_TEST(passive_unsure_ends)
+{
+    for (int64_t n = 2; n <= 24; n += 11) {
+        pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_PASSIVE, test_seed(), 1);
+        int64_t asked = 0;
+        int rc;
+
+        ck_status(pal_oracle_set_labeler(o, never_sure, &asked), PAL_OK);
+        while ((rc = pal_oracle_step(o, NULL)) == PAL_OK)
+            ck_assert_int_le(asked, n * (n - 1) / 2);
+        ck_status(rc, PAL_DONE);
+        ck_assert_int_eq(asked, n * (n - 1) / 2);
+        ck_assert_int_eq(store_stats(o).known_pairs, 0);
+        pal_oracle_destroy(o);
+    }
+    {
+        const int64_t n = 40;
+        int32_t *y = true_labels(n, 4, test_seed() + 8);
+        pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_PASSIVE, test_seed(), 1);
+        truth_t t;
+
+        truth_init(&t, y, n, o, 0.5);
+        run_to_done(o, &t, NULL);
+        ck_assert_int_le(costs(o).answers, n * (n - 1) / 2);
+        truth_free(&t);
+        pal_oracle_destroy(o);
+        free(y);
+    }
 }
 END_TEST
 
@@ -800,7 +855,7 @@ START_TEST(pull_api)
     pal_oracle_cancel(o);
     ck_status(pal_oracle_answer(o, ans, NULL), PAL_E_STATE);
     ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
-    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_OK);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_OK);
     pal_batch_destroy(b);
     pal_oracle_destroy(o);
 }
@@ -818,7 +873,7 @@ static int reentrant_labeler(void *user, int64_t anchor, int64_t m,
     for (int64_t k = 0; k < m; k++)
         ans[k] = some[k] = PAL_ANSWER_DIFFERENT;
     ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
-    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_E_STATE);
     ck_status(pal_oracle_answer(o, some, NULL), PAL_E_STATE);
     pal_oracle_cancel(o);
     return 0;
@@ -870,7 +925,7 @@ START_TEST(ssl_batches)
     ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
     ck_status(pal_oracle_set_labeler(o, never_called, NULL), PAL_OK);
     ck_status(pal_batch_create(&b, NULL), PAL_OK);
-    ck_status(pal_oracle_next(o, NULL, NULL, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_E_STATE);
     ck_status(pal_oracle_answer(o, &ans, NULL), PAL_E_STATE);
 
     for (int step = 0; step < 12; step++) {
@@ -1142,6 +1197,7 @@ Suite *suite_oracle(void)
     tcase_add_test(tc, captcha_screens);
     tcase_add_test(tc, captcha_recovers_labels);
     tcase_add_test(tc, captcha_elimination);
+    tcase_add_test(tc, passive_unsure_ends);
     tcase_add_test(tc, captcha_unsure);
     tcase_add_test(tc, captcha_batches);
     tcase_add_test(tc, same_seed_same_questions);

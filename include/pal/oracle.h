@@ -297,7 +297,7 @@ typedef enum pal_sampler {
     PAL_SAMPLER_SSL = 1,
     /* Algorithm 2, supervised passive: each step asks one pair (i, j),
      * i != j, drawn uniformly among the pairs whose relation is not yet
-     * known. */
+     * known and that were not answered unsure before. */
     PAL_SAMPLER_PASSIVE = 2,
     /* Algorithm 3, captcha: each step shows the template of the class
      * with the fewest known members (ties: the oldest class) with up to m

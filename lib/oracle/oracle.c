@@ -44,6 +44,8 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         (o->candidates != PAL_CANDIDATES_ELIMINATION &&
          o->candidates != PAL_CANDIDATES_UNIFORM))
         return PAL_E_RANGE;
+    if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
+        return PAL_E_ALIGN;
     if (o->sampler != PAL_SAMPLER_SSL && n < 2)
         return PAL_E_SIZE;
     if (o->sampler == PAL_SAMPLER_SSL && !o->source && n % o->views != 0)
@@ -147,6 +149,7 @@ void pal_oracle_destroy(pal_oracle_t *o)
         return;
     pal__jn_close(o->jn, false);
     pal__captcha_free(o);
+    pal__passive_free(o);
     pal__ssl_free(o);
     pal_store_destroy(o->store);
     pal__free(&o->alloc, o->cand);
@@ -227,6 +230,8 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
 
     if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
         rc = pal__captcha_reserve(o, answers);
+    else
+        rc = pal__passive_reserve(o, answers);
     if (rc == PAL_OK && batch)
         rc = pal__batch_begin(batch);
     if (rc != PAL_OK)
@@ -263,6 +268,8 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     }
     if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
         pal__captcha_learn(o, answers);
+    else
+        pal__passive_learn(o, answers);
     o->pending = false;
     return PAL_OK;
 }
@@ -311,7 +318,7 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
 int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                     const int64_t **candidates)
 {
-    if (!o)
+    if (!o || !anchor || !m || !candidates)
         return PAL_E_NULL;
     if (o->opts.sampler == PAL_SAMPLER_SSL || o->asking)
         return PAL_E_STATE;
@@ -321,12 +328,9 @@ int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
         if (rc != PAL_OK)
             return rc;
     }
-    if (anchor)
-        *anchor = o->anchor;
-    if (m)
-        *m = o->m;
-    if (candidates)
-        *candidates = o->cand;
+    *anchor = o->anchor;
+    *m = o->m;
+    *candidates = o->cand;
     return PAL_OK;
 }
 
@@ -335,6 +339,8 @@ int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
 {
     if (!o || !answers)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(answers, pal_answer_t))
+        return PAL_E_ALIGN;
     if (!o->pending || o->asking)
         return PAL_E_STATE;
     if (!valid_answers(answers, o->m))

@@ -57,6 +57,14 @@ typedef struct pal__captcha {
     int64_t *count;         /* n + 1 counters by rejection count */
 } pal__captcha_t;
 
+/* The passive sampler's memory of the pairs answered unsure: an open
+ * addressing set of (min, max) item pairs, so that an unsure pair is not
+ * asked again in a loop. Key 0 marks an empty slot. */
+typedef struct pal__passive {
+    uint64_t *keys;
+    int64_t cap, count;     /* cap is a power of two, or 0 */
+} pal__passive_t;
+
 /* The SSL sampler: the items of each source sample, in a seeded order. */
 typedef struct pal__ssl {
     int64_t nsamples;
@@ -94,6 +102,7 @@ struct pal_oracle {
     int64_t half;
 
     pal__captcha_t cap_s;
+    pal__passive_t pas_s;
     pal__ssl_t ssl;
 };
 
@@ -128,6 +137,9 @@ int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers);
 void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers);
 
 int pal__passive_next(pal_oracle_t *o);
+int pal__passive_reserve(pal_oracle_t *o, const pal_answer_t *answers);
+void pal__passive_learn(pal_oracle_t *o, const pal_answer_t *answers);
+void pal__passive_free(pal_oracle_t *o);
 
 int pal__ssl_init(pal_oracle_t *o, const int64_t *source);
 void pal__ssl_free(pal_oracle_t *o);

@@ -198,6 +198,8 @@ int pal_store_labels(const pal_store_t *s, unsigned flags, int32_t *labels,
 
     if (!s || !labels)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(labels, int32_t))
+        return PAL_E_ALIGN;
     if (flags & ~known_flags)
         return PAL_E_RANGE;
     nc = pal__kn_labels(s->kn, flags & PAL_STORE_SINGLETONS_UNKNOWN,
