@@ -30,12 +30,16 @@ BLIS_LIBS ?= -lblis
 CHECK_CFLAGS ?= $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS ?= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+WARN := -Wall -Wextra -Werror -Wno-psabi -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+# No contraction of a * b + c into fused operations: the same source
+# gives the same bits whatever instructions the compiler picks.
+OPENMP ?= -fopenmp
 LIB_CFLAGS := -std=c11 $(WARN) $(HARDEN) -fPIC -fvisibility=hidden \
-	-DPAL_BUILDING -Iinclude -Ilib $(BLIS_CFLAGS) $(CFLAGS)
-LIB_LIBS := $(BLIS_LIBS) -lm
+	-ffp-contract=off $(OPENMP) -DPAL_BUILDING -Iinclude -Ilib \
+	$(BLIS_CFLAGS) $(CFLAGS)
+LIB_LIBS := $(BLIS_LIBS) $(OPENMP) -lm
 
 # Packages a fresh Debian machine needs, per target.
 DEPS_LIB := libblis-dev

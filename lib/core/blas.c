@@ -28,6 +28,25 @@ void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
     }
 }
 
+void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                     int64_t k, double alpha, const void *a, int64_t rsa,
+                     int64_t csa, double beta, void *c, int64_t ldc)
+{
+    rntm_t rntm;
+
+    pal__ctx_rntm(ctx, &rntm);
+    if (dtype == PAL_F32) {
+        float al = (float)alpha, be = (float)beta;
+
+        bli_ssyrk_ex(BLIS_LOWER, BLIS_NO_TRANSPOSE, n, k, &al, (float *)a,
+                     rsa, csa, &be, (float *)c, ldc, 1, NULL, &rntm);
+    } else {
+        bli_dsyrk_ex(BLIS_LOWER, BLIS_NO_TRANSPOSE, n, k, &alpha,
+                     (double *)a, rsa, csa, &beta, (double *)c, ldc, 1, NULL,
+                     &rntm);
+    }
+}
+
 void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
                int64_t k, double alpha, const void *a, int64_t rsa,
                int64_t csa, double beta, void *c, int64_t ldc)

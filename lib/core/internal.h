@@ -126,6 +126,12 @@ void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
                int64_t k, double alpha, const void *a, int64_t rsa,
                int64_t csa, double beta, void *c, int64_t ldc);
 
+/* The same, writing the lower triangle only (the upper one is left as it
+ * was). */
+void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                     int64_t k, double alpha, const void *a, int64_t rsa,
+                     int64_t csa, double beta, void *c, int64_t ldc);
+
 /* ---- Random numbers ------------------------------------------------------ */
 
 /* xoshiro256** seeded through splitmix64: fast, and the same stream on

@@ -209,6 +209,14 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, void *ws)
 {
+    pal__graph_mul_ex(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws, 0);
+}
+
+void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
+                       pal_dtype_t dtype, int64_t k, const void *x,
+                       int64_t ldx, void *y, int64_t ldy, void *ws,
+                       pal_dtype_t skip_dense)
+{
     const size_t elem = pal_dtype_size(dtype);
 
     for (int64_t i = 0; i < g->n; i++)
@@ -216,6 +224,8 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
     for (int64_t t = 0; t < g->nterms; t++) {
         const pal__term_t *term = &g->terms[t];
 
+        if (term->kind == PAL__DENSE && term->dtype == skip_dense)
+            continue;
         switch (term->kind) {
         case PAL__DENSE:
             mul_dense(ctx, g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);

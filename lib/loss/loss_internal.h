@@ -121,4 +121,29 @@ void pal__unnormalise(pal_dtype_t t, int64_t n, int64_t k, bool cols,
                       const void *zt, int64_t ldzt, const double *r,
                       double eps, void *g, int64_t ldg, double *tmp);
 
+/* ---- SimCLR kernels (simclr_kern.c) -------------------------------------- */
+
+/* Dense graph terms folded into SimCLR's elementwise passes instead of
+ * being multiplied: weight, array and row stride, of Z's type. */
+#define PAL__FOLD_MAX 8
+typedef struct pal__fold {
+    int n;
+    double w[PAL__FOLD_MAX];
+    const void *a[PAL__FOLD_MAX];
+    int64_t lda[PAL__FOLD_MAX];
+} pal__fold_t;
+
+void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                         int64_t lds, int64_t row0, bool skip,
+                         const pal__fold_t *fold, double *pos, double *lse,
+                         double *sum, int threads);
+void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
+                   int64_t row0, bool skip, const double *lse,
+                   const double *c, int threads);
+void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                       const double *c, bool skip, const pal__fold_t *fold,
+                       int threads);
+void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                        int threads);
+
 #endif /* PAL_LOSS_INTERNAL_H */

@@ -22,22 +22,6 @@
  */
 #include "loss_internal.h"
 
-#define PAL_T float
-#define PAL_SFX f32
-#define PAL_EXP expf
-#include "simclr_tmpl.h"
-#undef PAL_T
-#undef PAL_SFX
-#undef PAL_EXP
-
-#define PAL_T double
-#define PAL_SFX f64
-#define PAL_EXP exp
-#include "simclr_tmpl.h"
-#undef PAL_T
-#undef PAL_SFX
-#undef PAL_EXP
-
 /* Largest similarity block kept whole when the context sets no workspace
  * limit, and the size of one streamed tile. */
 #define WHOLE_BYTES ((size_t)256 << 20)
@@ -53,7 +37,7 @@ void pal_simclr_opts_init(pal_simclr_opts_t *opts)
 }
 
 typedef struct simclr_ws {
-    double *r, *d, *lse, *gdiag;  /* n each */
+    double *r, *d, *lse, *sum, *gdiag, *pos;  /* n each */
     void *zt;                     /* normalised rows, n x k */
     void *h, *ht;                 /* G Zt, and G^T Zt if not symmetric */
     void *mul;
@@ -71,7 +55,9 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     w->r = pal__ws_take(ws, nd);
     w->d = pal__ws_take(ws, nd);
     w->lse = pal__ws_take(ws, nd);
+    w->sum = pal__ws_take(ws, nd);
     w->gdiag = pal__ws_take(ws, nd);
+    w->pos = pal__ws_take(ws, nd);
     w->zt = pal__ws_take(ws, nk);
     w->h = pal__ws_take(ws, nk);
     w->ht = sym || !a->dz ? NULL : pal__ws_take(ws, nk);
@@ -79,24 +65,6 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
     w->s = pal__ws_take(ws, (size_t)rows * (size_t)a->n * a->elem);
-}
-
-static void tile_lse(const pal__zarg_t *a, const void *s, int64_t b,
-                     int64_t row0, bool skip, double *lse)
-{
-    if (a->dtype == PAL_F32)
-        tile_lse_f32(s, b, a->n, a->n, row0, skip, lse);
-    else
-        tile_lse_f64(s, b, a->n, a->n, row0, skip, lse);
-}
-
-static void tile_p(const pal__zarg_t *a, void *s, int64_t b, int64_t row0,
-                   bool skip, const double *lse, const double *d)
-{
-    if (a->dtype == PAL_F32)
-        tile_p_f32(s, b, a->n, a->n, row0, skip, lse, d);
-    else
-        tile_p_f64(s, b, a->n, a->n, row0, skip, lse, d);
 }
 
 /* Rows of S computed at a time: all n when they fit the budget. */
@@ -118,6 +86,32 @@ static int64_t tile_rows(const pal_ctx_t *ctx, const pal__zarg_t *a,
     return budget / row >= 1 ? (int64_t)(budget / row) : 1;
 }
 
+/*
+ * The dense terms of Z's type, when S is held whole: they enter the
+ * elementwise passes (the positive term and B) instead of costing a
+ * product each. The other terms go through the graph products.
+ */
+static void find_fold(const pal_graph_t *g, pal_dtype_t dtype, bool whole,
+                      pal__fold_t *fold, bool *rest, bool *rest_sym)
+{
+    fold->n = 0;
+    *rest = false;
+    *rest_sym = true;
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *x = &g->terms[t];
+
+        if (whole && x->kind == PAL__DENSE && x->dtype == dtype &&
+            fold->n < PAL__FOLD_MAX) {
+            fold->w[fold->n] = x->w;
+            fold->a[fold->n] = x->a;
+            fold->lda[fold->n++] = x->lda;
+        } else {
+            *rest = true;
+            *rest_sym = *rest_sym && x->symmetric;
+        }
+    }
+}
+
 static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                   const pal_simclr_opts_t *user, double *loss)
 {
@@ -126,10 +120,12 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     pal_simclr_opts_t o;
     pal__ws_t ws = {NULL, 0};
     simclr_ws_t w;
-    bool sym, skip, whole;
+    pal__fold_t fold;
+    bool sym, skip, whole, rest, rest_sym;
+    pal_dtype_t skip_dense;
     int64_t rows;
-    double value, pos, dsum = 0.0, itau;
-    int rc;
+    double value, pos = 0.0, dsum = 0.0, itau;
+    int rc, nt;
 
     pal_simclr_opts_init(&o);
     if (user && (rc = pal__read_opts(&o, sizeof o, user)) != PAL_OK)
@@ -144,21 +140,30 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_NEGATIVE;
     skip = !o.include_self;
     itau = 1.0 / o.tau;
+    nt = pal__ctx_nthreads(ctx);
 
-    /* Degrees over D_i; no positive anywhere means nothing to learn. */
     sym = pal__graph_symmetric(g);
     simclr_layout(ctx, g, a, sym, 0, &ws, &w);
     rows = tile_rows(ctx, a, ws.used);
     whole = rows == n;
+    find_fold(g, a->dtype, whole, &fold, &rest, &rest_sym);
+    skip_dense = fold.n > 0 ? a->dtype : (pal_dtype_t)0;
     ws.used = 0;
-    simclr_layout(ctx, g, a, sym, rows, &ws, &w);
+    simclr_layout(ctx, g, a, rest_sym, rows, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
-    simclr_layout(ctx, g, a, sym, rows, &ws, &w);
+    simclr_layout(ctx, g, a, rest_sym, rows, &ws, &w);
 
+    /* Degrees over D_i; no positive anywhere means nothing to learn. The
+     * diagonal of the terms left to the products, for the self term. */
     for (int64_t i = 0; i < n; i++) {
-        w.gdiag[i] = skip ? g->diag[i] : 0.0;
-        w.d[i] = g->rowsum[i] - w.gdiag[i];
+        double fdiag = 0.0;
+
+        for (int f = 0; f < fold.n; f++)
+            fdiag += fold.w[f] *
+                     pal__get(a->dtype, fold.a[f], i * fold.lda[f] + i);
+        w.gdiag[i] = skip ? g->diag[i] - fdiag : 0.0;
+        w.d[i] = g->rowsum[i] - (skip ? g->diag[i] : 0.0);
         /* Rounding in the row sums must not leave a phantom degree. */
         if (w.d[i] < 0.0 || (skip && n == 1))
             w.d[i] = 0.0;
@@ -178,20 +183,28 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
     pal__row_scale(a->dtype, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
 
-    /* Positive term: <Zt, G Zt> less the diagonal, over tau. */
-    pal__graph_mul(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul);
-    pos = pal__mat_dot(a->dtype, n, k, w.zt, k, w.h, k);
-    if (skip) {
-        pal__row_norm2(a->dtype, n, k, w.zt, k, w.lse);
-        for (int64_t i = 0; i < n; i++)
-            pos -= w.gdiag[i] * w.lse[i];
+    /* Positive term of the terms left to the products: <Zt, G Zt> less
+     * their diagonal. The folded terms add theirs in the row pass. */
+    if (rest) {
+        pal__graph_mul_ex(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul,
+                          skip_dense);
+        pos = pal__mat_dot(a->dtype, n, k, w.zt, k, w.h, k);
+        if (skip) {
+            pal__row_norm2(a->dtype, n, k, w.zt, k, w.lse);
+            for (int64_t i = 0; i < n; i++)
+                pos -= w.gdiag[i] * w.lse[i];
+        }
+        pos *= itau;
     }
-    pos *= itau;
 
-    /* Log-sum-exps of the rows of S, tile by tile. */
+    /* Row log-sum-exps of S, with the exponentials kept when S is whole. */
     if (whole) {
-        pal__syrk(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
-        tile_lse(a, w.s, n, 0, skip, w.lse);
+        pal__syrk_lower(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
+        pal__simclr_mirror(a->dtype, w.s, n, n, nt);
+        pal__simclr_softmax(a->dtype, w.s, n, n, n, 0, skip, &fold, w.pos,
+                            w.lse, w.sum, nt);
+        for (int64_t i = 0; i < n && fold.n > 0; i++)
+            pos += w.pos[i];
     } else {
         for (int64_t r0 = 0; r0 < n; r0 += rows) {
             int64_t b = n - r0 < rows ? n - r0 : rows;
@@ -199,7 +212,8 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
             pal__gemm(ctx, a->dtype, b, n, k, itau,
                       (const char *)w.zt + (size_t)r0 * (size_t)k * elem, k,
                       1, w.zt, 1, k, 0.0, w.s, n, 1);
-            tile_lse(a, w.s, b, r0, skip, w.lse + r0);
+            pal__simclr_softmax(a->dtype, w.s, b, n, n, r0, skip, &fold,
+                                NULL, w.lse + r0, w.sum + r0, nt);
         }
     }
     value = -pos;
@@ -213,30 +227,37 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_OK;
     }
 
-    /* Graph part: -(G' + G'^T) Zt = -(H + G^T Zt) + 2 diag(G_ii) Zt. */
-    if (sym) {
-        pal__mat_axpby(a->dtype, n, k, -2.0, w.h, k, 0.0, w.grad.p,
-                       w.grad.ld);
+    /* Graph part of the terms left to the products:
+     * -(G' + G'^T) Zt = -(H + G^T Zt) + 2 diag(G_ii) Zt. */
+    if (rest) {
+        if (rest_sym) {
+            pal__mat_axpby(a->dtype, n, k, -2.0, w.h, k, 0.0, w.grad.p,
+                           w.grad.ld);
+        } else {
+            pal__graph_mul_ex(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k,
+                              w.mul, skip_dense);
+            pal__mat_axpby(a->dtype, n, k, -1.0, w.h, k, 0.0, w.grad.p,
+                           w.grad.ld);
+            pal__mat_axpby(a->dtype, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
+                           w.grad.ld);
+        }
+        if (skip) {
+            for (int64_t i = 0; i < n; i++)
+                w.gdiag[i] *= 2.0;
+            pal__row_axpy(a->dtype, n, k, w.gdiag, w.zt, k, w.grad.p,
+                          w.grad.ld);
+        }
     } else {
-        pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k, w.mul);
-        pal__mat_axpby(a->dtype, n, k, -1.0, w.h, k, 0.0, w.grad.p,
+        pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, 0.0, w.grad.p,
                        w.grad.ld);
-        pal__mat_axpby(a->dtype, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
-                       w.grad.ld);
-    }
-    if (skip) {
-        for (int64_t i = 0; i < n; i++)
-            w.gdiag[i] *= 2.0;
-        pal__row_axpy(a->dtype, n, k, w.gdiag, w.zt, k, w.grad.p, w.grad.ld);
     }
 
-    /* Similarity part: (P' + P'^T) Zt. */
+    /* Similarity part (P' + P'^T) Zt, P'_ij = d_i P_ij; whole, the
+     * folded terms join it in B. */
     if (whole) {
-        tile_p(a, w.s, n, 0, skip, w.lse, w.d);
-        if (a->dtype == PAL_F32)
-            sym_sum_f32(w.s, n, n);
-        else
-            sym_sum_f64(w.s, n, n);
+        for (int64_t i = 0; i < n; i++)
+            w.sum[i] = w.d[i] != 0.0 ? w.d[i] / w.sum[i] : 0.0;
+        pal__simclr_sym_b(a->dtype, w.s, n, n, w.sum, skip, &fold, nt);
         pal__gemm(ctx, a->dtype, n, k, n, 1.0, w.s, n, 1, w.zt, k, 1, 1.0,
                   w.grad.p, w.grad.ld, 1);
     } else {
@@ -247,7 +268,7 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 
             pal__gemm(ctx, a->dtype, b, n, k, itau, zt0, k, 1, w.zt, 1, k,
                       0.0, w.s, n, 1);
-            tile_p(a, w.s, b, r0, skip, w.lse, w.d);
+            pal__simclr_p(a->dtype, w.s, b, n, n, r0, skip, w.lse, w.d, nt);
             pal__gemm(ctx, a->dtype, b, k, n, 1.0, w.s, n, 1, w.zt, k, 1,
                       1.0,
                       (char *)w.grad.p + pal__row(a, r0, w.grad.ld),
