@@ -58,6 +58,15 @@ quiet = @echo "  $(1)"
 endif
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+
+# On x86-64 the vector kernels are built a second time for AVX2, and
+# chosen at run time on processors that have it.
+ifeq ($(shell uname -m),x86_64)
+V3_SRC := lib/loss/simclr_kern.c
+V3_FLAGS := -mavx2 -mfma -DPAL_KERN_V3
+LIB_CFLAGS += -DPAL_HAVE_V3
+LIB_OBJ += $(patsubst lib/%.c,$(BUILD)/lib/%_v3.o,$(V3_SRC))
+endif
 HEADERS := $(wildcard include/pal/*.h)
 SONAME := libpal.so.$(SOMAJOR)
 SHARED := lib/libpal.so.$(VERSION)
@@ -88,6 +97,11 @@ $(BUILD)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $<)
 	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/%_v3.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(call quiet,CC [avx2] $<)
+	$(Q)$(CC) $(LIB_CFLAGS) $(V3_FLAGS) -c $< -o $@
 
 $(SHARED): $(LIB_OBJ) lib/libpal.map
 	$(call quiet,LD $@)
@@ -145,13 +159,19 @@ SAN_CC ?= $(CC)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 ASAN_DIR := $(BUILD)/asan
-ASAN_OBJ := $(patsubst lib/%.c,$(ASAN_DIR)/lib/%.o,$(LIB_SRC))
+ASAN_OBJ := $(patsubst lib/%.c,$(ASAN_DIR)/lib/%.o,$(LIB_SRC)) \
+	$(patsubst lib/%.c,$(ASAN_DIR)/lib/%_v3.o,$(V3_SRC))
 
 $(ASAN_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
 	@mkdir -p $(dir $@)
 	$(call quiet,CC [asan] $<)
 	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
 		$(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/lib/%_v3.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
+		$(SAN_FLAGS) $(V3_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/lib/libpal.so: $(ASAN_OBJ) lib/libpal.map
 	$(call quiet,LD [asan] $@)
@@ -182,7 +202,8 @@ deps-valgrind:
 # check-tsan: the concurrency suite (tests/test_threads.c) with the
 # library rebuilt under ThreadSanitizer.
 TSAN_DIR := $(BUILD)/tsan
-TSAN_OBJ := $(patsubst lib/%.c,$(TSAN_DIR)/lib/%.o,$(LIB_SRC))
+TSAN_OBJ := $(patsubst lib/%.c,$(TSAN_DIR)/lib/%.o,$(LIB_SRC)) \
+	$(patsubst lib/%.c,$(TSAN_DIR)/lib/%_v3.o,$(V3_SRC))
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 
 $(TSAN_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
@@ -190,6 +211,11 @@ $(TSAN_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
 	$(call quiet,CC [tsan] $<)
 	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
 		$(TSAN_FLAGS) -c $< -o $@
+
+$(TSAN_DIR)/lib/%_v3.o: lib/%.c $(HEADERS) $(wildcard lib/*/*.h) | deps-lib
+	@mkdir -p $(dir $@)
+	$(Q)$(SAN_CC) $(filter-out -D_FORTIFY_SOURCE=2,$(LIB_CFLAGS)) \
+		$(TSAN_FLAGS) $(V3_FLAGS) -c $< -o $@
 
 $(TSAN_DIR)/lib/libpal.so: $(TSAN_OBJ) lib/libpal.map
 	$(call quiet,LD [tsan] $@)

@@ -1362,6 +1362,91 @@ START_TEST(extreme_norms_float64)
 }
 END_TEST
 
+/*
+ * SimCLR at sizes where the whole-matrix kernels use their full vector
+ * tiles and blocks (n = 200 is 3 blocks of 64 and a tail), with dense
+ * terms of both types (one folded into the elementwise passes, one
+ * multiplied): the whole mode must equal the streamed mode, which takes
+ * another route (graph products, row tiles), to rounding.
+ */
+START_TEST(simclr_whole_equals_streamed_large)
+{
+    const int64_t n = 200, k = 7;
+    double *z = malloc((size_t)(n * k) * sizeof *z);
+    double *gd = malloc((size_t)(n * n) * sizeof *gd);
+    float *gf = malloc((size_t)(n * n) * sizeof *gf);
+    double dzw[1400], dzs[1400];
+    int32_t y[200];
+    pal_graph_t *g;
+    pal_ctx_t *whole, *streamed;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 77);
+    fill_normal(&r, z, n, k, k, 1.0);
+    random_labels(&r, y, n, 9, 0.1);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            gd[i * n + j] = trng_unit(&r) < 0.05 ? trng_unit(&r) : 0.0;
+            gf[i * n + j] = (float)(trng_unit(&r) < 0.03);
+        }
+    ck_status(pal_graph_create(&g, n, NULL), PAL_OK);
+    ck_status(pal_graph_add_labels(g, 1.0, y), PAL_OK);
+    ck_status(pal_graph_add_dense(g, 0.7, PAL_F64, gd, n, 0), PAL_OK);
+    ck_status(pal_graph_add_dense(g, 0.3, PAL_F32, gf, n, 0), PAL_OK);
+    ck_status(pal_ctx_create(&whole, NULL), PAL_OK);
+    ck_status(pal_ctx_create(&streamed, NULL), PAL_OK);
+    /* The rest of the workspace takes about 363 KiB here (the largest
+     * part converts the float32 dense term's rows for the products), and
+     * S whole would take 313 KiB more: 450 KiB leaves about 50 rows. */
+    ck_status(pal_ctx_set_workspace_limit(streamed, 450 * 1024), PAL_OK);
+
+    for (int self = 0; self < 2; self++) {
+        pal_simclr_opts_t o;
+        double vw, vs;
+
+        pal_simclr_opts_init(&o);
+        o.tau = 0.15;
+        o.include_self = self;
+        ck_status(pal_grad_simclr(whole, g, PAL_F64, n, k, z, k, &o, &vw,
+                                  dzw, k),
+                  PAL_OK);
+        ck_status(pal_grad_simclr(streamed, g, PAL_F64, n, k, z, k, &o, &vs,
+                                  dzs, k),
+                  PAL_OK);
+        ck_close(vs, vw, 1e-12, 0.0, "simclr streamed vs whole, n = 200");
+        ck_assert_msg(mat_err(dzs, k, dzw, k, n, k, 1e-10, 0.0) <= 1.0,
+                      "gradient streamed vs whole: %g",
+                      mat_err(dzs, k, dzw, k, n, k, 1e-10, 0.0));
+        ck_assert_uint_le(pal_ctx_workspace_size(streamed), 450 * 1024);
+        ck_assert_uint_gt(pal_ctx_workspace_size(whole),
+                          (size_t)(n * n) * sizeof(double));
+
+        /* float32: the float32 dense term is now the folded one. */
+        {
+            float zf[1400], dzf[1400];
+            double vf, dz32[1400];
+
+            to_float(z, n, k, k, zf, k);
+            ck_status(pal_grad_simclr(whole, g, PAL_F32, n, k, zf, k, &o,
+                                      &vf, dzf, k),
+                      PAL_OK);
+            for (int64_t q = 0; q < n * k; q++)
+                dz32[q] = dzf[q];
+            ck_close(vf, vw, 1e-5, 0.0, "simclr float32 vs float64");
+            ck_assert_msg(mat_err(dz32, k, dzw, k, n, k, 1e-4, 0.0) <= 1.0,
+                          "float32 gradient: %g",
+                          mat_err(dz32, k, dzw, k, n, k, 1e-4, 0.0));
+        }
+    }
+    pal_ctx_destroy(whole);
+    pal_ctx_destroy(streamed);
+    pal_graph_destroy(g);
+    free(z);
+    free(gd);
+    free(gf);
+}
+END_TEST
+
 Suite *suite_loss(void);
 Suite *suite_loss(void)
 {
@@ -1379,6 +1464,7 @@ Suite *suite_loss(void)
     tcase_add_test(tc, simclr_small_temperature_float32);
     tcase_add_test(tc, scale_invariance);
     tcase_add_test(tc, extreme_norms_float64);
+    tcase_add_test(tc, simclr_whole_equals_streamed_large);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,9 +1,40 @@
 /*
  * The elementwise kernels of SimCLR, for float and double from one
  * source (simclr_tmpl.h), on the short vectors of simd.h.
+ *
+ * On x86-64 this file is compiled twice: for the baseline instruction
+ * set, and with PAL_KERN_V3 for AVX2 (which doubles the vector width).
+ * The baseline build holds the entry points, which take the AVX2 build
+ * when the processor has it. Both do the same operations in the same
+ * order (no fused multiply-add contraction), so they give the same bits.
  */
 #include "loss_internal.h"
 #include "simd.h"
+
+#ifdef PAL_KERN_V3
+#define KN(name) name##_v3
+#else
+#define KN(name) name##_base
+#endif
+
+/* The entry points of both builds, for the dispatch below. */
+#define PAL__KERN_PROTOS(sfx)                                              \
+    void pal__simclr_softmax##sfx(pal_dtype_t t, void *s, int64_t b,       \
+                                  int64_t n, int64_t lds, int64_t row0,    \
+                                  bool skip, const pal__fold_t *fold,      \
+                                  double *pos, double *lse, double *sum,   \
+                                  int threads);                            \
+    void pal__simclr_p##sfx(pal_dtype_t t, void *s, int64_t b, int64_t n,  \
+                            int64_t lds, int64_t row0, bool skip,          \
+                            const double *lse, const double *c,            \
+                            int threads);                                  \
+    void pal__simclr_sym_b##sfx(pal_dtype_t t, void *e, int64_t n,         \
+                                int64_t ld, const double *c, bool skip,    \
+                                const pal__fold_t *fold, int threads);     \
+    void pal__simclr_mirror##sfx(pal_dtype_t t, void *s, int64_t n,        \
+                                 int64_t ld, int threads);
+PAL__KERN_PROTOS(_base)
+PAL__KERN_PROTOS(_v3)
 
 #define PAL_T float
 #define PAL_SFX f32
@@ -16,6 +47,9 @@
 #define PAL_VEXP pal__v8f_exp
 #define PAL_SEXP pal__expf
 #define PAL_VACC pal__v8f_acc
+#define PAL_VTRANSPOSE pal__v8f_transpose
+#define PAL_VWIDEN pal__v8f_widen
+#define PAL_VNARROW pal__v8f_narrow
 #include "simclr_tmpl.h"
 #undef PAL_T
 #undef PAL_SFX
@@ -28,6 +62,9 @@
 #undef PAL_VEXP
 #undef PAL_SEXP
 #undef PAL_VACC
+#undef PAL_VTRANSPOSE
+#undef PAL_VWIDEN
+#undef PAL_VNARROW
 
 #define PAL_T double
 #define PAL_SFX f64
@@ -40,12 +77,15 @@
 #define PAL_VEXP pal__v4d_exp
 #define PAL_SEXP pal__exp
 #define PAL_VACC pal__v4d_acc
+#define PAL_VTRANSPOSE pal__v4d_transpose
+#define PAL_VWIDEN pal__v4d_widen
+#define PAL_VNARROW pal__v4d_narrow
 #include "simclr_tmpl.h"
 
-void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                         int64_t lds, int64_t row0, bool skip,
-                         const pal__fold_t *fold, double *pos, double *lse,
-                         double *sum, int threads)
+void KN(pal__simclr_softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                             int64_t lds, int64_t row0, bool skip,
+                             const pal__fold_t *fold, double *pos,
+                             double *lse, double *sum, int threads)
 {
     if (t == PAL_F32)
         rows_softmax_f32(s, b, n, lds, row0, skip, fold, pos, lse, sum,
@@ -55,9 +95,9 @@ void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
                          threads);
 }
 
-void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
-                   int64_t row0, bool skip, const double *lse,
-                   const double *c, int threads)
+void KN(pal__simclr_p)(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                       int64_t lds, int64_t row0, bool skip,
+                       const double *lse, const double *c, int threads)
 {
     if (t == PAL_F32)
         rows_p_f32(s, b, n, lds, row0, skip, lse, c, threads);
@@ -65,9 +105,9 @@ void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
         rows_p_f64(s, b, n, lds, row0, skip, lse, c, threads);
 }
 
-void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                       const double *c, bool skip, const pal__fold_t *fold,
-                       int threads)
+void KN(pal__simclr_sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                           const double *c, bool skip,
+                           const pal__fold_t *fold, int threads)
 {
     if (t == PAL_F32)
         sym_b_f32(e, n, ld, c, skip, fold, threads);
@@ -75,11 +115,90 @@ void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
         sym_b_f64(e, n, ld, c, skip, fold, threads);
 }
 
-void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                        int threads)
+void KN(pal__simclr_mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                            int threads)
 {
     if (t == PAL_F32)
         mirror_f32(s, n, ld, threads);
     else
         mirror_f64(s, n, ld, threads);
 }
+
+#ifndef PAL_KERN_V3
+
+/* True when the AVX2 build exists and this processor can run it. */
+static bool use_v3(void)
+{
+#ifdef PAL_HAVE_V3
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+#ifndef PAL_HAVE_V3
+/* Without the AVX2 build, its names lead back to the baseline. */
+void pal__simclr_softmax_v3(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                            int64_t lds, int64_t row0, bool skip,
+                            const pal__fold_t *fold, double *pos,
+                            double *lse, double *sum, int threads)
+{
+    pal__simclr_softmax_base(t, s, b, n, lds, row0, skip, fold, pos, lse,
+                             sum, threads);
+}
+
+void pal__simclr_p_v3(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                      int64_t lds, int64_t row0, bool skip,
+                      const double *lse, const double *c, int threads)
+{
+    pal__simclr_p_base(t, s, b, n, lds, row0, skip, lse, c, threads);
+}
+
+void pal__simclr_sym_b_v3(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                          const double *c, bool skip,
+                          const pal__fold_t *fold, int threads)
+{
+    pal__simclr_sym_b_base(t, e, n, ld, c, skip, fold, threads);
+}
+
+void pal__simclr_mirror_v3(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                           int threads)
+{
+    pal__simclr_mirror_base(t, s, n, ld, threads);
+}
+#endif
+
+void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                         int64_t lds, int64_t row0, bool skip,
+                         const pal__fold_t *fold, double *pos, double *lse,
+                         double *sum, int threads)
+{
+    (use_v3() ? pal__simclr_softmax_v3 : pal__simclr_softmax_base)(
+        t, s, b, n, lds, row0, skip, fold, pos, lse, sum, threads);
+}
+
+void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
+                   int64_t row0, bool skip, const double *lse,
+                   const double *c, int threads)
+{
+    (use_v3() ? pal__simclr_p_v3 : pal__simclr_p_base)(t, s, b, n, lds, row0,
+                                                       skip, lse, c,
+                                                       threads);
+}
+
+void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                       const double *c, bool skip, const pal__fold_t *fold,
+                       int threads)
+{
+    (use_v3() ? pal__simclr_sym_b_v3 : pal__simclr_sym_b_base)(
+        t, e, n, ld, c, skip, fold, threads);
+}
+
+void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                        int threads)
+{
+    (use_v3() ? pal__simclr_mirror_v3 : pal__simclr_mirror_base)(t, s, n, ld,
+                                                                 threads);
+}
+
+#endif /* !PAL_KERN_V3 */

@@ -155,86 +155,159 @@ static void FN(rows_p_)(PAL_T *s, int64_t b, int64_t n, int64_t lds,
 /*
  * The whole n x n matrix, in place, from e (rows_softmax_ output):
  *   B_ij = c_i e_ij + c_j e_ji - sum_f w_f (A_f[i][j] + A_f[j][i]),
- * symmetric, by square blocks so that both (i, j) and (j, i) stay in
- * cache. With skip the diagonal is 0 (G' has none, and e_ii = 0).
+ * symmetric. Square tiles of PAL_VL x PAL_VL below the diagonal are
+ * combined in registers with their mirror tiles (transposed there), in
+ * double: near the optimum the attraction and the repulsion nearly
+ * cancel, entry by entry. With skip the diagonal is 0 (G' has none, and
+ * e_ii = 0).
  */
+
+/* One entry, for the diagonal tiles and the edges. */
+static inline void FN(b_entry_)(PAL_T *e, int64_t ld, int64_t i, int64_t j,
+                                const double *c, bool skip,
+                                const pal__fold_t *fold)
+{
+    double v;
+
+    if (i == j) {
+        v = 0.0;
+        if (!skip) {
+            v = 2.0 * c[i] * (double)e[i * ld + i];
+            for (int f = 0; f < fold->n; f++)
+                v -= 2.0 * fold->w[f] *
+                     (double)((const PAL_T *)fold->a[f])[i * fold->lda[f] + i];
+        }
+        e[i * ld + i] = (PAL_T)v;
+        return;
+    }
+    v = c[i] * (double)e[i * ld + j] + c[j] * (double)e[j * ld + i];
+    for (int f = 0; f < fold->n; f++) {
+        const PAL_T *a = fold->a[f];
+        const int64_t la = fold->lda[f];
+
+        v -= fold->w[f] * ((double)a[i * la + j] + (double)a[j * la + i]);
+    }
+    e[i * ld + j] = (PAL_T)v;
+    e[j * ld + i] = (PAL_T)v;
+}
+
+/* The tile at rows i0.., columns j0.. (i0 > j0, full tiles), and its
+ * mirror. */
+static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
+                               const double *c, const pal__fold_t *fold)
+{
+    enum { H = PAL_VL / 4 }; /* vectors of 4 doubles per row of the tile */
+    PAL_V r[PAL_VL], q[PAL_VL];
+    pal__v4d cj[H];
+
+    for (int h = 0; h < H; h++)
+        cj[h] = pal__v4d_load(c + j0 + 4 * h);
+    for (int a = 0; a < PAL_VL; a++) {
+        r[a] = PAL_VLOAD(e + (i0 + a) * ld + j0);
+        q[a] = PAL_VLOAD(e + (j0 + a) * ld + i0);
+    }
+    PAL_VTRANSPOSE(q);
+    for (int a = 0; a < PAL_VL; a++) {
+        pal__v4d x[H], y[H];
+
+        PAL_VWIDEN(r[a], x);
+        PAL_VWIDEN(q[a], y);
+        for (int h = 0; h < H; h++)
+            x[h] = c[i0 + a] * x[h] + cj[h] * y[h];
+        for (int f = 0; f < fold->n; f++) {
+            const PAL_T *af = fold->a[f];
+            const int64_t la = fold->lda[f];
+            PAL_V g[PAL_VL];
+            pal__v4d gx[H], gy[H];
+
+            /* The mirror rows of A, transposed like e's. */
+            for (int b = 0; b < PAL_VL; b++)
+                g[b] = PAL_VLOAD(af + (j0 + b) * la + i0);
+            PAL_VTRANSPOSE(g);
+            PAL_VWIDEN(PAL_VLOAD(af + (i0 + a) * la + j0), gx);
+            PAL_VWIDEN(g[a], gy);
+            for (int h = 0; h < H; h++)
+                x[h] -= fold->w[f] * (gx[h] + gy[h]);
+        }
+        r[a] = PAL_VNARROW(x);
+    }
+    for (int a = 0; a < PAL_VL; a++)
+        PAL_VSTORE(e + (i0 + a) * ld + j0, r[a]);
+    PAL_VTRANSPOSE(r);
+    for (int a = 0; a < PAL_VL; a++)
+        PAL_VSTORE(e + (j0 + a) * ld + i0, r[a]);
+}
+
+/* Tiles are visited by blocks of BLK x BLK entries, so that the rows a
+ * block writes through its mirror stay in cache while it is done. */
+#define BLK 64
+
 static void FN(sym_b_)(PAL_T *e, int64_t n, int64_t ld, const double *c,
                        bool skip, const pal__fold_t *fold, int threads)
 {
-    const int64_t bs = 64, nb = (n + bs - 1) / bs;
+    const int64_t nb = n / BLK; /* full blocks per side */
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
 #endif
     for (int64_t bi = 0; bi < nb; bi++) {
-        const int64_t i0 = bi * bs, i1 = i0 + bs < n ? i0 + bs : n;
+        for (int64_t bj = 0; bj <= bi; bj++) {
+            for (int64_t i0 = bi * BLK; i0 < (bi + 1) * BLK; i0 += PAL_VL) {
+                const int64_t jend = bj == bi ? i0 : (bj + 1) * BLK;
 
-        for (int64_t j0 = 0; j0 <= i0; j0 += bs) {
-            const int64_t j1 = j0 + bs < n ? j0 + bs : n;
-
-            for (int64_t i = i0; i < i1; i++) {
-                const int64_t jend = j0 == i0 ? i : j1;
-                const double ci = c[i];
-
-                /* In double: near the optimum the attraction and the
-                 * repulsion nearly cancel, entry by entry. */
-                for (int64_t j = j0; j < jend; j++) {
-                    double v = ci * (double)e[i * ld + j] +
-                               c[j] * (double)e[j * ld + i];
-
-                    for (int f = 0; f < fold->n; f++) {
-                        const PAL_T *a = fold->a[f];
-                        const int64_t la = fold->lda[f];
-
-                        v -= fold->w[f] * ((double)a[i * la + j] +
-                                           (double)a[j * la + i]);
-                    }
-                    e[i * ld + j] = (PAL_T)v;
-                    e[j * ld + i] = (PAL_T)v;
-                }
-                if (j0 == i0) {
-                    double v = 0.0;
-
-                    if (!skip) {
-                        v = 2.0 * ci * (double)e[i * ld + i];
-                        for (int f = 0; f < fold->n; f++) {
-                            const PAL_T *a = fold->a[f];
-
-                            v -= 2.0 * fold->w[f] *
-                                 (double)a[i * fold->lda[f] + i];
-                        }
-                    }
-                    e[i * ld + i] = (PAL_T)v;
-                }
+                for (int64_t j0 = bj * BLK; j0 < jend; j0 += PAL_VL)
+                    FN(b_tile_)(e, ld, i0, j0, c, fold);
+                if (bj == bi)
+                    for (int64_t i = i0; i < i0 + PAL_VL; i++)
+                        for (int64_t j = i0; j <= i; j++)
+                            FN(b_entry_)(e, ld, i, j, c, skip, fold);
             }
         }
     }
+    /* The rows past the last full block, against every column. */
+    for (int64_t i = nb * BLK; i < n; i++)
+        for (int64_t j = 0; j <= i; j++)
+            FN(b_entry_)(e, ld, i, j, c, skip, fold);
     (void)threads;
 }
 
 /* The upper triangle of an n x n matrix from its lower one (a product
- * that filled only the lower triangle), by blocks. */
+ * that filled only the lower triangle), tile by tile. */
 static void FN(mirror_)(PAL_T *s, int64_t n, int64_t ld, int threads)
 {
-    const int64_t bs = 64, nb = (n + bs - 1) / bs;
+    const int64_t nb = n / BLK;
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
 #endif
     for (int64_t bi = 0; bi < nb; bi++) {
-        const int64_t i0 = bi * bs, i1 = i0 + bs < n ? i0 + bs : n;
+        for (int64_t bj = 0; bj <= bi; bj++) {
+            for (int64_t i0 = bi * BLK; i0 < (bi + 1) * BLK; i0 += PAL_VL) {
+                const int64_t jend = bj == bi ? i0 : (bj + 1) * BLK;
 
-        for (int64_t j0 = i0; j0 < n; j0 += bs) {
-            const int64_t j1 = j0 + bs < n ? j0 + bs : n;
+                for (int64_t j0 = bj * BLK; j0 < jend; j0 += PAL_VL) {
+                    PAL_V r[PAL_VL];
 
-            for (int64_t i = i0; i < i1; i++)
-                for (int64_t j = j0 > i + 1 ? j0 : i + 1; j < j1; j++)
-                    s[i * ld + j] = s[j * ld + i];
+                    for (int a = 0; a < PAL_VL; a++)
+                        r[a] = PAL_VLOAD(s + (i0 + a) * ld + j0);
+                    PAL_VTRANSPOSE(r);
+                    for (int a = 0; a < PAL_VL; a++)
+                        PAL_VSTORE(s + (j0 + a) * ld + i0, r[a]);
+                }
+                if (bj == bi)
+                    for (int64_t i = i0; i < i0 + PAL_VL; i++)
+                        for (int64_t j = i0; j < i; j++)
+                            s[j * ld + i] = s[i * ld + j];
+            }
         }
     }
+    for (int64_t i = nb * BLK; i < n; i++)
+        for (int64_t j = 0; j < i; j++)
+            s[j * ld + i] = s[i * ld + j];
     (void)threads;
 }
 
+#undef BLK
 #undef FN
 #undef PAL_CAT
 #undef PAL_CAT_

@@ -23,11 +23,18 @@
  * always inlined), so GCC's note on their calling convention without AVX
  * (-Wpsabi, turned off in the Makefile) does not apply. */
 
-typedef float pal__v8f __attribute__((vector_size(32), aligned(4)));
-typedef int32_t pal__v8i __attribute__((vector_size(32), aligned(4)));
-typedef float pal__v4f __attribute__((vector_size(16), aligned(4)));
-typedef double pal__v4d __attribute__((vector_size(32), aligned(8)));
-typedef int64_t pal__v4l __attribute__((vector_size(32), aligned(8)));
+typedef float pal__v8f __attribute__((vector_size(32)));
+typedef int32_t pal__v8i __attribute__((vector_size(32)));
+typedef float pal__v4f __attribute__((vector_size(16)));
+typedef double pal__v4d __attribute__((vector_size(32)));
+typedef int64_t pal__v4l __attribute__((vector_size(32)));
+
+/* The same for memory of any alignment: loads and stores go through
+ * these, values stay in the aligned types (and so in registers). */
+typedef float pal__v8f_u __attribute__((vector_size(32), aligned(4),
+                                        may_alias));
+typedef double pal__v4d_u __attribute__((vector_size(32), aligned(8),
+                                         may_alias));
 
 /* Build the x86-64-v3 (AVX2, FMA, ...) variant of a function next to the
  * baseline one; the loader picks one for the machine. */
@@ -47,30 +54,28 @@ static inline __attribute__((always_inline)) pal__v4d pal__v4d_set(double v)
     return (pal__v4d){v, v, v, v};
 }
 
-static inline __attribute__((always_inline)) pal__v8f pal__v8f_load(const float *p)
+static inline __attribute__((always_inline)) pal__v8f
+pal__v8f_load(const float *p)
 {
-    pal__v8f v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
+    return *(const pal__v8f_u *)p;
 }
 
-static inline __attribute__((always_inline)) void pal__v8f_store(float *p, pal__v8f v)
+static inline __attribute__((always_inline)) void pal__v8f_store(float *p,
+                                                                 pal__v8f v)
 {
-    memcpy(p, &v, sizeof v);
+    *(pal__v8f_u *)p = v;
 }
 
-static inline __attribute__((always_inline)) pal__v4d pal__v4d_load(const double *p)
+static inline __attribute__((always_inline)) pal__v4d
+pal__v4d_load(const double *p)
 {
-    pal__v4d v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
+    return *(const pal__v4d_u *)p;
 }
 
-static inline __attribute__((always_inline)) void pal__v4d_store(double *p, pal__v4d v)
+static inline __attribute__((always_inline)) void pal__v4d_store(double *p,
+                                                                 pal__v4d v)
 {
-    memcpy(p, &v, sizeof v);
+    *(pal__v4d_u *)p = v;
 }
 
 /* Lanes where mask is all ones from a, the others from b. */
@@ -165,6 +170,83 @@ static inline __attribute__((always_inline)) void
 pal__v4d_acc(pal__v4d *acc, pal__v4d v)
 {
     acc[0] += v;
+}
+
+/* The 8 x 8 transpose of the rows r[0..7], in registers (unpack pairs,
+ * then pairs of pairs, then swap the 128-bit halves). */
+static inline __attribute__((always_inline)) void
+pal__v8f_transpose(pal__v8f *r)
+{
+    pal__v8f t[8], u[8];
+
+    for (int p = 0; p < 4; p++) {
+        t[2 * p] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 0, 8, 1,
+                                           9, 4, 12, 5, 13);
+        t[2 * p + 1] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 2, 10,
+                                               3, 11, 6, 14, 7, 15);
+    }
+    for (int q = 0; q < 2; q++) {
+        pal__v8f *a = t + 4 * q, *o = u + 4 * q;
+
+        o[0] = __builtin_shufflevector(a[0], a[2], 0, 1, 8, 9, 4, 5, 12, 13);
+        o[1] = __builtin_shufflevector(a[0], a[2], 2, 3, 10, 11, 6, 7, 14,
+                                       15);
+        o[2] = __builtin_shufflevector(a[1], a[3], 0, 1, 8, 9, 4, 5, 12, 13);
+        o[3] = __builtin_shufflevector(a[1], a[3], 2, 3, 10, 11, 6, 7, 14,
+                                       15);
+    }
+    for (int p = 0; p < 4; p++) {
+        r[p] = __builtin_shufflevector(u[p], u[p + 4], 0, 1, 2, 3, 8, 9, 10,
+                                       11);
+        r[p + 4] = __builtin_shufflevector(u[p], u[p + 4], 4, 5, 6, 7, 12,
+                                           13, 14, 15);
+    }
+}
+
+/* The 4 x 4 transpose of r[0..3]. */
+static inline __attribute__((always_inline)) void
+pal__v4d_transpose(pal__v4d *r)
+{
+    pal__v4d t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 2, 6);
+    pal__v4d t1 = __builtin_shufflevector(r[0], r[1], 1, 5, 3, 7);
+    pal__v4d t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 2, 6);
+    pal__v4d t3 = __builtin_shufflevector(r[2], r[3], 1, 5, 3, 7);
+
+    r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    r[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    r[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+
+/* Widen 8 floats to two vectors of 4 doubles, and narrow them back. */
+static inline __attribute__((always_inline)) void
+pal__v8f_widen(pal__v8f v, pal__v4d *out)
+{
+    out[0] = __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3),
+                                     pal__v4d);
+    out[1] = __builtin_convertvector(__builtin_shufflevector(v, v, 4, 5, 6, 7),
+                                     pal__v4d);
+}
+
+static inline __attribute__((always_inline)) pal__v8f
+pal__v8f_narrow(const pal__v4d *x)
+{
+    pal__v4f lo = __builtin_convertvector(x[0], pal__v4f);
+    pal__v4f hi = __builtin_convertvector(x[1], pal__v4f);
+
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+static inline __attribute__((always_inline)) void
+pal__v4d_widen(pal__v4d v, pal__v4d *out)
+{
+    out[0] = v;
+}
+
+static inline __attribute__((always_inline)) pal__v4d
+pal__v4d_narrow(const pal__v4d *x)
+{
+    return x[0];
 }
 
 /* Scalar versions, for the tails of rows: the same arithmetic on lane 0,
