@@ -93,12 +93,19 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, void *ws);
 
-/* The same, leaving out the dense terms of type skip_dense (0: none),
- * which a loss handles elementwise instead. */
+/* Y = (accumulate ? Y : 0) + alpha G X (or G^T X), leaving out the dense
+ * terms of type skip_dense (0: none), which a loss handles elementwise
+ * instead. */
 void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *y, int64_t ldy, void *ws,
-                       pal_dtype_t skip_dense);
+                       pal_dtype_t skip_dense, double alpha, bool accumulate);
+
+/* <X, G X> without an n x k output (the same terms left out). ws as for
+ * pal__graph_mul. */
+double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
+                       pal_dtype_t dtype, int64_t k, const void *x,
+                       int64_t ldx, void *ws, pal_dtype_t skip_dense);
 
 /* True when some term is non-zero. */
 bool pal__graph_nonzero(const pal_graph_t *g);

@@ -25,9 +25,10 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
         switch (x->kind) {
         case PAL__DENSE:
-            if (x->dtype != dtype)
-                pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
-                                     (size_t)g->n * elem);
+            /* The conversion buffer, then a block of rows of the
+             * product for pal__graph_quad. */
+            pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
+                                 ((size_t)g->n + (size_t)k) * elem);
             break;
         case PAL__CSR:
             pal__ws_take(&w, (size_t)k * sizeof(double));
@@ -47,7 +48,7 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
 /* Y += w * A X or w * A^T X for a dense term. */
 static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
-                      int trans, pal_dtype_t dtype, int64_t k,
+                      double w, int trans, pal_dtype_t dtype, int64_t k,
                       const void *x, int64_t ldx, void *y, int64_t ldy,
                       void *ws)
 {
@@ -55,7 +56,7 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
     int64_t rows;
 
     if (t->dtype == dtype) {
-        pal__gemm(ctx, dtype, n, k, n, t->w, t->a, trans ? 1 : t->lda,
+        pal__gemm(ctx, dtype, n, k, n, w, t->a, trans ? 1 : t->lda,
                   trans ? t->lda : 1, x, ldx, 1, 1.0, y, ldy, 1);
         return;
     }
@@ -76,10 +77,10 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
             }
         }
         if (!trans) {
-            pal__gemm(ctx, dtype, nr, k, n, t->w, ws, n, 1, x, ldx, 1, 1.0,
+            pal__gemm(ctx, dtype, nr, k, n, w, ws, n, 1, x, ldx, 1, 1.0,
                       (char *)y + (size_t)(r0 * ldy) * elem, ldy, 1);
         } else {
-            pal__gemm(ctx, dtype, n, k, nr, t->w, ws, 1, n,
+            pal__gemm(ctx, dtype, n, k, nr, w, ws, 1, n,
                       (const char *)x + (size_t)(r0 * ldx) * elem, ldx, 1,
                       1.0, y, ldy, 1);
         }
@@ -120,7 +121,7 @@ static void axpy_row(pal_dtype_t dtype, const void *x, int64_t ldx,
     }
 }
 
-static void mul_csr(int64_t n, const pal__term_t *t, int trans,
+static void mul_csr(int64_t n, const pal__term_t *t, double w, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, double *acc)
 {
@@ -138,11 +139,11 @@ static void mul_csr(int64_t n, const pal__term_t *t, int trans,
 
             axpy_row(dtype, x, ldx, idx[p], k, v, acc);
         }
-        add_row(dtype, y, ldy, i, k, t->w, acc);
+        add_row(dtype, y, ldy, i, k, w, acc);
     }
 }
 
-static void mul_block(int64_t n, const pal__term_t *t, int trans,
+static void mul_block(int64_t n, const pal__term_t *t, double tw, int trans,
                       pal_dtype_t dtype, int64_t k, const void *x,
                       int64_t ldx, void *y, int64_t ldy, double *ws)
 {
@@ -178,16 +179,17 @@ static void mul_block(int64_t n, const pal__term_t *t, int trans,
         int32_t c = t->y ? t->y[i] : 0;
 
         if (c >= 0)
-            add_row(dtype, y, ldy, i, k, t->w, out + (size_t)c * (size_t)k);
+            add_row(dtype, y, ldy, i, k, tw, out + (size_t)c * (size_t)k);
     }
 }
 
-static void mul_ident(int64_t n, const pal__term_t *t, pal_dtype_t dtype,
+static void mul_ident(int64_t n, const pal__term_t *t, double tw,
+                      pal_dtype_t dtype,
                       int64_t k, const void *x, int64_t ldx, void *y,
                       int64_t ldy)
 {
     for (int64_t i = 0; i < n; i++) {
-        const double w = t->w * pal__diag_at(t, i);
+        const double w = tw * pal__diag_at(t, i);
 
         if (dtype == PAL_F32) {
             const float *a = (const float *)x + i * ldx;
@@ -209,38 +211,156 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, void *ws)
 {
-    pal__graph_mul_ex(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws, 0);
+    pal__graph_mul_ex(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws, 0, 1.0,
+                      false);
 }
 
 void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *y, int64_t ldy, void *ws,
-                       pal_dtype_t skip_dense)
+                       pal_dtype_t skip_dense, double alpha, bool accumulate)
 {
     const size_t elem = pal_dtype_size(dtype);
 
-    for (int64_t i = 0; i < g->n; i++)
+    for (int64_t i = 0; i < g->n && !accumulate; i++)
         memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
     for (int64_t t = 0; t < g->nterms; t++) {
         const pal__term_t *term = &g->terms[t];
+        const double w = alpha * term->w;
 
         if (term->kind == PAL__DENSE && term->dtype == skip_dense)
             continue;
         switch (term->kind) {
         case PAL__DENSE:
-            mul_dense(ctx, g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_dense(ctx, g->n, term, w, trans, dtype, k, x, ldx, y, ldy,
+                      ws);
             break;
         case PAL__CSR:
-            mul_csr(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_csr(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
             break;
         case PAL__BLOCK:
-            mul_block(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_block(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
             break;
         default:
-            mul_ident(g->n, term, dtype, k, x, ldx, y, ldy);
+            mul_ident(g->n, term, w, dtype, k, x, ldx, y, ldy);
             break;
         }
     }
+}
+
+/*
+ * <X, G X> = sum_ij G_ij x_i . x_j, without an n x k output: block terms
+ * through their class sums, CSR and diagonal terms entry by entry, dense
+ * terms by blocks of rows (the product of a block, dotted at once).
+ */
+double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
+                       pal_dtype_t dtype, int64_t k, const void *x,
+                       int64_t ldx, void *ws, pal_dtype_t skip_dense)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const int64_t n = g->n;
+    double total = 0.0;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        double q = 0.0;
+
+        if (term->kind == PAL__DENSE && term->dtype == skip_dense)
+            continue;
+        switch (term->kind) {
+        case PAL__DENSE: {
+            /* Y_blk = A_blk X, rows of a block at a time, into ws after
+             * the conversion buffer. */
+            int64_t rows = convert_rows(n, elem);
+            void *yb = (char *)ws + (size_t)rows * (size_t)n * elem;
+
+            for (int64_t r0 = 0; r0 < n; r0 += rows) {
+                int64_t nr = n - r0 < rows ? n - r0 : rows;
+                const void *ab = (const char *)term->a +
+                                 (size_t)(r0 * term->lda) *
+                                     pal_dtype_size(term->dtype);
+                int64_t lda = term->lda;
+
+                if (term->dtype != dtype) {
+                    for (int64_t i = 0; i < nr; i++)
+                        for (int64_t j = 0; j < n; j++) {
+                            double v = pal__get(term->dtype, ab,
+                                                i * term->lda + j);
+
+                            if (dtype == PAL_F32)
+                                ((float *)ws)[i * n + j] = (float)v;
+                            else
+                                ((double *)ws)[i * n + j] = v;
+                        }
+                    ab = ws;
+                    lda = n;
+                }
+                pal__gemm(ctx, dtype, nr, k, n, 1.0, ab, lda, 1, x, ldx, 1,
+                          0.0, yb, k, 1);
+                for (int64_t i = 0; i < nr; i++)
+                    for (int64_t c = 0; c < k; c++)
+                        q += pal__get(dtype, yb, i * k + c) *
+                             pal__get(dtype, x, (r0 + i) * ldx + c);
+            }
+            break;
+        }
+        case PAL__CSR:
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t p = term->rowptr[i]; p < term->rowptr[i + 1];
+                     p++) {
+                    double v = term->vals ? pal__get(term->dtype, term->vals,
+                                                     p)
+                                          : 1.0, d = 0.0;
+
+                    for (int64_t c = 0; c < k; c++)
+                        d += pal__get(dtype, x, i * ldx + c) *
+                             pal__get(dtype, x, term->colidx[p] * ldx + c);
+                    q += v * d;
+                }
+            break;
+        case PAL__BLOCK: {
+            double *sums = ws;
+
+            memset(sums, 0, (size_t)term->nc * (size_t)k * sizeof *sums);
+            for (int64_t i = 0; i < n; i++) {
+                int32_t c = term->y ? term->y[i] : 0;
+
+                if (c >= 0)
+                    axpy_row(dtype, x, ldx, i, k, 1.0,
+                             sums + (size_t)c * (size_t)k);
+            }
+            for (int32_t a = 0; a < term->nc; a++) {
+                const double *sa = sums + (size_t)a * (size_t)k;
+                int64_t p0 = term->wid ? 0 : term->W.ptr[a];
+                int64_t p1 = term->wid ? 1 : term->W.ptr[a + 1];
+
+                for (int64_t p = p0; p < p1; p++) {
+                    const double *sb =
+                        sums + (size_t)(term->wid ? a : term->W.idx[p]) *
+                                   (size_t)k;
+                    double d = 0.0;
+
+                    for (int64_t c = 0; c < k; c++)
+                        d += sa[c] * sb[c];
+                    q += (term->wid ? 1.0 : term->W.val[p]) * d;
+                }
+            }
+            break;
+        }
+        default:
+            for (int64_t i = 0; i < n; i++) {
+                double d = 0.0;
+
+                for (int64_t c = 0; c < k; c++)
+                    d += pal__get(dtype, x, i * ldx + c) *
+                         pal__get(dtype, x, i * ldx + c);
+                q += pal__diag_at(term, i) * d;
+            }
+            break;
+        }
+        total += term->w * q;
+    }
+    return total;
 }
 
 int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,

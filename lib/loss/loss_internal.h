@@ -133,17 +133,32 @@ typedef struct pal__fold {
     int64_t lda[PAL__FOLD_MAX];
 } pal__fold_t;
 
-void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                         int64_t lds, int64_t row0, bool skip,
-                         const pal__fold_t *fold, double *pos, double *lse,
-                         double *sum, int threads);
-void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
-                   int64_t row0, bool skip, const double *lse,
-                   const double *c, int threads);
-void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                       const double *c, bool skip, const pal__fold_t *fold,
-                       int threads);
-void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                        int threads);
+/*
+ * The elementwise kernels of SimCLR (see simclr_tmpl.h for what each
+ * does), as a table: one for the baseline instruction set and, on
+ * x86-64, one built for AVX2; pal__simclr_kernels picks the one this
+ * processor runs. Both give the same bits.
+ */
+typedef struct pal__simclr_kern {
+    void (*softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                    int64_t lds, int64_t row0, bool skip,
+                    const pal__fold_t *fold, double *pos, double *lse,
+                    double *sum, int threads);
+    void (*sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                  const double *c, bool skip, const pal__fold_t *fold,
+                  int threads);
+    void (*mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                   int threads);
+    void (*tile_stats)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                       int64_t ld, int64_t i0, int64_t j0, bool skip,
+                       double *m, double *sum, void *colmax,
+                       double *colacc);
+    void (*tile_b)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                   int64_t ld, int64_t i0, int64_t j0, bool skip,
+                   const double *lse, const double *c, void *lsej,
+                   void *cj);
+} pal__simclr_kern_t;
+
+const pal__simclr_kern_t *pal__simclr_kernels(void);
 
 #endif /* PAL_LOSS_INTERNAL_H */
