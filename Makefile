@@ -2,6 +2,8 @@
 #
 #   make               build lib/libpal.so and lib/libpal.a
 #   make check         build and run the test suite and the examples
+#   make check-asan    the suite under AddressSanitizer + UBSan
+#   make check-valgrind, check-tsan, lint, fuzz, fuzz-short
 #   make demo          run the main example on the handwritten digits
 #   make install       install under $(DESTDIR)$(PREFIX)
 #   make uninstall     remove what install put there
@@ -139,13 +141,17 @@ examples: $(EXAMPLE_BIN)
 PAL_VECTORS_DIR ?= $(wildcard ../shared/vectors)
 export PAL_VECTORS_DIR
 
-check: all $(TEST_BIN) examples
+check: all $(TEST_BIN) examples fuzz-replay
 	$(TEST_BIN)
 	@set -e; for e in $(EXAMPLE_BIN); do echo "example $$e"; \
 		$$e --check >/dev/null; done
 	sh tests/install_test.sh
 
 test: check
+
+# libFuzzer targets (make fuzz, make fuzz-short) and the replay of their
+# corpora and regression inputs in make check.
+include mk/fuzz.mk
 
 # ---- Sanitizers and valgrind -----------------------------------------------
 #

@@ -150,6 +150,11 @@ static void mul_block(int64_t n, const pal__term_t *t, double tw, int trans,
     double *s = ws, *out = ws;
     const pal__csr_t *w = trans ? &t->WT : &t->W;
 
+    /* Every label unknown: the term is zero, and its workspace is empty
+     * (possibly no workspace at all, which memset may not be given). */
+    if (t->nc == 0)
+        return;
+
     /* Class sums S = Y^T X. */
     memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
     for (int64_t i = 0; i < n; i++) {
