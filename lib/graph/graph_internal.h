@@ -107,6 +107,24 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *ws, pal_dtype_t skip_dense);
 
+/* True when some term is dense (its products cost n^2 k). */
+bool pal__graph_has_dense(const pal_graph_t *g);
+
+/*
+ * Class space of a block term T = Y W Y^T (nc classes): s = Y^T X, the
+ * class sums of X (nc x k doubles); out = W s (or W^T s); Y rows: row i of
+ * y becomes alpha rows[y_i] (0 for an unknown item). With them, T X =
+ * Y W Y^T X and X^T T X = s^T W s cost O(n k + nc k^2) instead of n k per
+ * product and n k^2 per Gram.
+ */
+void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                     int64_t k, const void *x, int64_t ldx, double *s);
+void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
+                    const double *s, double *out);
+void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                        int64_t k, const double *rows, double alpha, void *y,
+                        int64_t ldy);
+
 /* True when some term is non-zero. */
 bool pal__graph_nonzero(const pal_graph_t *g);
 

@@ -393,3 +393,59 @@ int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
     pal__graph_mul(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws.base);
     return PAL_OK;
 }
+
+bool pal__graph_has_dense(const pal_graph_t *g)
+{
+    for (int64_t t = 0; t < g->nterms; t++)
+        if (g->terms[t].kind == PAL__DENSE)
+            return true;
+    return false;
+}
+
+void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                     int64_t k, const void *x, int64_t ldx, double *s)
+{
+    memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t c = t->y ? t->y[i] : 0;
+
+        if (c >= 0)
+            axpy_row(dtype, x, ldx, i, k, 1.0, s + (size_t)c * (size_t)k);
+    }
+}
+
+void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
+                    const double *s, double *out)
+{
+    const pal__csr_t *w = trans ? &t->WT : &t->W;
+
+    if (t->wid) {
+        memcpy(out, s, (size_t)t->nc * (size_t)k * sizeof *out);
+        return;
+    }
+    memset(out, 0, (size_t)t->nc * (size_t)k * sizeof *out);
+    for (int32_t a = 0; a < t->nc; a++)
+        for (int64_t p = w->ptr[a]; p < w->ptr[a + 1]; p++) {
+            const double v = w->val[p];
+            const double *src = s + (size_t)w->idx[p] * (size_t)k;
+            double *dst = out + (size_t)a * (size_t)k;
+
+            for (int64_t c = 0; c < k; c++)
+                dst[c] += v * src[c];
+        }
+}
+
+void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                        int64_t k, const double *rows, double alpha, void *y,
+                        int64_t ldy)
+{
+    const size_t elem = pal_dtype_size(dtype);
+
+    for (int64_t i = 0; i < n; i++) {
+        int32_t c = t->y ? t->y[i] : 0;
+
+        memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
+        if (c >= 0)
+            add_row(dtype, y, ldy, i, k, alpha, rows + (size_t)c * (size_t)k);
+    }
+}

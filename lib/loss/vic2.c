@@ -25,15 +25,17 @@ typedef struct vic2_ws {
     pal__grad_t grad;
 } vic2_ws_t;
 
+/* dense: the graph has dense terms, whose product is kept for the
+ * gradient; a structured graph needs no n x k buffer. */
 static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
                         const pal__zarg_t *a, bool sym, bool offdiag,
-                        pal__ws_t *ws, vic2_ws_t *w)
+                        bool dense, pal__ws_t *ws, vic2_ws_t *w)
 {
     const size_t nk = (size_t)a->n * (size_t)a->k * a->elem;
 
     w->m = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * a->elem);
-    w->h = pal__ws_take(ws, nk);
-    w->ht = sym ? NULL : pal__ws_take(ws, nk);
+    w->h = dense ? pal__ws_take(ws, nk) : NULL;
+    w->ht = dense && !sym && a->dz ? pal__ws_take(ws, nk) : NULL;
     w->rn = offdiag ? pal__ws_take(ws, (size_t)a->n * sizeof(double)) : NULL;
     w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
     if (a->dz)
@@ -46,8 +48,8 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     pal_vic2_opts_t o;
     pal__ws_t ws = {NULL, 0};
     vic2_ws_t w;
-    bool sym;
-    double value, offdiag_frob = 0.0;
+    bool sym, dense;
+    double value, pos, offdiag_frob = 0.0;
     int rc;
 
     pal_vic2_opts_init(&o);
@@ -69,21 +71,26 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     sym = pal__graph_symmetric(g);
-    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+    dense = pal__graph_has_dense(g);
+    vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
-    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+    vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
 
-    /* M = Z^T Z, H = G Z. */
+    /* M = Z^T Z; <Z, G Z> from the kept product G Z when G has dense
+     * terms, else from the terms' structure (class sums). */
     pal__syrk(ctx, a->dtype, a->k, a->n, 1.0, a->z, 1, a->ldz, 0.0, w.m,
               a->k);
-    pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
-                   w.mul);
-
+    if (dense) {
+        pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
+                       w.mul);
+        pos = pal__mat_dot(a->dtype, a->n, a->k, a->z, a->ldz, w.h, a->k);
+    } else {
+        pos = pal__graph_quad(ctx, g, a->dtype, a->k, a->z, a->ldz, w.mul,
+                              0);
+    }
     value = pal__mat_dot(a->dtype, a->k, a->k, w.m, a->k, w.m, a->k) -
-            2.0 * pal__mat_dot(a->dtype, a->n, a->k, a->z, a->ldz, w.h,
-                               a->k) +
-            g->frob2;
+            2.0 * pos + g->frob2;
     if (o.offdiag) {
         pal__row_norm2(a->dtype, a->n, a->k, a->z, a->ldz, w.rn);
         for (int64_t i = 0; i < a->n; i++) {
@@ -102,7 +109,13 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
 
     /* dZ = 4 Z M - 2 (H + G^T Z), minus 4 (||z_i||^2 - G_ii) z_i. */
-    if (sym) {
+    if (!dense) {
+        pal__graph_mul_ex(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.grad.p,
+                          w.grad.ld, w.mul, 0, sym ? -4.0 : -2.0, false);
+        if (!sym)
+            pal__graph_mul_ex(ctx, g, 1, a->dtype, a->k, a->z, a->ldz,
+                              w.grad.p, w.grad.ld, w.mul, 0, -2.0, true);
+    } else if (sym) {
         pal__mat_axpby(a->dtype, a->n, a->k, -4.0, w.h, a->k, 0.0,
                        w.grad.p, w.grad.ld);
     } else {
