@@ -107,6 +107,25 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *ws, pal_dtype_t skip_dense);
 
+/*
+ * For a graph without dense terms, in two steps, so that a loss can
+ * check its value before it writes its gradient: pal__graph_quad_prep
+ * returns <X, G X> and keeps in prep (pal__graph_prep_ws bytes) each
+ * block term's W Y^T X (plus W^T Y^T X when both); pal__graph_apply_prep
+ * then writes y = alpha G X (alpha (G + G^T) X when both) from it, and
+ * from X for the other terms, on nt threads. Block terms' class sums are
+ * computed once for both. ws as for pal__graph_mul. The class sums run
+ * over the rows in order whatever the thread count.
+ */
+size_t pal__graph_prep_ws(const pal_graph_t *g, int64_t k);
+double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
+                            pal_dtype_t dtype, int64_t k, const void *x,
+                            int64_t ldx, bool both, void *prep, void *ws);
+void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
+                           const void *x, int64_t ldx, double alpha, bool both,
+                           const void *prep, void *y, int64_t ldy, void *ws,
+                           int nt);
+
 /* True when some term is dense (its products cost n^2 k). */
 bool pal__graph_has_dense(const pal_graph_t *g);
 
@@ -118,12 +137,12 @@ bool pal__graph_has_dense(const pal_graph_t *g);
  * product and n k^2 per Gram.
  */
 void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
-                     int64_t k, const void *x, int64_t ldx, double *s);
+                     int64_t k, const void *x, int64_t ldx, double *s, int nt);
 void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
                     const double *s, double *out);
 void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
                         int64_t k, const double *rows, double alpha, void *y,
-                        int64_t ldy);
+                        int64_t ldy, int nt);
 
 /* True when some term is non-zero. */
 bool pal__graph_nonzero(const pal_graph_t *g);

@@ -34,9 +34,8 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
             pal__ws_take(&w, (size_t)k * sizeof(double));
             break;
         case PAL__BLOCK:
-            pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
-            if (!x->wid)
-                pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
+            /* Class sums, W times them, W^T times them. */
+            pal__ws_take(&w, 3 * (size_t)x->nc * (size_t)k * sizeof(double));
             break;
         default:
             break;
@@ -403,15 +402,29 @@ bool pal__graph_has_dense(const pal_graph_t *g)
 }
 
 void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
-                     int64_t k, const void *x, int64_t ldx, double *s)
+                     int64_t k, const void *x, int64_t ldx, double *s, int nt)
 {
-    memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
-    for (int64_t i = 0; i < n; i++) {
-        int32_t c = t->y ? t->y[i] : 0;
+    /* Split by columns: each column's class sums run over the rows in
+     * order, whatever the thread count. */
+    const int64_t cols = 16;
 
-        if (c >= 0)
-            axpy_row(dtype, x, ldx, i, k, 1.0, s + (size_t)c * (size_t)k);
+    memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#endif
+    for (int64_t c0 = 0; c0 < k; c0 += cols) {
+        const int64_t w = k - c0 < cols ? k - c0 : cols;
+        const size_t elem = pal_dtype_size(dtype);
+
+        for (int64_t i = 0; i < n; i++) {
+            int32_t c = t->y ? t->y[i] : 0;
+
+            if (c >= 0)
+                axpy_row(dtype, (const char *)x + (size_t)c0 * elem, ldx, i,
+                         w, 1.0, s + (size_t)c * (size_t)k + c0);
+        }
     }
+    (void)nt;
 }
 
 void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
@@ -437,10 +450,13 @@ void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
 
 void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
                         int64_t k, const double *rows, double alpha, void *y,
-                        int64_t ldy)
+                        int64_t ldy, int nt)
 {
     const size_t elem = pal_dtype_size(dtype);
 
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#endif
     for (int64_t i = 0; i < n; i++) {
         int32_t c = t->y ? t->y[i] : 0;
 
@@ -448,4 +464,109 @@ void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
         if (c >= 0)
             add_row(dtype, y, ldy, i, k, alpha, rows + (size_t)c * (size_t)k);
     }
+    (void)nt;
+}
+
+size_t pal__graph_prep_ws(const pal_graph_t *g, int64_t k)
+{
+    pal__ws_t w = {NULL, 0};
+
+    for (int64_t t = 0; t < g->nterms; t++)
+        if (g->terms[t].kind == PAL__BLOCK)
+            pal__ws_take(&w, 2 * (size_t)g->terms[t].nc * (size_t)k *
+                                 sizeof(double));
+    return w.used;
+}
+
+double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
+                            pal_dtype_t dtype, int64_t k, const void *x,
+                            int64_t ldx, bool both, void *prep, void *ws)
+{
+    pal__ws_t at = {prep, 0};
+    double total = 0.0;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        pal_graph_t one = *g;
+
+        if (term->kind == PAL__BLOCK) {
+            const size_t ck = (size_t)term->nc * (size_t)k;
+            double *s = pal__ws_take(&at, 2 * ck * sizeof(double));
+            double *ms = s + ck, q = 0.0;
+
+            /* s <- class sums; ms <- W s; the form is s . W s; then s is
+             * reused for (W + W^T) s when both. */
+            pal__block_sums(term, g->n, dtype, k, x, ldx, s,
+                            pal__ctx_nthreads(ctx));
+            pal__block_mix(term, 0, k, s, ms);
+            for (size_t e = 0; e < ck; e++)
+                q += s[e] * ms[e];
+            total += term->w * q;
+            if (both) {
+                double *mts = ws;
+
+                pal__block_mix(term, 1, k, s, mts);
+                for (size_t e = 0; e < ck; e++)
+                    ms[e] += mts[e];
+            }
+            continue;
+        }
+        one.terms = (pal__term_t *)term;
+        one.nterms = 1;
+        total += pal__graph_quad(ctx, &one, dtype, k, x, ldx, ws, 0);
+    }
+    return total;
+}
+
+void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
+                           const void *x, int64_t ldx, double alpha, bool both,
+                           const void *prep, void *y, int64_t ldy, void *ws,
+                           int nt)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const int64_t n = g->n;
+    pal__ws_t at = {(char *)prep, 0};
+    bool written = false;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        const double w = alpha * term->w;
+
+        if (term->kind == PAL__BLOCK) {
+            const size_t ck = (size_t)term->nc * (size_t)k;
+            const double *ms =
+                (const double *)pal__ws_take(&at, 2 * ck * sizeof(double)) +
+                ck;
+
+            if (!written) {
+                pal__block_scatter(term, n, dtype, k, ms, w, y, ldy, nt);
+                written = true;
+                continue;
+            }
+            for (int64_t i = 0; i < n; i++) {
+                int32_t c = term->y ? term->y[i] : 0;
+
+                if (c >= 0)
+                    add_row(dtype, y, ldy, i, k, w,
+                            ms + (size_t)c * (size_t)k);
+            }
+            continue;
+        }
+        if (!written) {
+            for (int64_t i = 0; i < n; i++)
+                memset((char *)y + (size_t)(i * ldy) * elem, 0,
+                       (size_t)k * elem);
+            written = true;
+        }
+        if (term->kind == PAL__CSR) {
+            mul_csr(n, term, w, 0, dtype, k, x, ldx, y, ldy, ws);
+            if (both)
+                mul_csr(n, term, w, 1, dtype, k, x, ldx, y, ldy, ws);
+        } else {
+            mul_ident(n, term, both ? 2.0 * w : w, dtype, k, x, ldx, y, ldy);
+        }
+    }
+    if (!written)
+        for (int64_t i = 0; i < n; i++)
+            memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
 }

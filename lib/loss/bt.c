@@ -76,6 +76,7 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
               const pal_bt_opts_t *user, double *loss)
 {
     const int64_t n = a->n, k = a->k;
+    const int nt = pal__ctx_nthreads(ctx);
     pal_bt_opts_t o;
     pal__ws_t ws = {NULL, 0};
     bt_ws_t w;
@@ -107,25 +108,25 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     for (int64_t j = 0; j < k; j++)
         w.scale[j] = 1.0;
     if (o.center) {
-        pal__col_sums(a->dtype, n, k, a->z, a->ldz, w.mu);
+        pal__col_sums(a->dtype, nt, n, k, a->z, a->ldz, w.mu);
         for (int64_t j = 0; j < k; j++)
             w.mu[j] /= (double)n;
     }
-    pal__col_affine(a->dtype, n, k, a->z, a->ldz, o.center ? w.mu : NULL,
+    pal__col_affine(a->dtype, nt, n, k, a->z, a->ldz, o.center ? w.mu : NULL,
                     w.scale, w.zt, k);
-    pal__norms(a->dtype, n, k, w.zt, k, true, w.norm);
+    pal__norms(a->dtype, nt, n, k, w.zt, k, true, w.norm);
     for (int64_t j = 0; j < k; j++) {
         if (w.norm[j] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.scale[j] = 1.0 / (w.norm[j] > o.eps ? w.norm[j] : o.eps);
     }
-    pal__col_affine(a->dtype, n, k, w.zt, k, NULL, w.scale, w.zt, k);
+    pal__col_affine(a->dtype, nt, n, k, w.zt, k, NULL, w.scale, w.zt, k);
 
     /* C = Zt^T (G Zt): in class space for a block term, else through the
      * product H = G Zt. */
     blk = single_block(g);
     if (blk) {
-        pal__block_sums(blk, n, a->dtype, k, w.zt, k, w.s);
+        pal__block_sums(blk, n, a->dtype, k, w.zt, k, w.s, nt);
         pal__block_mix(blk, 0, k, w.s, w.ms);
         pal__gemm(ctx, PAL_F64, k, k, blk->nc, blk->w, w.s, 1, k, w.ms, k,
                   1, 0.0, w.cd, k, 1);
@@ -177,7 +178,7 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                       k, 1, 1.0, w.t, k, 1);
         }
         pal__block_scatter(blk, n, a->dtype, k, w.t, blk->w, w.grad.p,
-                           w.grad.ld);
+                           w.grad.ld, nt);
     } else {
         for (int64_t i = 0; i < k * k; i++)
             pal__set(a->dtype, w.b, k, 0, i, w.bd[i]);
@@ -195,15 +196,15 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 
     /* Back through the normalisation, then the centring (the gradient
      * of a centred column loses its mean). */
-    pal__unnormalise(a->dtype, n, k, true, w.zt, k, w.norm, o.eps,
+    pal__unnormalise(a->dtype, nt, n, k, true, w.zt, k, w.norm, o.eps,
                      w.grad.p, w.grad.ld, w.tmp);
     if (o.center) {
-        pal__col_sums(a->dtype, n, k, w.grad.p, w.grad.ld, w.mu);
+        pal__col_sums(a->dtype, nt, n, k, w.grad.p, w.grad.ld, w.mu);
         for (int64_t j = 0; j < k; j++) {
             w.mu[j] /= (double)n;
             w.scale[j] = 1.0;
         }
-        pal__col_affine(a->dtype, n, k, w.grad.p, w.grad.ld, w.mu, w.scale,
+        pal__col_affine(a->dtype, nt, n, k, w.grad.p, w.grad.ld, w.mu, w.scale,
                         w.grad.p, w.grad.ld);
     }
     if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)

@@ -201,13 +201,13 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     /* Normalise the rows. */
-    pal__norms(a->dtype, n, k, a->z, a->ldz, false, w.r);
+    pal__norms(a->dtype, nt, n, k, a->z, a->ldz, false, w.r);
     for (int64_t i = 0; i < n; i++) {
         if (w.r[i] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.lse[i] = 1.0 / (w.r[i] > o.eps ? w.r[i] : o.eps);
     }
-    pal__row_scale(a->dtype, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
+    pal__row_scale(a->dtype, nt, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
 
     /* Positive term of the terms left to the products: <Zt, G Zt> less
      * their diagonal. Whole, the product is kept for the gradient;
@@ -217,12 +217,12 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         if (whole) {
             pal__graph_mul_ex(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k,
                               w.mul, skip_dense, 1.0, false);
-            pos = pal__mat_dot(a->dtype, n, k, w.zt, k, w.h, k);
+            pos = pal__mat_dot(a->dtype, nt, n, k, w.zt, k, w.h, k);
         } else {
             pos = pal__graph_quad(ctx, g, a->dtype, k, w.zt, k, w.mul, 0);
         }
         if (skip) {
-            pal__row_norm2(a->dtype, n, k, w.zt, k, w.lse);
+            pal__row_norm2(a->dtype, nt, n, k, w.zt, k, w.lse);
             for (int64_t i = 0; i < n; i++)
                 pos -= w.gdiag[i] * w.lse[i];
         }
@@ -275,14 +275,14 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
      * -(G' + G'^T) Zt = -(G Zt + G^T Zt) + 2 diag(G_ii) Zt. */
     if (rest && whole) {
         if (rest_sym) {
-            pal__mat_axpby(a->dtype, n, k, -2.0, w.h, k, 0.0, w.grad.p,
+            pal__mat_axpby(a->dtype, nt, n, k, -2.0, w.h, k, 0.0, w.grad.p,
                            w.grad.ld);
         } else {
             pal__graph_mul_ex(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k,
                               w.mul, skip_dense, 1.0, false);
-            pal__mat_axpby(a->dtype, n, k, -1.0, w.h, k, 0.0, w.grad.p,
+            pal__mat_axpby(a->dtype, nt, n, k, -1.0, w.h, k, 0.0, w.grad.p,
                            w.grad.ld);
-            pal__mat_axpby(a->dtype, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
+            pal__mat_axpby(a->dtype, nt, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
                            w.grad.ld);
         }
     } else if (rest) {
@@ -292,13 +292,13 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
             pal__graph_mul_ex(ctx, g, 1, a->dtype, k, w.zt, k, w.grad.p,
                               w.grad.ld, w.mul, 0, -1.0, true);
     } else {
-        pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, 0.0, w.grad.p,
+        pal__mat_axpby(a->dtype, nt, n, k, 0.0, NULL, 0, 0.0, w.grad.p,
                        w.grad.ld);
     }
     if (rest && skip) {
         for (int64_t i = 0; i < n; i++)
             w.gdiag[i] *= 2.0;
-        pal__row_axpy(a->dtype, n, k, w.gdiag, w.zt, k, w.grad.p,
+        pal__row_axpy(a->dtype, nt, n, k, w.gdiag, w.zt, k, w.grad.p,
                       w.grad.ld);
     }
 
@@ -338,8 +338,8 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
 
     /* dL/dZt = (...) / tau, then back through the row normalisation. */
-    pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, itau, w.grad.p, w.grad.ld);
-    pal__unnormalise(a->dtype, n, k, false, w.zt, k, w.r, o.eps, w.grad.p,
+    pal__mat_axpby(a->dtype, nt, n, k, 0.0, NULL, 0, itau, w.grad.p, w.grad.ld);
+    pal__unnormalise(a->dtype, nt, n, k, false, w.zt, k, w.r, o.eps, w.grad.p,
                      w.grad.ld, NULL);
     if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)
         return rc;
