@@ -102,12 +102,16 @@ static int64_t tile_side(const pal_ctx_t *ctx, const pal__zarg_t *a,
     if (pal__mul_size((size_t)a->n * a->elem, (size_t)a->n, &whole) &&
         whole + 64 <= budget)
         return a->n;
-    budget = budget < TILE_BYTES ? budget : TILE_BYTES;
-    /* A tile and four vectors of its side. */
-    tb = (int64_t)sqrt((double)budget / (double)a->elem);
-    while (tb > 1 && (size_t)tb * ((size_t)tb * a->elem + 3 * a->elem + 8) +
-                             512 > budget)
-        tb--;
+    if (budget > TILE_BYTES)
+        budget = TILE_BYTES;
+    /* A tile and four vectors of its side, with room for alignment. */
+    for (tb = (int64_t)sqrt((double)budget / (double)a->elem); tb > 1;
+         tb--) {
+        size_t need = (size_t)tb * ((size_t)tb * a->elem + 3 * a->elem + 8);
+
+        if (need + 512 <= budget)
+            break;
+    }
     return tb < 1 ? 1 : tb >= a->n ? a->n - 1 : tb;
 }
 

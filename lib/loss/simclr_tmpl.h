@@ -16,11 +16,11 @@ static inline double FN(row_sum_)(const PAL_T *x, int64_t n)
     double s = 0.0;
     int64_t j = 0;
 
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         acc[l] = pal__v4d_set(0.0);
     for (; j + PAL_VL <= n; j += PAL_VL)
         PAL_VACC(acc, PAL_VLOAD(x + j));
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
     for (; j < n; j++)
         s += (double)x[j];
@@ -49,11 +49,11 @@ static inline double FN(row_dot_)(const PAL_T *a, const PAL_T *b, int64_t n)
     double s = 0.0;
     int64_t j = 0;
 
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         acc[l] = pal__v4d_set(0.0);
     for (; j + PAL_VL <= n; j += PAL_VL)
         PAL_VACC(acc, PAL_VLOAD(a + j) * PAL_VLOAD(b + j));
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
     for (; j < n; j++)
         s += (double)a[j] * (double)b[j];
@@ -154,7 +154,6 @@ static void FN(tile_stats_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
     for (int64_t a = 0; a < bi; a++) {
         const PAL_T *row = s + a * ld;
         PAL_T rmx = FN(row_max_)(row, bj);
-        double add = 0.0;
         double mi = m[i0 + a] > (double)rmx ? m[i0 + a] : (double)rmx;
 
         if (!diag) {
@@ -172,13 +171,14 @@ static void FN(tile_stats_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
             const PAL_T sh = (PAL_T)mi;
             const PAL_V sv = PAL_VSET(sh);
             pal__v4d acc[PAL_VL / 4];
+            double add = 0.0;
             int64_t c = 0;
 
-            for (int l = 0; l < PAL_VL / 4; l++)
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
                 acc[l] = pal__v4d_set(0.0);
             for (; c + PAL_VL <= bj; c += PAL_VL)
                 PAL_VACC(acc, PAL_VEXP(PAL_VLOAD(row + c) - sv));
-            for (int l = 0; l < PAL_VL / 4; l++)
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
                 add += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
             for (; c < bj; c++)
                 add += (double)PAL_SEXP(row[c] - sh);
@@ -208,11 +208,11 @@ static void FN(tile_stats_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
         for (; c + PAL_VL <= bj; c += PAL_VL) {
             pal__v4d add[PAL_VL / 4];
 
-            for (int l = 0; l < PAL_VL / 4; l++)
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
                 add[l] = pal__v4d_load(colacc + c + 4 * l);
             PAL_VACC(add, PAL_VEXP(PAL_VLOAD(row + c) -
                                    PAL_VLOAD(colmax + c)));
-            for (int l = 0; l < PAL_VL / 4; l++)
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
                 pal__v4d_store(colacc + c + 4 * l, add[l]);
         }
         for (; c < bj; c++)
@@ -306,7 +306,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
     PAL_V r[PAL_VL], q[PAL_VL];
     pal__v4d cj[H];
 
-    for (int h = 0; h < H; h++)
+    for (int64_t h = 0; h < H; h++)
         cj[h] = pal__v4d_load(c + j0 + 4 * h);
     for (int a = 0; a < PAL_VL; a++) {
         r[a] = PAL_VLOAD(e + (i0 + a) * ld + j0);
@@ -318,7 +318,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
 
         PAL_VWIDEN(r[a], x);
         PAL_VWIDEN(q[a], y);
-        for (int h = 0; h < H; h++)
+        for (int64_t h = 0; h < H; h++)
             x[h] = c[i0 + a] * x[h] + cj[h] * y[h];
         for (int f = 0; f < fold->n; f++) {
             const PAL_T *af = fold->a[f];
@@ -332,7 +332,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
             PAL_VTRANSPOSE(g);
             PAL_VWIDEN(PAL_VLOAD(af + (i0 + a) * la + j0), gx);
             PAL_VWIDEN(g[a], gy);
-            for (int h = 0; h < H; h++)
+            for (int64_t h = 0; h < H; h++)
                 x[h] -= fold->w[f] * (gx[h] + gy[h]);
         }
         r[a] = PAL_VNARROW(x);
