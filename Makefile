@@ -280,7 +280,7 @@ $(BUILD)/pal.pc: pal.pc.in include/pal/core.h FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' $< > $@
+		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' -e 's|@OPENMP@|$(OPENMP)|g' $< > $@
 
 FORCE:
 

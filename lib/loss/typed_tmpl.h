@@ -23,6 +23,7 @@
 static void FN(row_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -39,6 +40,7 @@ static void FN(row_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
 static double FN(mat_dot_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, const PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
     double part[PAL__RANGES], acc = 0.0;
 
 #ifdef _OPENMP
@@ -67,6 +69,7 @@ static void FN(row_scale_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, const double *s, double c, PAL_T *y,
                            int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -81,6 +84,7 @@ static void FN(row_scale_)(int nt, int64_t n, int64_t k, const PAL_T *x,
 static void FN(mat_axpby_)(int nt, int64_t n, int64_t k, double a, const PAL_T *x,
                            int64_t ldx, double b, PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -108,6 +112,7 @@ static void FN(mat_axpby_)(int nt, int64_t n, int64_t k, double a, const PAL_T *
 static void FN(row_axpy_)(int nt, int64_t n, int64_t k, const double *s,
                           const PAL_T *x, int64_t ldx, PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -123,6 +128,7 @@ static void FN(row_axpy_)(int nt, int64_t n, int64_t k, const double *s,
 static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                           int64_t ldx, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -140,6 +146,7 @@ static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
 static void FN(col_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -183,6 +190,7 @@ static double FN(scaled_norm_)(const PAL_T *x, int64_t count, int64_t step,
 static void FN(norms_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                        int64_t ldx, bool cols, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
     if (cols) {
         FN(col_norm2_)(nt, n, k, x, ldx, out);
         for (int64_t j = 0; j < k; j++)
@@ -198,6 +206,7 @@ static void FN(col_affine_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                             int64_t ldx, const double *mu, const double *s,
                             PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -211,6 +220,7 @@ static void FN(unnormalise_rows_)(int nt, int64_t n, int64_t k, const PAL_T *zt,
                                   int64_t ldzt, const double *r, double eps,
                                   PAL_T *g, int64_t ldg)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
@@ -236,6 +246,7 @@ static void FN(unnormalise_cols_)(int nt, int64_t n, int64_t k,
                                   const double *r, double eps, PAL_T *g,
                                   int64_t ldg, double *dot)
 {
+    (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
