@@ -1369,19 +1369,29 @@ END_TEST
  * multiplied): the whole mode must equal the streamed mode, which takes
  * another route (graph products, row tiles), to rounding.
  */
-START_TEST(simclr_whole_equals_streamed_large)
+/* Whole vs streamed on n rows (odd n leaves edges to every vector
+ * kernel), with two dense terms that are folded in whole mode (of each
+ * type, symmetric or not) and a label term; whole on 1 and 2 threads
+ * must give the same bits. */
+static void whole_vs_streamed(int64_t n, int sym)
 {
-    const int64_t n = 200, k = 7;
+    const int64_t k = 7;
     double *z = malloc((size_t)(n * k) * sizeof *z);
     double *gd = malloc((size_t)(n * n) * sizeof *gd);
     float *gf = malloc((size_t)(n * n) * sizeof *gf);
-    double dzw[1400], dzs[1400];
-    int32_t y[200];
+    double *dzw = malloc((size_t)(n * k) * sizeof *dzw);
+    double *dzs = malloc((size_t)(n * k) * sizeof *dzs);
+    double *dz2 = malloc((size_t)(n * k) * sizeof *dz2);
+    float *zf = malloc((size_t)(n * k) * sizeof *zf);
+    float *dzf = malloc((size_t)(n * k) * sizeof *dzf);
+    double *dz32 = malloc((size_t)(n * k) * sizeof *dz32);
+    int32_t *y = malloc((size_t)n * sizeof *y);
     pal_graph_t *g;
-    pal_ctx_t *whole, *streamed;
+    pal_ctx_t *whole, *streamed, *two;
     trng_t r;
 
-    trng_seed(&r, test_seed() + 77);
+    ck_assert(z && gd && gf && dzw && dzs && dz2 && zf && dzf && dz32 && y);
+    trng_seed(&r, test_seed() + 77 + (uint64_t)n);
     fill_normal(&r, z, n, k, k, 1.0);
     random_labels(&r, y, n, 9, 0.1);
     for (int64_t i = 0; i < n; i++)
@@ -1389,23 +1399,37 @@ START_TEST(simclr_whole_equals_streamed_large)
             gd[i * n + j] = trng_unit(&r) < 0.05 ? trng_unit(&r) : 0.0;
             gf[i * n + j] = (float)(trng_unit(&r) < 0.03);
         }
+    for (int64_t i = 0; i < n && sym; i++)
+        for (int64_t j = 0; j < i; j++) {
+            gd[j * n + i] = gd[i * n + j];
+            gf[j * n + i] = gf[i * n + j];
+        }
     ck_status(pal_graph_create(&g, n, NULL), PAL_OK);
     ck_status(pal_graph_add_labels(g, 1.0, y), PAL_OK);
     ck_status(pal_graph_add_dense(g, 0.7, PAL_F64, gd, n, 0), PAL_OK);
     ck_status(pal_graph_add_dense(g, 0.3, PAL_F32, gf, n, 0), PAL_OK);
     ck_status(pal_ctx_create(&whole, NULL), PAL_OK);
     ck_status(pal_ctx_create(&streamed, NULL), PAL_OK);
-    /* The rest of the workspace takes about 363 KiB here (the largest
+    ck_status(pal_ctx_create(&two, NULL), PAL_OK);
+    ck_status(pal_ctx_set_threads(whole, 1), PAL_OK);
+    ck_status(pal_ctx_set_threads(two, 2), PAL_OK);
+    /* The rest of the workspace takes about 370 KiB here (the largest
      * part converts the float32 dense term's rows for the products), and
-     * S whole would take 313 KiB more: 450 KiB leaves about 50 rows. */
+     * S whole would take 320 KiB more: 450 KiB leaves about 50 rows. */
     ck_status(pal_ctx_set_workspace_limit(streamed, 450 * 1024), PAL_OK);
+    to_float(z, n, k, k, zf, k);
 
-    for (int self = 0; self < 2; self++) {
+    /* tau = 0.15 takes the fixed-shift exponentials whole in both types,
+     * 0.02 only in float64, 0.002 in neither. */
+    for (int run = 0; run < 6; run++) {
+        static const double taus[3] = {0.15, 0.02, 0.002};
+        const int self = run % 2;
+        const double tau = taus[run / 2];
         pal_simclr_opts_t o;
-        double vw, vs;
+        double vw, vs, v2, vl, vf, vfs;
 
         pal_simclr_opts_init(&o);
-        o.tau = 0.15;
+        o.tau = tau;
         o.include_self = self;
         ck_status(pal_grad_simclr(whole, g, PAL_F64, n, k, z, k, &o, &vw,
                                   dzw, k),
@@ -1413,37 +1437,67 @@ START_TEST(simclr_whole_equals_streamed_large)
         ck_status(pal_grad_simclr(streamed, g, PAL_F64, n, k, z, k, &o, &vs,
                                   dzs, k),
                   PAL_OK);
-        ck_close(vs, vw, 1e-12, 0.0, "simclr streamed vs whole, n = 200");
+        ck_close(vs, vw, 1e-12, 0.0, "simclr streamed vs whole");
         ck_assert_msg(mat_err(dzs, k, dzw, k, n, k, 1e-10, 0.0) <= 1.0,
                       "gradient streamed vs whole: %g",
                       mat_err(dzs, k, dzw, k, n, k, 1e-10, 0.0));
         ck_assert_uint_le(pal_ctx_workspace_size(streamed), 450 * 1024);
         ck_assert_uint_gt(pal_ctx_workspace_size(whole),
                           (size_t)(n * n) * sizeof(double));
+        /* The value alone takes another path through the folded terms. */
+        ck_status(pal_loss_simclr(whole, g, PAL_F64, n, k, z, k, &o, &vl),
+                  PAL_OK);
+        ck_assert(vl == vw);
+        ck_status(pal_grad_simclr(two, g, PAL_F64, n, k, z, k, &o, &v2, dz2,
+                                  k),
+                  PAL_OK);
+        ck_assert(v2 == vw);
+        ck_assert(memcmp(dz2, dzw, (size_t)(n * k) * sizeof *dzw) == 0);
 
         /* float32: the float32 dense term is now the folded one. */
-        {
-            float zf[1400], dzf[1400];
-            double vf, dz32[1400];
-
-            to_float(z, n, k, k, zf, k);
-            ck_status(pal_grad_simclr(whole, g, PAL_F32, n, k, zf, k, &o,
-                                      &vf, dzf, k),
-                      PAL_OK);
-            for (int64_t q = 0; q < n * k; q++)
-                dz32[q] = dzf[q];
+        ck_status(pal_grad_simclr(whole, g, PAL_F32, n, k, zf, k, &o, &vf,
+                                  dzf, k),
+                  PAL_OK);
+        for (int64_t q = 0; q < n * k; q++)
+            dz32[q] = dzf[q];
+        if (tau > 0.1) {
             ck_close(vf, vw, 1e-5, 0.0, "simclr float32 vs float64");
             ck_assert_msg(mat_err(dz32, k, dzw, k, n, k, 1e-4, 0.0) <= 1.0,
                           "float32 gradient: %g",
                           mat_err(dz32, k, dzw, k, n, k, 1e-4, 0.0));
         }
+        /* float32 whole vs streamed (S rounds alike in both). */
+        ck_status(pal_grad_simclr(streamed, g, PAL_F32, n, k, zf, k, &o,
+                                  &vfs, dzf, k),
+                  PAL_OK);
+        for (int64_t q = 0; q < n * k; q++)
+            dzs[q] = dzf[q];
+        ck_close(vfs, vf, 2e-5, 0.0, "simclr float32 streamed vs whole");
+        ck_assert_msg(mat_err(dzs, k, dz32, k, n, k, 1e-3, 1e-6) <= 1.0,
+                      "float32 gradient streamed vs whole: %g",
+                      mat_err(dzs, k, dz32, k, n, k, 1e-3, 1e-6));
     }
     pal_ctx_destroy(whole);
     pal_ctx_destroy(streamed);
+    pal_ctx_destroy(two);
     pal_graph_destroy(g);
     free(z);
     free(gd);
     free(gf);
+    free(dzw);
+    free(dzs);
+    free(dz2);
+    free(zf);
+    free(dzf);
+    free(dz32);
+    free(y);
+}
+
+START_TEST(simclr_whole_equals_streamed_large)
+{
+    whole_vs_streamed(200, 0);
+    whole_vs_streamed(203, 1);
+    whole_vs_streamed(131, 0);
 }
 END_TEST
 

@@ -47,6 +47,29 @@ void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
     }
 }
 
+void pal__symm_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
+                     int64_t n, double alpha, const void *a, int64_t lda,
+                     const void *b, int64_t ldb, double beta, void *c,
+                     int64_t ldc)
+{
+    rntm_t rntm;
+
+    pal__ctx_rntm(ctx, &rntm);
+    if (dtype == PAL_F32) {
+        float al = (float)alpha, be = (float)beta;
+
+        bli_ssymm_ex(BLIS_LEFT, BLIS_LOWER, BLIS_NO_CONJUGATE,
+                     BLIS_NO_TRANSPOSE, m, n, &al, (float *)a, lda, 1,
+                     (float *)b, ldb, 1, &be, (float *)c, ldc, 1, NULL,
+                     &rntm);
+    } else {
+        bli_dsymm_ex(BLIS_LEFT, BLIS_LOWER, BLIS_NO_CONJUGATE,
+                     BLIS_NO_TRANSPOSE, m, n, &alpha, (double *)a, lda, 1,
+                     (double *)b, ldb, 1, &beta, (double *)c, ldc, 1, NULL,
+                     &rntm);
+    }
+}
+
 void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
                int64_t k, double alpha, const void *a, int64_t rsa,
                int64_t csa, double beta, void *c, int64_t ldc)

@@ -132,6 +132,13 @@ void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
                      int64_t k, double alpha, const void *a, int64_t rsa,
                      int64_t csa, double beta, void *c, int64_t ldc);
 
+/* C = alpha A B + beta C for a symmetric m x m A of which only the lower
+ * triangle is read (row-major, row stride lda), B m x n, C m x n. */
+void pal__symm_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
+                     int64_t n, double alpha, const void *a, int64_t lda,
+                     const void *b, int64_t ldb, double beta, void *c,
+                     int64_t ldc);
+
 /* ---- Random numbers ------------------------------------------------------ */
 
 /* xoshiro256** seeded through splitmix64: fast, and the same stream on

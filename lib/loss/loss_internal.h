@@ -125,13 +125,18 @@ void pal__unnormalise(pal_dtype_t t, int nt, int64_t n, int64_t k, bool cols,
 /* ---- SimCLR kernels (simclr_kern.c) -------------------------------------- */
 
 /* Dense graph terms folded into SimCLR's elementwise passes instead of
- * being multiplied: weight, array and row stride, of Z's type. */
+ * being multiplied: weight, array, row stride (of Z's type) and whether
+ * the term is symmetric. */
 #define PAL__FOLD_MAX 8
+
+/* Rows per panel of the whole-mode exponential pass (lower_exp). */
+#define PAL__SIMCLR_PANEL 256
 typedef struct pal__fold {
     int n;
     double w[PAL__FOLD_MAX];
     const void *a[PAL__FOLD_MAX];
     int64_t lda[PAL__FOLD_MAX];
+    bool sym[PAL__FOLD_MAX]; /* A_f == A_f^T */
 } pal__fold_t;
 
 /*
@@ -141,13 +146,20 @@ typedef struct pal__fold {
  * processor runs. Both give the same bits.
  */
 typedef struct pal__simclr_kern {
-    void (*softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                    int64_t lds, int64_t row0, bool skip,
-                    const pal__fold_t *fold, double *pos, double *lse,
-                    double *sum, int threads);
-    void (*sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                  const double *c, bool skip, const pal__fold_t *fold,
-                  int threads);
+    void (*lower_rows)(pal_dtype_t t, const void *s, int64_t n, int64_t ld,
+                       bool skip, double *m, double *sum, int threads);
+    void (*lower_cols)(pal_dtype_t t, const void *s, int64_t n, int64_t ld,
+                       double *m, double *sum, int threads);
+    void (*lower_exp)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                      double shift, bool skip, const pal__fold_t *fold,
+                      double *rsum, double *cpart, double *pos,
+                      int threads);
+    void (*lower_exp_sum)(pal_dtype_t t, int64_t n, const double *rsum,
+                          const double *cpart, double *sum, int threads);
+    void (*lower_b)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                    bool scaled, const double *c, const void *cv,
+                    const void *lv, bool skip, const pal__fold_t *fold,
+                    bool write, double *pos, int threads);
     void (*mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
                    int threads);
     void (*tile_stats)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,

@@ -31,6 +31,12 @@
 #define WHOLE_BYTES ((size_t)256 << 20)
 #define TILE_BYTES ((size_t)32 << 20)
 
+/* Whole, the exponentials take the fixed shift 1/tau (no row maxima) up
+ * to these 1/tau: exp(-2 / tau) and the scalings c_i = d_i / sum_i stay
+ * well inside the type's normal range. */
+#define SHIFT_MAX_F32 30.0
+#define SHIFT_MAX_F64 300.0
+
 void pal_simclr_opts_init(pal_simclr_opts_t *opts)
 {
     if (!opts)
@@ -47,8 +53,12 @@ typedef struct simclr_ws {
                                      not symmetric */
     void *mul;
     void *s;                      /* S whole (n x n), or one tile */
-    void *colmax, *lsej, *cj;     /* streamed: per column of a tile */
-    double *colacc;
+    void *colmax, *lsej, *cj;     /* streamed: per column of a tile;
+                                     whole: lse and d in Z's type (lsej,
+                                     cj, n each) */
+    double *colacc;               /* streamed: per column of a tile */
+    double *cm, *cs;              /* whole: n each */
+    double *cpart;                /* whole: column sums by panels */
     pal__grad_t grad;
 } simclr_ws_t;
 
@@ -76,10 +86,15 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
         pal__grad_layout(ctx, a, ws, &w->grad);
     w->s = pal__ws_take(ws, (size_t)tb * tbe);
     w->colmax = whole ? NULL : pal__ws_take(ws, tbe);
-    w->lsej = whole ? NULL : pal__ws_take(ws, tbe);
-    w->cj = whole ? NULL : pal__ws_take(ws, tbe);
+    w->lsej = pal__ws_take(ws, tbe);
+    w->cj = pal__ws_take(ws, tbe);
     w->colacc = whole ? NULL
                       : pal__ws_take(ws, (size_t)tb * sizeof(double));
+    w->cm = whole ? pal__ws_take(ws, nd) : NULL;
+    w->cs = whole ? pal__ws_take(ws, nd) : NULL;
+    w->cpart = whole ? pal__ws_take(ws, (size_t)((a->n + PAL__SIMCLR_PANEL - 1) /
+                                                PAL__SIMCLR_PANEL) * nd)
+                     : NULL;
 }
 
 /*
@@ -133,7 +148,8 @@ static void find_fold(const pal_graph_t *g, pal_dtype_t dtype, bool whole,
             fold->n < PAL__FOLD_MAX) {
             fold->w[fold->n] = x->w;
             fold->a[fold->n] = x->a;
-            fold->lda[fold->n++] = x->lda;
+            fold->lda[fold->n] = x->lda;
+            fold->sym[fold->n++] = x->symmetric;
         } else {
             *rest = true;
             *rest_sym = *rest_sym && x->symmetric;
@@ -151,7 +167,7 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     pal__ws_t ws = {NULL, 0};
     simclr_ws_t w;
     pal__fold_t fold;
-    bool sym, skip, whole, rest, rest_sym;
+    bool sym, skip, whole, rest, rest_sym, shifted = false;
     pal_dtype_t skip_dense;
     int64_t tb;
     double value, pos = 0.0, dsum = 0.0, itau;
@@ -233,15 +249,51 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         pos *= itau;
     }
 
-    /* Row log-sum-exps of S: whole, with the exponentials kept; else
-     * from the tiles of its lower block triangle, each computed once. */
+    /* Row log-sum-exps of S: whole, from its lower triangle (along the
+     * rows, then down the columns); else from the tiles of its lower
+     * block triangle, each computed once. */
     if (whole) {
+        shifted = itau <= (a->dtype == PAL_F32 ? SHIFT_MAX_F32 : SHIFT_MAX_F64);
         pal__syrk_lower(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
-        kern->mirror(a->dtype, w.s, n, n, nt);
-        kern->softmax(a->dtype, w.s, n, n, n, 0, skip, &fold, w.pos, w.lse,
-                      w.sum, nt);
+    }
+    if (shifted) {
+        /* One exponential per entry, kept: then B needs only scalings. */
+        kern->lower_exp(a->dtype, w.s, n, n, itau, skip, &fold, w.sum,
+                        w.cpart, fold.n > 0 ? w.pos : NULL, nt);
+        kern->lower_exp_sum(a->dtype, n, w.sum, w.cpart, w.cs, nt);
+        for (int64_t i = 0; i < n; i++) {
+            const double t = w.cs[i];
+
+            w.lse[i] = t > 0.0 ? itau + log(t) : -INFINITY;
+            w.cm[i] = t > 0.0 ? w.d[i] / t : 0.0;
+            pal__set(a->dtype, w.cj, 0, 0, i, w.cm[i]);
+        }
         for (int64_t i = 0; i < n && fold.n > 0; i++)
             pos += w.pos[i];
+    } else if (whole) {
+        kern->lower_rows(a->dtype, w.s, n, n, skip, w.lse, w.sum, nt);
+        kern->lower_cols(a->dtype, w.s, n, n, w.cm, w.cs, nt);
+        for (int64_t i = 0; i < n; i++) {
+            const double m1 = w.lse[i], m2 = w.cm[i];
+            const double mx = m1 > m2 ? m1 : m2;
+            double tot = 0.0;
+
+            if (m1 > -INFINITY)
+                tot += w.sum[i] * exp(m1 - mx);
+            if (m2 > -INFINITY)
+                tot += w.cs[i] * exp(m2 - mx);
+            w.lse[i] = tot > 0.0 ? mx + log(tot) : -INFINITY;
+            pal__set(a->dtype, w.lsej, 0, 0, i, w.lse[i]);
+            pal__set(a->dtype, w.cj, 0, 0, i, w.d[i]);
+        }
+        /* The folded terms' positive part, and B with it when the
+         * gradient is asked for. */
+        if (fold.n > 0) {
+            kern->lower_b(a->dtype, w.s, n, n, false, w.d, w.cj, w.lsej,
+                          skip, &fold, a->dz != NULL, w.pos, nt);
+            for (int64_t i = 0; i < n; i++)
+                pos += w.pos[i];
+        }
     } else {
         for (int64_t i = 0; i < n; i++) {
             w.lse[i] = -INFINITY;
@@ -307,13 +359,17 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
 
     /* Similarity part (P' + P'^T) Zt, P'_ij = d_i P_ij; whole, the
-     * folded terms join it in B. */
+     * folded terms join it in B (formed above), whose lower triangle
+     * enters one symmetric product. */
     if (whole) {
-        for (int64_t i = 0; i < n; i++)
-            w.sum[i] = w.d[i] != 0.0 ? w.d[i] / w.sum[i] : 0.0;
-        kern->sym_b(a->dtype, w.s, n, n, w.sum, skip, &fold, nt);
-        pal__gemm(ctx, a->dtype, n, k, n, 1.0, w.s, n, 1, w.zt, k, 1, 1.0,
-                  w.grad.p, w.grad.ld, 1);
+        if (shifted)
+            kern->lower_b(a->dtype, w.s, n, n, true, w.cm, w.cj, NULL, skip,
+                          &fold, true, NULL, nt);
+        else if (fold.n == 0)
+            kern->lower_b(a->dtype, w.s, n, n, false, w.d, w.cj, w.lsej,
+                          skip, &fold, true, NULL, nt);
+        pal__symm_lower(ctx, a->dtype, n, k, 1.0, w.s, n, w.zt, k, 1.0,
+                        w.grad.p, w.grad.ld);
     } else {
         for (int64_t i0 = 0; i0 < n; i0 += tb) {
             const int64_t bi = n - i0 < tb ? n - i0 : tb;

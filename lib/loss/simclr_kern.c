@@ -64,27 +64,56 @@
 #include "simclr_tmpl.h"
 
 /* The entries of the table, dispatching on the element type. */
-static void softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                    int64_t lds, int64_t row0, bool skip,
-                    const pal__fold_t *fold, double *pos, double *lse,
-                    double *sum, int threads)
+static void lower_rows(pal_dtype_t t, const void *s, int64_t n, int64_t ld,
+                       bool skip, double *m, double *sum, int threads)
 {
     if (t == PAL_F32)
-        rows_softmax_f32(s, b, n, lds, row0, skip, fold, pos, lse, sum,
-                         threads);
+        lower_rows_f32(s, n, ld, skip, m, sum, threads);
     else
-        rows_softmax_f64(s, b, n, lds, row0, skip, fold, pos, lse, sum,
-                         threads);
+        lower_rows_f64(s, n, ld, skip, m, sum, threads);
 }
 
-static void sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                  const double *c, bool skip, const pal__fold_t *fold,
-                  int threads)
+static void lower_cols(pal_dtype_t t, const void *s, int64_t n, int64_t ld,
+                       double *m, double *sum, int threads)
 {
     if (t == PAL_F32)
-        sym_b_f32(e, n, ld, c, skip, fold, threads);
+        lower_cols_f32(s, n, ld, m, sum, threads);
     else
-        sym_b_f64(e, n, ld, c, skip, fold, threads);
+        lower_cols_f64(s, n, ld, m, sum, threads);
+}
+
+static void lower_exp(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                      double shift, bool skip, const pal__fold_t *fold,
+                      double *rsum, double *cpart, double *pos, int threads)
+{
+    if (t == PAL_F32)
+        lower_exp_f32(s, n, ld, (float)shift, skip, fold, rsum, cpart, pos,
+                      threads);
+    else
+        lower_exp_f64(s, n, ld, shift, skip, fold, rsum, cpart, pos,
+                      threads);
+}
+
+static void lower_exp_sum(pal_dtype_t t, int64_t n, const double *rsum,
+                          const double *cpart, double *sum, int threads)
+{
+    if (t == PAL_F32)
+        lower_exp_sum_f32(n, rsum, cpart, sum, threads);
+    else
+        lower_exp_sum_f64(n, rsum, cpart, sum, threads);
+}
+
+static void lower_b(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                    bool scaled, const double *c, const void *cv,
+                    const void *lv, bool skip, const pal__fold_t *fold,
+                    bool write, double *pos, int threads)
+{
+    if (t == PAL_F32)
+        lower_b_f32(s, n, ld, scaled, c, cv, lv, skip, fold, write, pos,
+                    threads);
+    else
+        lower_b_f64(s, n, ld, scaled, c, cv, lv, skip, fold, write, pos,
+                    threads);
 }
 
 static void mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
@@ -116,8 +145,9 @@ static void tile_b(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
         tile_b_f64(s, bi, bj, ld, i0, j0, skip, lse, c, lsej, cj);
 }
 
-const pal__simclr_kern_t KN(pal__simclr_kern) = {softmax, sym_b, mirror,
-                                                 tile_stats, tile_b};
+const pal__simclr_kern_t KN(pal__simclr_kern) = {
+    lower_rows, lower_cols,    lower_exp, lower_exp_sum,
+    lower_b,    mirror,        tile_stats, tile_b};
 
 #ifndef PAL_KERN_V3
 #ifdef PAL_HAVE_V3
