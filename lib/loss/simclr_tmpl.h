@@ -248,8 +248,8 @@ static void FN(lower_rows_)(const PAL_T *s, int64_t n, int64_t ld,
 }
 
 /* Columns per block of lower_cols_, and rows per chunk of a block. */
-#define CB (8 * PAL_VL)
-#define CR 64
+#define CB ((int64_t)8 * PAL_VL)
+#define CR ((int64_t)64)
 
 /* Rows [0, rows) of a chunk (stride ld, bj <= CB columns) into the
  * running column pairs (cm, ca): the chunk's column maxima first, then
@@ -379,13 +379,15 @@ FN(fold_tile_)(const pal__fold_t *fold, int64_t i0, int64_t j0,
             PAL_VTRANSPOSE(gt);
         }
         for (int64_t a = 0; a < PAL_VL; a++) {
-            pal__v4d u[H], t[H];
+            pal__v4d u[H];
 
             PAL_VWIDEN(PAL_VLOAD(af + (i0 + a) * la + j0), u);
             if (fold->sym[f]) {
                 for (int64_t h = 0; h < H; h++)
                     g[a][h] += (2.0 * wf) * u[h];
             } else {
+                pal__v4d t[H];
+
                 PAL_VWIDEN(gt[a], t);
                 for (int64_t h = 0; h < H; h++)
                     g[a][h] += wf * (u[h] + t[h]);
