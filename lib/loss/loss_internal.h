@@ -131,6 +131,8 @@ void pal__unnormalise(pal_dtype_t t, int nt, int64_t n, int64_t k, bool cols,
 
 /* Rows per panel of the whole-mode exponential pass (lower_exp). */
 #define PAL__SIMCLR_PANEL 256
+/* Rows per chunk of the streamed passes (tile_expsum). */
+#define PAL__SIMCLR_TROWS 64
 typedef struct pal__fold {
     int n;
     double w[PAL__FOLD_MAX];
@@ -166,6 +168,13 @@ typedef struct pal__simclr_kern {
                        int64_t ld, int64_t i0, int64_t j0, bool skip,
                        double *m, double *sum, void *colmax,
                        double *colacc);
+    void (*tile_expsum)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                        int64_t ld, int64_t i0, int64_t j0, bool skip,
+                        double shift, double *sum, double *cpart,
+                        int threads);
+    void (*tile_bs)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                    int64_t ld, int64_t i0, int64_t j0, bool skip,
+                    double shift, const void *cv, int threads);
     void (*tile_b)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
                    int64_t ld, int64_t i0, int64_t j0, bool skip,
                    const double *lse, const double *c, void *lsej,

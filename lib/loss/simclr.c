@@ -62,6 +62,15 @@ typedef struct simclr_ws {
     pal__grad_t grad;
 } simclr_ws_t;
 
+/* Bytes of the column sums by panels (whole) or by chunks of a tile's
+ * rows (streamed). */
+static size_t cpart_size(int64_t n, int64_t tb)
+{
+    const int64_t rows = tb == n ? PAL__SIMCLR_PANEL : PAL__SIMCLR_TROWS;
+
+    return (size_t)((tb + rows - 1) / rows) * (size_t)tb * sizeof(double);
+}
+
 /* tb: the side of a tile of S, n when S is held whole. */
 static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
                           const pal__zarg_t *a, bool sym, int64_t tb,
@@ -86,15 +95,13 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
         pal__grad_layout(ctx, a, ws, &w->grad);
     w->s = pal__ws_take(ws, (size_t)tb * tbe);
     w->colmax = whole ? NULL : pal__ws_take(ws, tbe);
-    w->lsej = pal__ws_take(ws, tbe);
-    w->cj = pal__ws_take(ws, tbe);
+    w->lsej = pal__ws_take(ws, (size_t)a->n * a->elem);
+    w->cj = pal__ws_take(ws, (size_t)a->n * a->elem);
     w->colacc = whole ? NULL
                       : pal__ws_take(ws, (size_t)tb * sizeof(double));
     w->cm = whole ? pal__ws_take(ws, nd) : NULL;
     w->cs = whole ? pal__ws_take(ws, nd) : NULL;
-    w->cpart = whole ? pal__ws_take(ws, (size_t)((a->n + PAL__SIMCLR_PANEL - 1) /
-                                                PAL__SIMCLR_PANEL) * nd)
-                     : NULL;
+    w->cpart = pal__ws_take(ws, cpart_size(a->n, tb));
 }
 
 /*
@@ -114,15 +121,19 @@ static int64_t tile_side(const pal_ctx_t *ctx, const pal__zarg_t *a,
         /* Leave room for the rest of the workspace and alignment. */
         budget = limit > other + 4096 ? limit - other - 4096 : 0;
     }
+    /* S whole and its column sums by panels (n^2 elem bytes did not
+     * overflow, so neither do these). */
     if (pal__mul_size((size_t)a->n * a->elem, (size_t)a->n, &whole) &&
-        whole + 64 <= budget)
+        whole + cpart_size(a->n, a->n) + 64 <= budget)
         return a->n;
     if (budget > TILE_BYTES)
         budget = TILE_BYTES;
-    /* A tile and four vectors of its side, with room for alignment. */
+    /* A tile, two vectors of its side, and the column sums of its chunks
+     * of rows, with room for alignment. */
     for (tb = (int64_t)sqrt((double)budget / (double)a->elem); tb > 1;
          tb--) {
-        size_t need = (size_t)tb * ((size_t)tb * a->elem + 3 * a->elem + 8);
+        size_t need = (size_t)tb * ((size_t)tb * a->elem + a->elem + 8) +
+                      cpart_size(a->n, tb);
 
         if (need + 512 <= budget)
             break;
@@ -252,11 +263,10 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     /* Row log-sum-exps of S: whole, from its lower triangle (along the
      * rows, then down the columns); else from the tiles of its lower
      * block triangle, each computed once. */
-    if (whole) {
-        shifted = itau <= (a->dtype == PAL_F32 ? SHIFT_MAX_F32 : SHIFT_MAX_F64);
+    shifted = itau <= (a->dtype == PAL_F32 ? SHIFT_MAX_F32 : SHIFT_MAX_F64);
+    if (whole)
         pal__syrk_lower(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
-    }
-    if (shifted) {
+    if (whole && shifted) {
         /* One exponential per entry, kept: then B needs only scalings. */
         kern->lower_exp(a->dtype, w.s, n, n, itau, skip, &fold, w.sum,
                         w.cpart, fold.n > 0 ? w.pos : NULL, nt);
@@ -293,6 +303,30 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                           skip, &fold, a->dz != NULL, w.pos, nt);
             for (int64_t i = 0; i < n; i++)
                 pos += w.pos[i];
+        }
+    } else if (shifted) {
+        /* Streamed with the fixed shift: one exponential per entry. */
+        for (int64_t i = 0; i < n; i++)
+            w.sum[i] = 0.0;
+        for (int64_t i0 = 0; i0 < n; i0 += tb) {
+            const int64_t bi = n - i0 < tb ? n - i0 : tb;
+
+            for (int64_t j0 = 0; j0 <= i0; j0 += tb) {
+                const int64_t bj = n - j0 < tb ? n - j0 : tb;
+
+                pal__gemm(ctx, a->dtype, bi, bj, k, itau,
+                          (const char *)w.zt + (size_t)(i0 * k) * elem, k, 1,
+                          (const char *)w.zt + (size_t)(j0 * k) * elem, 1, k,
+                          0.0, w.s, tb, 1);
+                kern->tile_expsum(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
+                                  itau, w.sum, w.cpart, nt);
+            }
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const double t = w.sum[i];
+
+            w.lse[i] = t > 0.0 ? itau + log(t) : -INFINITY;
+            pal__set(a->dtype, w.cj, 0, 0, i, t > 0.0 ? w.d[i] / t : 0.0);
         }
     } else {
         for (int64_t i = 0; i < n; i++) {
@@ -382,8 +416,12 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 
                 pal__gemm(ctx, a->dtype, bi, bj, k, itau, zti, k, 1, ztj, 1,
                           k, 0.0, w.s, tb, 1);
-                kern->tile_b(a->dtype, w.s, bi, bj, tb, i0, j0, skip, w.lse,
-                             w.d, w.lsej, w.cj);
+                if (shifted)
+                    kern->tile_bs(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
+                                  itau, w.cj, nt);
+                else
+                    kern->tile_b(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
+                                 w.lse, w.d, w.lsej, w.colmax);
                 pal__gemm(ctx, a->dtype, bi, k, bj, 1.0, w.s, tb, 1, ztj, k,
                           1, 1.0,
                           (char *)w.grad.p + pal__row(a, i0, w.grad.ld),

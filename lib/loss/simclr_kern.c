@@ -135,6 +135,29 @@ static void tile_stats(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
         tile_stats_f64(s, bi, bj, ld, i0, j0, skip, m, sum, colmax, colacc);
 }
 
+static void tile_expsum(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                        int64_t ld, int64_t i0, int64_t j0, bool skip,
+                        double shift, double *sum, double *cpart,
+                        int threads)
+{
+    if (t == PAL_F32)
+        tile_expsum_f32(s, bi, bj, ld, i0, j0, skip, (float)shift, sum,
+                        cpart, threads);
+    else
+        tile_expsum_f64(s, bi, bj, ld, i0, j0, skip, shift, sum, cpart,
+                        threads);
+}
+
+static void tile_bs(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                    int64_t ld, int64_t i0, int64_t j0, bool skip,
+                    double shift, const void *cv, int threads)
+{
+    if (t == PAL_F32)
+        tile_bs_f32(s, bi, bj, ld, i0, j0, skip, (float)shift, cv, threads);
+    else
+        tile_bs_f64(s, bi, bj, ld, i0, j0, skip, shift, cv, threads);
+}
+
 static void tile_b(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
                    int64_t ld, int64_t i0, int64_t j0, bool skip,
                    const double *lse, const double *c, void *lsej, void *cj)
@@ -147,7 +170,8 @@ static void tile_b(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
 
 const pal__simclr_kern_t KN(pal__simclr_kern) = {
     lower_rows, lower_cols,    lower_exp, lower_exp_sum,
-    lower_b,    mirror,        tile_stats, tile_b};
+    lower_b,    mirror,        tile_stats, tile_expsum,
+    tile_bs,    tile_b};
 
 #ifndef PAL_KERN_V3
 #ifdef PAL_HAVE_V3

@@ -200,6 +200,119 @@ static void FN(tile_b_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
     }
 }
 
+/*
+ * Streamed mode with the fixed shift M >= every s_ij (see lower_exp_):
+ * tile_expsum_ adds to the running row sums (sum, starting at 0) the
+ * tile's exp(s_ab - M): along its rows for the rows of I and, off the
+ * diagonal, down its columns for the rows of J. The rows go by chunks of
+ * PAL__SIMCLR_TROWS to the threads; each chunk keeps its own column sums
+ * in cpart, added in chunk order, so that nothing depends on the thread
+ * count. A diagonal tile with skip gets -infinity on its diagonal.
+ */
+static void FN(tile_expsum_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
+                             int64_t i0, int64_t j0, bool skip, PAL_T shift,
+                             double *sum, double *cpart, int threads)
+{
+    enum { H = PAL_VL / 4 };
+    const int64_t tr = PAL__SIMCLR_TROWS;
+    const int64_t nc = (bi + tr - 1) / tr;
+    const int64_t bv = bj - bj % PAL_VL;
+    const bool diag = i0 == j0;
+    const PAL_V sh = PAL_VSET(shift);
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1) \
+    if (bi * bj >= 65536)
+#endif
+    for (int64_t q = 0; q < nc; q++) {
+        const int64_t a1 = bi - q * tr < tr ? bi : q * tr + tr;
+        double *cp = cpart + q * bj;
+
+        if (!diag)
+            memset(cp, 0, (size_t)bj * sizeof *cp);
+        for (int64_t a = q * tr; a < a1; a++) {
+            PAL_T *row = s + a * ld;
+            pal__v4d racc[H];
+            double t = 0.0;
+
+            if (diag && skip)
+                row[a] = -(PAL_T)INFINITY;
+            for (int64_t h = 0; h < H; h++)
+                racc[h] = pal__v4d_set(0.0);
+            for (int64_t c = 0; c < bv; c += PAL_VL) {
+                const PAL_V e = PAL_VEXP(PAL_VLOAD(row + c) - sh);
+
+                PAL_VACC(racc, e);
+                if (!diag) {
+                    pal__v4d col[H];
+
+                    for (int64_t h = 0; h < H; h++)
+                        col[h] = pal__v4d_load(cp + c + 4 * h);
+                    PAL_VACC(col, e);
+                    for (int64_t h = 0; h < H; h++)
+                        pal__v4d_store(cp + c + 4 * h, col[h]);
+                }
+            }
+            for (int64_t h = 0; h < H; h++)
+                t += (racc[h][0] + racc[h][1]) + (racc[h][2] + racc[h][3]);
+            for (int64_t c = bv; c < bj; c++) {
+                const double e = (double)PAL_SEXP(row[c] - shift);
+
+                t += e;
+                if (!diag)
+                    cp[c] += e;
+            }
+            sum[i0 + a] += t;
+        }
+    }
+    if (diag)
+        return;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (bi * bj >= 65536)
+#endif
+    for (int64_t b = 0; b < bj; b++) {
+        double t = 0.0;
+
+        for (int64_t q = 0; q < nc; q++)
+            t += cpart[q * bj + b];
+        sum[j0 + b] += t;
+    }
+    (void)threads;
+}
+
+/*
+ * Streamed mode, second pass with the fixed shift, in place on a tile:
+ *   B_ab = exp(s_ab - M) (c_a + c_b),  c = d / (row sum), in Z's type
+ * (B_aa = 0 on a diagonal tile with skip).
+ */
+static void FN(tile_bs_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
+                         int64_t i0, int64_t j0, bool skip, PAL_T shift,
+                         const PAL_T *cv, int threads)
+{
+    const int64_t bv = bj - bj % PAL_VL;
+    const PAL_V sh = PAL_VSET(shift);
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    if (bi * bj >= 65536)
+#endif
+    for (int64_t a = 0; a < bi; a++) {
+        PAL_T *row = s + a * ld;
+        const PAL_T ci = cv[i0 + a];
+        const PAL_V civ = PAL_VSET(ci);
+
+        for (int64_t c = 0; c < bv; c += PAL_VL)
+            PAL_VSTORE(row + c, PAL_VEXP(PAL_VLOAD(row + c) - sh) *
+                                    (civ + PAL_VLOAD(cv + j0 + c)));
+        for (int64_t c = bv; c < bj; c++)
+            row[c] = PAL_SEXP(row[c] - shift) * (ci + cv[j0 + c]);
+        if (skip && i0 == j0)
+            row[a] = 0;
+    }
+    (void)threads;
+}
+
 /* sum_j exp(x_j - sh), in double. */
 static inline double FN(row_expsum_)(const PAL_T *x, int64_t n, PAL_T sh)
 {
