@@ -149,6 +149,184 @@ START_TEST(fixed_thread_count_is_reproducible)
 }
 END_TEST
 
+/*
+ * At sizes where every kernel splits its work (n = 1100, past every
+ * threshold, with edges left by odd sizes) a fixed thread count gives the
+ * same bits run after run, and 1 and 2 threads agree to rounding (BLIS
+ * may round an accumulating product differently when it splits it): the
+ * three losses on dense (symmetric or not), label, SSL and sparse graphs,
+ * float32 and float64, and SimCLR whole and streamed, at a temperature
+ * that takes the fixed shift and one that takes row maxima.
+ */
+#define BN 1100
+#define BK 13
+
+static void big_run(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t t,
+                    int loss, double tau, const void *z, double *value,
+                    void *dz)
+{
+    pal_simclr_opts_t so;
+    pal_bt_opts_t bo;
+
+    pal_simclr_opts_init(&so);
+    so.tau = tau;
+    pal_bt_opts_init(&bo);
+    bo.center = 1;
+    if (loss == 0)
+        ck_status(pal_grad_vic2(ctx, g, t, BN, BK, z, BK, NULL, value, dz,
+                                BK),
+                  PAL_OK);
+    else if (loss == 1)
+        ck_status(pal_grad_simclr(ctx, g, t, BN, BK, z, BK, &so, value, dz,
+                                  BK),
+                  PAL_OK);
+    else
+        ck_status(pal_grad_bt(ctx, g, t, BN, BK, z, BK, &bo, value, dz, BK),
+                  PAL_OK);
+}
+
+START_TEST(thread_counts_large)
+{
+    double *zd = malloc(sizeof(double) * BN * BK);
+    float *zf = malloc(sizeof(float) * BN * BK);
+    double *gd = malloc(sizeof(double) * BN * BN);
+    float *gf = malloc(sizeof(float) * BN * BN);
+    double *dz[3];
+    int32_t *y = malloc(sizeof(int32_t) * BN);
+    int64_t *rowptr = malloc(sizeof(int64_t) * (BN + 1));
+    int32_t *col = malloc(sizeof(int32_t) * BN * 4);
+    double *val = malloc(sizeof(double) * BN * 4);
+    pal_graph_t *g[5];
+    pal_ctx_t *ctx[2], *lim[2];
+    trng_t r;
+
+    for (int q = 0; q < 3; q++)
+        dz[q] = malloc(sizeof(double) * BN * BK);
+    ck_assert(zd && zf && gd && gf && dz[0] && dz[1] && dz[2] && y && rowptr &&
+              col && val);
+    trng_seed(&r, test_seed() + 11);
+    for (int64_t i = 0; i < BN * BK; i++) {
+        zd[i] = trng_normal(&r);
+        zf[i] = (float)zd[i];
+    }
+    for (int64_t i = 0; i < BN; i++) {
+        y[i] = (int32_t)(trng_unit(&r) * 10.0);
+        for (int64_t j = 0; j < BN; j++) {
+            gd[i * BN + j] = trng_unit(&r) < 0.02 ? trng_unit(&r) : 0.0;
+            gf[i * BN + j] = (float)(trng_unit(&r) < 0.02);
+        }
+    }
+    for (int64_t i = 0; i < BN; i++)
+        for (int64_t j = 0; j < i; j++)
+            gf[j * BN + i] = gf[i * BN + j];
+    rowptr[0] = 0;
+    for (int64_t i = 0; i < BN; i++) {
+        for (int64_t q = 0; q < 4; q++) {
+            col[i * 4 + q] = (int32_t)((i * 7 + q * 131 + 1) % BN);
+            val[i * 4 + q] = 0.25 + 0.1 * (double)q;
+        }
+        /* Strictly increasing columns within a row. */
+        for (int64_t q = 1; q < 4; q++)
+            for (int64_t p = q; p > 0 && col[i * 4 + p] < col[i * 4 + p - 1];
+                 p--) {
+                int32_t c = col[i * 4 + p];
+
+                col[i * 4 + p] = col[i * 4 + p - 1];
+                col[i * 4 + p - 1] = c;
+            }
+        rowptr[i + 1] = (i + 1) * 4;
+    }
+    for (int q = 0; q < 5; q++)
+        ck_status(pal_graph_create(&g[q], BN, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(g[0], 1.0, PAL_F64, gd, BN, 0), PAL_OK);
+    ck_status(pal_graph_add_dense(g[1], 1.0, PAL_F32, gf, BN, 0), PAL_OK);
+    ck_status(pal_graph_add_labels(g[2], 1.0, y), PAL_OK);
+    ck_status(pal_graph_add_csr(g[3], 1.0, PAL_F64, BN * 4, rowptr, col, val,
+                                0),
+              PAL_OK);
+    ck_status(pal_graph_add_labels(g[4], 0.5, y), PAL_OK);
+    ck_status(pal_graph_add_dense(g[4], 0.5, PAL_F32, gf, BN, 0), PAL_OK);
+    for (int t = 0; t < 2; t++) {
+        ck_status(pal_ctx_create(&ctx[t], NULL), PAL_OK);
+        ck_status(pal_ctx_set_threads(ctx[t], t + 1), PAL_OK);
+        ck_status(pal_ctx_create(&lim[t], NULL), PAL_OK);
+        ck_status(pal_ctx_set_threads(lim[t], t + 1), PAL_OK);
+    }
+    for (int q = 0; q < 5; q++)
+        for (int loss = 0; loss < 3; loss++)
+            for (int type = 0; type < 2; type++)
+                for (int mode = 0; mode < (loss == 1 ? 4 : 1); mode++) {
+                    const pal_dtype_t t = type ? PAL_F32 : PAL_F64;
+                    const double tau = mode & 1 ? 0.01 : 0.2;
+                    const size_t bytes =
+                        (size_t)(BN * BK) * (type ? sizeof(float)
+                                                  : sizeof(double));
+                    double v[3];
+
+                    /* Streamed: the smallest limit, by MiB, that lets
+                     * SimCLR run, far below what S whole needs. */
+                    for (size_t mib = 1; mode & 2; mib++) {
+                        pal_simclr_opts_t so;
+                        int rc;
+
+                        pal_simclr_opts_init(&so);
+                        for (int th = 0; th < 2; th++)
+                            ck_status(pal_ctx_set_workspace_limit(
+                                          lim[th], mib << 20),
+                                      PAL_OK);
+                        rc = pal_grad_simclr(lim[0], g[q], t, BN, BK,
+                                             type ? (const void *)zf : zd,
+                                             BK, &so, &v[0], dz[0], BK);
+                        if (rc == PAL_OK)
+                            break;
+                        ck_status(rc, PAL_E_NOMEM);
+                        ck_assert(mib < 16);
+                    }
+                    /* dz[0]: 1 thread; dz[1], dz[2]: 2 threads, twice. */
+                    for (int run = 0; run < 3; run++)
+                        big_run(mode & 2 ? lim[run > 0] : ctx[run > 0], g[q],
+                                t, loss, tau, type ? (const void *)zf : zd,
+                                &v[run], dz[run]);
+                    ck_assert_msg(v[1] == v[2] &&
+                                      memcmp(dz[1], dz[2], bytes) == 0,
+                                  "graph %d loss %d type %d mode %d: 2 "
+                                  "threads not reproducible",
+                                  q, loss, type, mode);
+                    for (int run = 0; run < 2 && type; run++)
+                        for (int64_t i = BN * BK - 1; i >= 0; i--)
+                            dz[run][i] = ((const float *)dz[run])[i];
+                    {
+                        const double tol = type ? 2e-5 : 1e-11;
+                        const double e = mat_err(dz[0], BK, dz[1], BK, BN,
+                                                 BK, tol, tol);
+
+                        ck_assert_msg(fabs(v[0] - v[1]) <=
+                                              tol * (1.0 + fabs(v[1])) &&
+                                          e <= 1.0,
+                                      "graph %d loss %d type %d mode %d: 1 "
+                                      "and 2 threads differ (%g)",
+                                      q, loss, type, mode, e);
+                    }
+                }
+    for (int q = 0; q < 5; q++)
+        pal_graph_destroy(g[q]);
+    for (int t = 0; t < 2; t++) {
+        pal_ctx_destroy(ctx[t]);
+        pal_ctx_destroy(lim[t]);
+    }
+    free(zd);
+    free(zf);
+    free(gd);
+    free(gf);
+    for (int q = 0; q < 3; q++)
+        free(dz[q]);
+    free(y);
+    free(rowptr);
+    free(col);
+    free(val);
+}
+END_TEST
+
 /* Oracles, each with its own store, run to the end in parallel: each
  * asks exactly what the same oracle asks alone. */
 typedef struct ojob {
@@ -230,6 +408,7 @@ Suite *suite_threads(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, losses_in_parallel_equal_serial);
     tcase_add_test(tc, fixed_thread_count_is_reproducible);
+    tcase_add_test(tc, thread_counts_large);
     tcase_add_test(tc, oracles_in_parallel_equal_serial);
     suite_add_tcase(s, tc);
     return s;

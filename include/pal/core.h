@@ -179,10 +179,11 @@ PAL_API void pal_ctx_destroy(pal_ctx_t *ctx);
  * Number of threads for the dense products (BLIS) of later calls on this
  * context. 0 (the default) uses BLIS's own setting (its environment
  * variables, such as BLIS_NUM_THREADS). More threads than cores only
- * slows the products down. Results for a fixed thread count are
- * reproducible run to run; with the BLIS of Debian 12 they are also the
- * same across thread counts, since BLIS does not split the inner
- * dimension of a product between threads.
+ * slows the products down. The elementwise passes of the losses run on
+ * the same number of OpenMP threads. Results for a fixed thread count
+ * are bitwise reproducible run to run; different thread counts agree to
+ * rounding (BLIS may round an accumulating product differently where it
+ * splits it at another place).
  * @return PAL_OK, PAL_E_NULL, PAL_E_RANGE (threads < 0 or > 1024).
  */
 PAL_API int pal_ctx_set_threads(pal_ctx_t *ctx, int threads);

@@ -110,9 +110,19 @@ PAL_API int pal_grad_vic2(pal_ctx_t *ctx, const pal_graph_t *g,
    PAL_E_ZERO_NORM unless eps > 0. With the self term excluded (the
    default) and n = 1 there is no pair at all: PAL_E_EMPTY.
 
-   The n x n similarities are processed in row tiles with a stable
-   log-sum-exp; when the context's workspace limit cannot hold them whole
-   they are computed twice (streamed mode, O(n k + tile) memory). */
+   Cost and memory. The n x n similarities S are held whole when the
+   context's workspace limit allows (n^2 elements; without a limit up to
+   256 MiB): half a product for S (it is symmetric), two elementwise
+   passes over its lower triangle (one exponential per entry), and one
+   product for the gradient: about 1.5 times one n x n by n x k GEMM,
+   plus one more product per structured or sparse graph term (dense
+   terms of Z's type cost no product). Otherwise S is streamed in square
+   tiles of its lower triangle, computed twice: about 2 GEMMs, in
+   O(n k + tile) memory. Both modes give the same value to rounding.
+   Exponentials are shifted by 1/tau, exact while 1/tau <= 30 (float32)
+   or 300 (float64); smaller temperatures shift each row by its maximum
+   at about twice the elementwise cost. For a fixed thread count results
+   are bitwise reproducible. */
 
 typedef struct pal_simclr_opts {
     size_t size;       /* sizeof(pal_simclr_opts_t) */

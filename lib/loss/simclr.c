@@ -16,13 +16,19 @@
  * similarity part (P' + P'^T) Zt with P' = diag(d) P.
  *
  * The n x n similarities are held whole when they fit the workspace
- * budget: S is then one symmetric rank-k update, the exponentials are
- * taken once, the dense terms of G are folded into B = P' + P'^T - (G' +
- * G'^T) elementwise, and the gradient is one product B Zt. Otherwise S
- * is streamed in square tiles of its lower block triangle (it is
- * symmetric), computed once for the running log-sum-exps and once more
- * for the tiles of B, each used for both of its mirror products; nothing
- * of size n x k is kept but Zt (and the gradient itself).
+ * budget, as the lower triangle of one symmetric rank-k update: one pass
+ * takes each exponential once and sums it into its row and its column,
+ * one pass scales it in place into the lower triangle of B = P' + P'^T -
+ * (G' + G'^T) (the dense terms of G folded in elementwise), and the
+ * gradient is one symmetric product B Zt. Otherwise S is streamed in
+ * square tiles of its lower block triangle (it is symmetric), computed
+ * once for the row sums and once more for the tiles of B, each used for
+ * both of its mirror products; nothing of size n x k is kept but Zt (and
+ * the gradient itself).
+ *
+ * The exponentials are shifted by 1/tau, which bounds every s_ij (the
+ * rows of Zt have norm at most 1), while exp(-2/tau) stays a normal
+ * number; at smaller temperatures each row by its own maximum.
  */
 #include "loss_internal.h"
 
