@@ -162,8 +162,6 @@ typedef struct pal__simclr_kern {
                     bool scaled, const double *c, const void *cv,
                     const void *lv, bool skip, const pal__fold_t *fold,
                     bool write, double *pos, int threads);
-    void (*mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                   int threads);
     void (*tile_stats)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
                        int64_t ld, int64_t i0, int64_t j0, bool skip,
                        double *m, double *sum, void *colmax,

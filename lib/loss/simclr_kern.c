@@ -116,15 +116,6 @@ static void lower_b(pal_dtype_t t, void *s, int64_t n, int64_t ld,
                     threads);
 }
 
-static void mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                   int threads)
-{
-    if (t == PAL_F32)
-        mirror_f32(s, n, ld, threads);
-    else
-        mirror_f64(s, n, ld, threads);
-}
-
 static void tile_stats(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
                        int64_t ld, int64_t i0, int64_t j0, bool skip,
                        double *m, double *sum, void *colmax, double *colacc)
@@ -170,8 +161,7 @@ static void tile_b(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
 
 const pal__simclr_kern_t KN(pal__simclr_kern) = {
     lower_rows, lower_cols,    lower_exp, lower_exp_sum,
-    lower_b,    mirror,        tile_stats, tile_expsum,
-    tile_bs,    tile_b};
+    lower_b,    tile_stats, tile_expsum, tile_bs,    tile_b};
 
 #ifndef PAL_KERN_V3
 #ifdef PAL_HAVE_V3

@@ -42,24 +42,6 @@ static inline PAL_T FN(row_max_)(const PAL_T *x, int64_t n)
     return best;
 }
 
-/* sum_j a_j b_j, in double. */
-static inline double FN(row_dot_)(const PAL_T *a, const PAL_T *b, int64_t n)
-{
-    pal__v4d acc[PAL_VL / 4];
-    double s = 0.0;
-    int64_t j = 0;
-
-    for (int64_t l = 0; l < PAL_VL / 4; l++)
-        acc[l] = pal__v4d_set(0.0);
-    for (; j + PAL_VL <= n; j += PAL_VL)
-        PAL_VACC(acc, PAL_VLOAD(a + j) * PAL_VLOAD(b + j));
-    for (int64_t l = 0; l < PAL_VL / 4; l++)
-        s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
-    for (; j < n; j++)
-        s += (double)a[j] * (double)b[j];
-    return s;
-}
-
 /*
  * Streamed mode: S is visited in square tiles S_IJ = Zt_I Zt_J^T / tau
  * (rows I, columns J, bi x bj entries, row stride ld) of its lower block
@@ -781,44 +763,6 @@ static void FN(lower_b_)(PAL_T *s, int64_t n, int64_t ld, bool scaled,
     (void)threads;
 }
 
-/* The upper triangle of an n x n matrix from its lower one (a product
- * that filled only the lower triangle), tile by tile. */
-#define BLK 64
-static void FN(mirror_)(PAL_T *s, int64_t n, int64_t ld, int threads)
-{
-    const int64_t nb = n / BLK;
-
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-#endif
-    for (int64_t bi = 0; bi < nb; bi++) {
-        for (int64_t bj = 0; bj <= bi; bj++) {
-            for (int64_t i0 = bi * BLK; i0 < (bi + 1) * BLK; i0 += PAL_VL) {
-                const int64_t jend = bj == bi ? i0 : (bj + 1) * BLK;
-
-                for (int64_t j0 = bj * BLK; j0 < jend; j0 += PAL_VL) {
-                    PAL_V r[PAL_VL];
-
-                    for (int a = 0; a < PAL_VL; a++)
-                        r[a] = PAL_VLOAD(s + (i0 + a) * ld + j0);
-                    PAL_VTRANSPOSE(r);
-                    for (int a = 0; a < PAL_VL; a++)
-                        PAL_VSTORE(s + (j0 + a) * ld + i0, r[a]);
-                }
-                if (bj == bi)
-                    for (int64_t i = i0; i < i0 + PAL_VL; i++)
-                        for (int64_t j = i0; j < i; j++)
-                            s[j * ld + i] = s[i * ld + j];
-            }
-        }
-    }
-    for (int64_t i = nb * BLK; i < n; i++)
-        for (int64_t j = 0; j < i; j++)
-            s[j * ld + i] = s[i * ld + j];
-    (void)threads;
-}
-
-#undef BLK
 #undef FN
 #undef PAL_CAT
 #undef PAL_CAT_
