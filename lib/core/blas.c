@@ -74,19 +74,7 @@ void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
                int64_t k, double alpha, const void *a, int64_t rsa,
                int64_t csa, double beta, void *c, int64_t ldc)
 {
-    rntm_t rntm;
-
-    pal__ctx_rntm(ctx, &rntm);
-    if (dtype == PAL_F32) {
-        float al = (float)alpha, be = (float)beta;
-
-        bli_ssyrk_ex(BLIS_LOWER, BLIS_NO_TRANSPOSE, n, k, &al, (float *)a,
-                     rsa, csa, &be, (float *)c, ldc, 1, NULL, &rntm);
-    } else {
-        bli_dsyrk_ex(BLIS_LOWER, BLIS_NO_TRANSPOSE, n, k, &alpha,
-                     (double *)a, rsa, csa, &beta, (double *)c, ldc, 1, NULL,
-                     &rntm);
-    }
+    pal__syrk_lower(ctx, dtype, n, k, alpha, a, rsa, csa, beta, c, ldc);
     /* Mirror the lower triangle so callers see a full symmetric matrix. */
     for (int64_t i = 0; i < n; i++) {
         for (int64_t j = i + 1; j < n; j++) {

@@ -310,31 +310,9 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
             for (int64_t i = 0; i < n; i++)
                 pos += w.pos[i];
         }
-    } else if (shifted) {
-        /* Streamed with the fixed shift: one exponential per entry. */
-        for (int64_t i = 0; i < n; i++)
-            w.sum[i] = 0.0;
-        for (int64_t i0 = 0; i0 < n; i0 += tb) {
-            const int64_t bi = n - i0 < tb ? n - i0 : tb;
-
-            for (int64_t j0 = 0; j0 <= i0; j0 += tb) {
-                const int64_t bj = n - j0 < tb ? n - j0 : tb;
-
-                pal__gemm(ctx, a->dtype, bi, bj, k, itau,
-                          (const char *)w.zt + (size_t)(i0 * k) * elem, k, 1,
-                          (const char *)w.zt + (size_t)(j0 * k) * elem, 1, k,
-                          0.0, w.s, tb, 1);
-                kern->tile_expsum(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
-                                  itau, w.sum, w.cpart, nt);
-            }
-        }
-        for (int64_t i = 0; i < n; i++) {
-            const double t = w.sum[i];
-
-            w.lse[i] = t > 0.0 ? itau + log(t) : -INFINITY;
-            pal__set(a->dtype, w.cj, 0, 0, i, t > 0.0 ? w.d[i] / t : 0.0);
-        }
     } else {
+        /* Streamed: the running row sums, with the fixed shift (one
+         * exponential per entry) or each row's running maximum. */
         for (int64_t i = 0; i < n; i++) {
             w.lse[i] = -INFINITY;
             w.sum[i] = 0.0;
@@ -349,12 +327,21 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                           (const char *)w.zt + (size_t)(i0 * k) * elem, k, 1,
                           (const char *)w.zt + (size_t)(j0 * k) * elem, 1, k,
                           0.0, w.s, tb, 1);
-                kern->tile_stats(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
-                                 w.lse, w.sum, w.colmax, w.colacc);
+                if (shifted)
+                    kern->tile_expsum(a->dtype, w.s, bi, bj, tb, i0, j0,
+                                      skip, itau, w.sum, w.cpart, nt);
+                else
+                    kern->tile_stats(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
+                                     w.lse, w.sum, w.colmax, w.colacc);
             }
         }
-        for (int64_t i = 0; i < n; i++)
-            w.lse[i] = w.sum[i] > 0.0 ? w.lse[i] + log(w.sum[i]) : -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            const double t = w.sum[i], m = shifted ? itau : w.lse[i];
+
+            w.lse[i] = t > 0.0 ? m + log(t) : -INFINITY;
+            if (shifted)
+                pal__set(a->dtype, w.cj, 0, 0, i, t > 0.0 ? w.d[i] / t : 0.0);
+        }
     }
     value = -pos;
     for (int64_t i = 0; i < n; i++)
