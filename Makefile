@@ -294,3 +294,5 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) lib/libpal.so* $(STATIC)
+
+include mk/bench.mk
