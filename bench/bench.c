@@ -14,8 +14,13 @@
  * one thread, or in the other type), and every timed repetition must
  * return the verified value and gradient again.
  *
- * Usage: bench [--quick] [--dir DIR] [--python PATH] [--script PATH]
- *              [--no-torch]
+ * Usage: bench [--quick] [--only grid|large|store] [--stream-f64-1t]
+ *              [--dir DIR] [--python PATH] [--script PATH]
+ *
+ * --quick          small sizes, for CI (about a minute)
+ * --only PART      the grid of N and K, the N = 65,536 rows, or the store
+ * --stream-f64-1t  add the streamed float64 run at one thread, left out
+ *                  by default: alone it takes about 4 minutes
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,11 +55,13 @@ typedef struct plan {
     int stream_f64_1t;
     int64_t store_items, store_answers;
     double rep_budget;          /* seconds of libpal + U per configuration */
+    double long_round;          /* a round longer than this: 2 repetitions */
     double torch_budget;        /* seconds of PyTorch per workload */
     int64_t torch_max_n;        /* largest N for PyTorch on dense graphs */
     int64_t torch_once_n;       /* up to this N, one pass (f32, 1 thread) */
     const char *dir, *python, *script;
     int torch;
+    unsigned parts;             /* 1 grid, 2 large, 4 store */
 } plan_t;
 
 static void plan_init(plan_t *p, int quick)
@@ -78,10 +85,12 @@ static void plan_init(plan_t *p, int quick)
     p->threads[0] = 1;
     p->threads[1] = 2;
     p->n_threads = 2;
-    p->stream_f64_1t = 1;
+    p->stream_f64_1t = quick;
+    p->parts = 7;
     p->store_items = quick ? 100000 : 1000000;
     p->store_answers = quick ? 100000 : 1000000;
     p->rep_budget = quick ? 0.2 : 2.0;
+    p->long_round = 10.0;
     p->torch_budget = quick ? 0.2 : 1.5;
     p->torch_max_n = 4096;
     p->torch_once_n = quick ? 4096 : 16384;
@@ -120,14 +129,6 @@ static row_t *new_row(void)
     memset(&rows[n_rows], 0, sizeof rows[n_rows]);
     rows[n_rows].torch = -1.0;
     return &rows[n_rows++];
-}
-
-static const char *loss_title(const char *loss)
-{
-    return strcmp(loss, "vic2") == 0     ? "VIC^2"
-           : strcmp(loss, "bt") == 0     ? "BarlowTwins"
-           : strcmp(loss, "simclr") == 0 ? "SimCLR"
-                                         : loss;
 }
 
 /* The issue's target for a row, in units of U (0: none). */
@@ -531,7 +532,10 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
         w->check = bench_checksum(in->dt, n, k, w->dz);
         verify(p, in, threads, t, w);
     }
-    reps = clamp_int(p->rep_budget / est, 3, MAX_REPS);
+    /* 3 to 9 rounds within the budget; 2 where one round is long (N =
+     * 16,384), to keep the whole run near 15 minutes. */
+    reps = est > p->long_round ? 2
+                               : clamp_int(p->rep_budget / est, 3, MAX_REPS);
     for (int i = 0; i < n_works; i++) {
         work_t *w = &works[i];
 
@@ -895,8 +899,9 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
             double u[MAX_REPS];
 
             if (dt == PAL_F64 && threads == 1 && !p->stream_f64_1t) {
-                printf("%-7s %-17s %-4s %3d %6lld %4lld  left out of this "
-                       "plan (about 4 minutes alone)\n",
+                printf("%-7s %-17s %-4s %3d %6lld %4lld  left out of the "
+                       "default plan (about 4 minutes alone; "
+                       "--stream-f64-1t adds it)\n",
                        "simclr", "labels10-streamed", "f64", threads,
                        (long long)n, (long long)k);
                 continue;
@@ -1188,7 +1193,7 @@ static void summary(const plan_t *p)
             verdict(any && worst <= 4.4, any);
         }
     }
-    {
+    if (p->parts & 4) {
         double rate = INFINITY;
         int any = 1;
 
@@ -1206,60 +1211,92 @@ static void summary(const plan_t *p)
 
 /* ---- Plot data ------------------------------------------------------------ */
 
-/* Blocks of "N seconds" lines, one per series (gnuplot's `index`), each
- * starting with its title: 1 thread, K = the large K. */
-static void plot_data(const plan_t *p, pal_dtype_t dt, int torch)
-{
-    static const char *series[][2] = {
-        {"vic2", "dense-sym"},  {"bt", "dense-sym"},
-        {"simclr", "dense-sym"}, {"vic2", "dense-ns"},
-        {"bt", "dense-ns"},     {"simclr", "dense-ns"},
-        {"vic2", "labels10"},   {"bt", "labels10"},
-        {"vic2", "ssl"},        {"bt", "ssl"},
-        {"vic2", "csr16"},      {"bt", "csr16"},
-        {"simclr", "labels10-streamed"}};
-    char f[600], name[64];
-    FILE *out;
+/*
+ * One file per type for bench/plot.gp: gnuplot `index` blocks of "N
+ * seconds" lines (1 thread, the large K), each starting with its title,
+ * at fixed positions: block 0 is the unit, then for each loss (VIC^2,
+ * BarlowTwins, SimCLR) and each graph, libpal's block and PyTorch's. A
+ * series without data holds one NaN point, so the positions never move.
+ */
+static const char *plot_losses[] = {"vic2", "bt", "simclr"};
+static const char *plot_graphs[] = {"dense-sym", "dense-ns", "labels10",
+                                    "ssl",       "csr16",
+                                    "labels10-streamed"};
 
-    snprintf(name, sizeof name, "plot_%s%s%s.dat", p->quick ? "quick_" : "",
-             torch ? "torch_" : "", bench_dtype_name(dt));
+static int plot_point(const row_t *r, const plan_t *p, pal_dtype_t dt,
+                      const char *loss, const char *graph, int torch,
+                      double *v)
+{
+    if (r->dt != dt || r->threads != 1 || r->k != p->big_k || !r->verified)
+        return 0;
+    if (!loss) {
+        /* The unit, from one row per N. */
+        *v = r->unit;
+        return row_is(r, "vic2", "dense-sym", dt) ||
+               row_is(r, "simclr", "labels10-streamed", dt);
+    }
+    *v = torch ? r->torch : r->pal;
+    return row_is(r, loss, graph, dt) && *v > 0.0;
+}
+
+/* Write one block; 1 if it holds data. */
+static int plot_block(FILE *out, const plan_t *p, pal_dtype_t dt,
+                      const char *title, const char *loss, const char *graph,
+                      int torch)
+{
+    int any = 0;
+    double v;
+
+    for (int i = 0; i < n_rows; i++)
+        any |= plot_point(&rows[i], p, dt, loss, graph, torch, &v);
+    fprintf(out, "\"%s\" NaN\n", title);
+    for (int i = 0; i < n_rows; i++)
+        if (plot_point(&rows[i], p, dt, loss, graph, torch, &v))
+            fprintf(out, "%lld %.6g\n", (long long)rows[i].n, v);
+    if (!any)
+        fprintf(out, "NaN NaN\n");
+    fprintf(out, "\n\n");
+    return any;
+}
+
+/* The data, and beside it the list of blocks that hold some, per loss
+ * and side, as gnuplot variables (pal_L and torch_L), so that the plot
+ * draws no empty series. */
+static void plot_data(const plan_t *p, pal_dtype_t dt)
+{
+    const size_t nl = sizeof plot_losses / sizeof plot_losses[0];
+    const size_t ng = sizeof plot_graphs / sizeof plot_graphs[0];
+    char f[600], name[64];
+    FILE *out, *vars;
+    int block = 1;
+
+    snprintf(name, sizeof name, "plot_%s%s.dat", p->quick ? "quick_" : "",
+             bench_dtype_name(dt));
     path(f, sizeof f, p, name);
     if (!(out = fopen(f, "w")))
         bench_die("cannot write %s", f);
-    if (!torch) {
-        /* The unit, from one row per N. */
-        fprintf(out, "\"unit U\" NaN\n");
-        for (int i = 0; i < n_rows; i++) {
-            const row_t *r = &rows[i];
+    f[strlen(f) - 3] = '\0';
+    strcat(f, "gp");
+    if (!(vars = fopen(f, "w")))
+        bench_die("cannot write %s", f);
+    plot_block(out, p, dt, "unit U", NULL, NULL, 0);
+    for (size_t l = 0; l < nl; l++) {
+        char have[2][128] = {"", ""};
 
-            if (r->dt == dt && r->threads == 1 && r->k == p->big_k &&
-                r->verified &&
-                (row_is(r, "vic2", "dense-sym", dt) ||
-                 row_is(r, "simclr", "labels10-streamed", dt)))
-                fprintf(out, "%lld %.6g\n", (long long)r->n, r->unit);
+        for (size_t g = 0; g < ng; g++) {
+            for (int m = 0; m < 2; m++, block++) {
+                if (plot_block(out, p, dt, plot_graphs[g], plot_losses[l],
+                               plot_graphs[g], m))
+                    snprintf(have[m] + strlen(have[m]),
+                             sizeof have[m] - strlen(have[m]), " %d",
+                             block);
+            }
         }
-        fprintf(out, "\n\n");
-    }
-    for (size_t s = 0; s < sizeof series / sizeof series[0]; s++) {
-        int any = 0;
-
-        for (int i = 0; i < n_rows; i++) {
-            const row_t *r = &rows[i];
-            double v = torch ? r->torch : r->pal;
-
-            if (!row_is(r, series[s][0], series[s][1], dt) ||
-                r->threads != 1 || r->k != p->big_k || !r->verified ||
-                !(v > 0.0))
-                continue;
-            if (!any++)
-                fprintf(out, "\"%s%s %s\" NaN\n", torch ? "PyTorch " : "",
-                        loss_title(series[s][0]), series[s][1]);
-            fprintf(out, "%lld %.6g\n", (long long)r->n, v);
-        }
-        if (any)
-            fprintf(out, "\n\n");
+        fprintf(vars, "pal_%zu = \"%s\"\ntorch_%zu = \"%s\"\n", l, have[0],
+                l, have[1]);
     }
     fclose(out);
+    fclose(vars);
 }
 
 /* ---- Main ------------------------------------------------------------------- */
@@ -1267,8 +1304,9 @@ static void plot_data(const plan_t *p, pal_dtype_t dt, int torch)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench [--quick] [--dir DIR] [--python PATH] "
-            "[--script PATH] [--no-f64-stream-1t]\n");
+            "usage: bench [--quick] [--only grid|large|store] "
+            "[--stream-f64-1t]\n"
+            "             [--dir DIR] [--python PATH] [--script PATH]\n");
     exit(2);
 }
 
@@ -1321,15 +1359,24 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             const char *d = p.dir, *py = p.python, *sc = p.script;
-            int f64_1t = p.stream_f64_1t;
+            unsigned parts = p.parts;
 
             plan_init(&p, 1);
             p.dir = d;
             p.python = py;
             p.script = sc;
-            p.stream_f64_1t = f64_1t;
-        } else if (strcmp(argv[i], "--no-f64-stream-1t") == 0) {
-            p.stream_f64_1t = 0;
+            p.parts = parts;
+        } else if (strcmp(argv[i], "--stream-f64-1t") == 0) {
+            p.stream_f64_1t = 1;
+        } else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) {
+            const char *o = argv[++i];
+
+            p.parts = strcmp(o, "grid") == 0    ? 1
+                      : strcmp(o, "large") == 0 ? 2
+                      : strcmp(o, "store") == 0 ? 4
+                                                : 0;
+            if (!p.parts)
+                usage();
         } else if (i + 1 < argc && strcmp(argv[i], "--dir") == 0) {
             p.dir = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--python") == 0) {
@@ -1378,18 +1425,20 @@ int main(int argc, char **argv)
            "verified.\n\n");
     print_header();
 
-    run_grid(&p, ctx, torch);
-    run_big(&p, ctx, torch);
-    run_store(&p);
+    if (p.parts & 1)
+        run_grid(&p, ctx, torch);
+    if (p.parts & 2)
+        run_big(&p, ctx, torch);
+    if (p.parts & 4)
+        run_store(&p);
     summary(&p);
-    for (int d = 0; d < 2; d++) {
-        plot_data(&p, d == 0 ? PAL_F32 : PAL_F64, 0);
-        plot_data(&p, d == 0 ? PAL_F32 : PAL_F64, 1);
-    }
+    plot_data(&p, PAL_F32);
+    plot_data(&p, PAL_F64);
 
     for (int i = 0; i < n_rows; i++)
         bad |= !rows[i].verified;
-    bad |= !store_res[0].verified || !store_res[1].verified;
+    if (p.parts & 4)
+        bad |= !store_res[0].verified || !store_res[1].verified;
     printf("\n%s; total %.0f s; results in %s\n",
            bad ? "SOME RESULTS FAILED VERIFICATION" : "all results verified",
            bench_now() - start, f);
