@@ -14,13 +14,15 @@
  * one thread, or in the other type), and every timed repetition must
  * return the verified value and gradient again.
  *
- * Usage: bench [--quick] [--only grid|large|store] [--stream-f64-1t]
- *              [--dir DIR] [--python PATH] [--script PATH]
+ * Usage: bench [--quick] [--only grid|large|store] [--stream-f64]
+ *              [--budget SECONDS] [--dir DIR] [--python PATH]
+ *              [--script PATH]
  *
  * --quick          small sizes, for CI (about a minute)
  * --only PART      the grid of N and K, the N = 65,536 rows, or the store
- * --stream-f64-1t  add the streamed float64 run at one thread, left out
- *                  by default: alone it takes about 4 minutes
+ * --stream-f64     run the streamed float64 SimCLR at every thread count
+ *                  (by default each runs only if the time budget allows)
+ * --budget SECONDS the full run's time budget (840 s; 0: none)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,9 +52,11 @@ typedef struct plan {
     int64_t csr_n;              /* the small CSR size: big_n / 4 */
     int threads[2];
     int n_threads;
-    /* Streamed runs of float64 at one thread take minutes: the plan can
-     * leave them out to keep the whole run in its time budget. */
-    int stream_f64_1t;
+    /* The streamed float64 runs take minutes each: 0 leaves them out,
+     * 1 runs them, 2 runs each if the time budget still allows it. */
+    int stream_f64;
+    double budget;              /* seconds for the whole run, 0: none */
+    double start;               /* bench_now() at start */
     int64_t store_items, store_answers;
     double rep_budget;          /* seconds of libpal + U per configuration */
     double long_round;          /* a round longer than this: 2 repetitions */
@@ -85,7 +89,8 @@ static void plan_init(plan_t *p, int quick)
     p->threads[0] = 1;
     p->threads[1] = 2;
     p->n_threads = 2;
-    p->stream_f64_1t = quick;
+    p->stream_f64 = quick ? 1 : 2;
+    p->budget = quick ? 0.0 : 840.0;
     p->parts = 7;
     p->store_items = quick ? 100000 : 1000000;
     p->store_answers = quick ? 100000 : 1000000;
@@ -159,6 +164,7 @@ static void print_header(void)
 static void print_row(const row_t *r)
 {
     char target[24] = "", torch[24] = "-", speed[16] = "-";
+    char unit[16] = "-", ratio_s[16] = "-";
     double ratio = r->pal / r->unit;
 
     if (!r->verified) {
@@ -168,6 +174,10 @@ static void print_row(const row_t *r)
                (long long)r->n, (long long)r->k, r->note);
         return;
     }
+    if (r->unit > 0.0) {
+        snprintf(unit, sizeof unit, "%10.4g", r->unit);
+        snprintf(ratio_s, sizeof ratio_s, "%7.3f", ratio);
+    }
     if (r->target > 0.0)
         snprintf(target, sizeof target, "%-4g %s", r->target,
                  ratio <= r->target ? "pass" : "MISS");
@@ -175,10 +185,10 @@ static void print_row(const row_t *r)
         snprintf(torch, sizeof torch, "%10.4g", r->torch);
         snprintf(speed, sizeof speed, "%7.1fx", r->torch / r->pal);
     }
-    printf("%-7s %-17s %-4s %3d %6lld %4lld %3d %10.4g %10.4g %7.3f %-11s "
+    printf("%-7s %-17s %-4s %3d %6lld %4lld %3d %10s %10.4g %7s %-11s "
            "%10s %8s  %s (%.1e, %.1e)%s%s\n",
            r->loss, r->graph, bench_dtype_name(r->dt), r->threads,
-           (long long)r->n, (long long)r->k, r->reps, r->unit, r->pal, ratio,
+           (long long)r->n, (long long)r->k, r->reps, unit, r->pal, ratio_s,
            target, torch, speed, r->against, r->err_value, r->err_grad,
            r->note[0] ? "; " : "", r->note);
     if (r->rss_limit_mib > 0.0)
@@ -195,7 +205,8 @@ static void csv_row(const row_t *r)
             "%s,%s,%s,%s,%d,%lld,%lld,%d,%.6g,%.6g,%.6g,%g,%s,%d,",
             r->section, r->loss, r->graph, bench_dtype_name(r->dt),
             r->threads, (long long)r->n, (long long)r->k, r->reps,
-            r->verified ? r->unit : NAN, r->verified ? r->pal : NAN,
+            r->verified && r->unit > 0.0 ? r->unit : NAN,
+            r->verified ? r->pal : NAN,
             r->verified ? r->pal / r->unit : NAN, r->target,
             r->target <= 0.0  ? ""
             : !r->verified    ? "unverified"
@@ -509,7 +520,7 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
     /* The first call of each workload: its result is verified; its time
      * (with the workspace growing) only sizes the repetitions. */
     est = 0.0;
-    if (given_unit <= 0.0) {
+    if (given_unit == 0.0) {
         t0 = bench_now();
         bench_unit(in->dt, threads, n, k, in->gsym, n, in->z, in->out);
         est = bench_now() - t0;
@@ -554,12 +565,13 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
     }
 
     for (int r = 0; r < reps; r++) {
-        /* Where the whole unit takes minutes (N = 65,536), the caller
-         * measured it once in this run and passes it in. */
-        unit[r] = given_unit > 0.0
-                      ? given_unit
-                      : bench_unit(in->dt, threads, n, k, in->gsym, n,
-                                   in->z, in->out);
+        /* Where the unit takes long (N = 65,536), the caller measured
+         * it once in this run and passes it in, or passes -1 for none. */
+        unit[r] = given_unit > 0.0   ? given_unit
+                  : given_unit < 0.0 ? NAN
+                                     : bench_unit(in->dt, threads, n, k,
+                                                  in->gsym, n, in->z,
+                                                  in->out);
         for (int i = 0; i < n_works; i++) {
             work_t *w = &works[i];
             double v, secs;
@@ -593,7 +605,7 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
         double u[MAX_REPS];
 
         memcpy(u, unit, sizeof u);
-        row->section = given_unit > 0.0 ? "large" : "grid";
+        row->section = given_unit != 0.0 ? "large" : "grid";
         row->loss = w->loss;
         row->graph = w->graph;
         row->dt = in->dt;
@@ -848,6 +860,106 @@ static void verify_stream(const plan_t *p, stream_run_t *runs, int n_runs,
     free(mine);
 }
 
+/* Is the streamed float64 run at `threads` in the plan? NULL if it is,
+ * else why not. The projection doubles the float32 run's unit and
+ * SimCLR times at the same thread count. */
+static const char *stream_f64_skip(const plan_t *p, const stream_run_t *runs,
+                                   int n_runs, int threads, char *buf,
+                                   size_t size)
+{
+    double need = -1.0, left;
+
+    if (p->stream_f64 == 1)
+        return NULL;
+    if (p->stream_f64 == 0)
+        return "left out of the plan";
+    for (int i = 0; i < n_runs; i++)
+        if (runs[i].dt == PAL_F32 && runs[i].threads == threads &&
+            runs[i].res.rc == PAL_OK)
+            need = 2.0 * (runs[i].row.unit + runs[i].row.pal);
+    left = p->budget - (bench_now() - p->start);
+    if (p->budget <= 0.0 || (need >= 0.0 && need + 30.0 < left))
+        return NULL;
+    snprintf(buf, size,
+             "left out: about %.0f s, %.0f s left of the %.0f s budget "
+             "(--stream-f64 forces it)",
+             need, left, p->budget);
+    return buf;
+}
+
+/* A streamed SimCLR measurement: U (by row blocks) and the child, in
+ * alternation, `reps` times. */
+static void stream_measure(const plan_t *p, stream_run_t *s, pal_dtype_t dt,
+                           int threads, const void *a, int64_t rows_a,
+                           const inputs_t *in)
+{
+    const int64_t n = p->big_n, k = p->big_k;
+    const size_t elem = pal_dtype_size(dt);
+    const size_t zbytes = (size_t)n * (size_t)k * elem;
+    bench_stream_req_t q;
+    double u[MAX_REPS];
+
+    memset(s, 0, sizeof *s);
+    s->dt = dt;
+    s->threads = threads;
+    s->reps = p->quick ? 3 : 1;
+    memset(&q, 0, sizeof q);
+    q.dtype = dt;
+    q.threads = threads;
+    q.n = n;
+    q.k = k;
+    q.seed_z = STREAM_SEED_Z;
+    q.seed_y = STREAM_SEED_Y;
+    q.classes = 10;
+    q.tau = 0.1;
+    /* Room for libpal's two n x k working copies and its per-row
+     * vectors, and about 64 MiB for the tiles of S (a quarter of S at
+     * the quick sizes, so that S is streamed there too). */
+    q.limit = (size_t)n * (size_t)n * elem / 4;
+    if (q.limit > ((size_t)64 << 20))
+        q.limit = (size_t)64 << 20;
+    q.limit += 2 * zbytes + (size_t)n * 64;
+    snprintf(q.grad_path, sizeof q.grad_path, "%s/stream_%s_%d.bin", p->dir,
+             bench_dtype_name(dt), threads);
+    snprintf(s->grad, sizeof s->grad, "%s", q.grad_path);
+    for (int r = 0; r < s->reps; r++) {
+        s->unit[r] = bench_unit(dt, threads, n, k, a, rows_a, in->z,
+                                in->out);
+        bench_spawner_run(&q, &s->res);
+        if (s->res.rc != PAL_OK)
+            break;
+        s->secs[r] = s->res.seconds;
+        if (s->res.maxrss_kib > s->maxrss_kib)
+            s->maxrss_kib = s->res.maxrss_kib;
+    }
+
+    s->row.section = "stream";
+    s->row.loss = "simclr";
+    s->row.graph = "labels10-streamed";
+    s->row.dt = dt;
+    s->row.threads = threads;
+    s->row.n = n;
+    s->row.k = k;
+    s->row.reps = s->reps;
+    s->row.torch = -1.0;
+    s->row.target = row_target("simclr", "labels10-streamed");
+    memcpy(u, s->unit, sizeof u);
+    s->row.unit = bench_median(u, s->reps);
+    if (s->res.rc != PAL_OK) {
+        snprintf(s->row.note, sizeof s->row.note, "streamed child: %s",
+                 s->res.rc == -1000 ? "died" : pal_status_name(s->res.rc));
+        return;
+    }
+    if (s->res.workspace >= (size_t)n * (size_t)n * elem)
+        bench_die("the streamed run held S whole (workspace %zu)",
+                  s->res.workspace);
+    s->row.pal = bench_median(s->secs, s->reps);
+    s->row.rss_mib = (double)s->maxrss_kib / 1024.0;
+    s->row.rss_limit_mib = 3.0 * (double)zbytes / MIB + 64.0;
+    snprintf(s->row.note, sizeof s->row.note, "workspace %.1f MiB",
+             (double)s->res.workspace / MIB);
+}
+
 static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 {
     const int64_t n = p->big_n, k = p->big_k;
@@ -860,7 +972,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
         const pal_dtype_t dt = d == 0 ? PAL_F32 : PAL_F64;
         const size_t elem = pal_dtype_size(dt);
         const size_t zbytes = (size_t)n * (size_t)k * elem;
-        void *a = bench_alloc((size_t)rows_a * (size_t)n * elem);
+        void *a = NULL;
         inputs_t in;
         work_t works[2];
         int nw = 0;
@@ -873,7 +985,6 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
         in.z = bench_alloc(zbytes);
         in.out = bench_alloc(zbytes);
         bench_fill_z(dt, n, k, STREAM_SEED_Z, in.z);
-        bench_fill_z(dt, rows_a, n, 31, a);
         bench_csr_make(dt, n, 15, &in.csr);
         add_work(works, &nw, "vic2", "csr16", "csr16");
         add_work(works, &nw, "bt", "csr16", "csr16");
@@ -894,95 +1005,52 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 
         for (int ti = 0; ti < p->n_threads; ti++) {
             const int threads = p->threads[ti];
-            stream_run_t *s = &runs[n_runs];
-            bench_stream_req_t q;
-            double u[MAX_REPS];
+            const char *skip = NULL;
+            double unit = -1.0;
+            char why[160];
 
-            if (dt == PAL_F64 && threads == 1 && !p->stream_f64_1t) {
-                printf("%-7s %-17s %-4s %3d %6lld %4lld  left out of the "
-                       "default plan (about 4 minutes alone; "
-                       "--stream-f64-1t adds it)\n",
+            if (dt == PAL_F64)
+                skip = stream_f64_skip(p, runs, n_runs, threads, why,
+                                       sizeof why);
+            if (skip) {
+                printf("%-7s %-17s %-4s %3d %6lld %4lld      %s\n",
                        "simclr", "labels10-streamed", "f64", threads,
-                       (long long)n, (long long)k);
-                continue;
-            }
-            memset(s, 0, sizeof *s);
-            s->dt = dt;
-            s->threads = threads;
-            s->reps = p->quick ? 3 : 1;
-            memset(&q, 0, sizeof q);
-            q.dtype = dt;
-            q.threads = threads;
-            q.n = n;
-            q.k = k;
-            q.seed_z = STREAM_SEED_Z;
-            q.seed_y = STREAM_SEED_Y;
-            q.classes = 10;
-            q.tau = 0.1;
-            /* Room for libpal's two n x k working copies and its
-             * per-row vectors, and about 64 MiB for the tiles of S (a
-             * quarter of S at the quick sizes, so that S is streamed
-             * there too). */
-            q.limit = (size_t)n * (size_t)n * elem / 4;
-            if (q.limit > ((size_t)64 << 20))
-                q.limit = (size_t)64 << 20;
-            q.limit += 2 * zbytes + (size_t)n * 64;
-            snprintf(q.grad_path, sizeof q.grad_path, "%s/stream_%s_%d.bin",
-                     p->dir, bench_dtype_name(dt), threads);
-            snprintf(s->grad, sizeof s->grad, "%s", q.grad_path);
-            for (int r = 0; r < s->reps; r++) {
-                s->unit[r] = bench_unit(dt, threads, n, k, a, rows_a, in.z,
-                                        in.out);
-                bench_spawner_run(&q, &s->res);
-                if (s->res.rc != PAL_OK)
-                    break;
-                s->secs[r] = s->res.seconds;
-                if (s->res.maxrss_kib > s->maxrss_kib)
-                    s->maxrss_kib = s->res.maxrss_kib;
-            }
-            s->row.section = "stream";
-            s->row.loss = "simclr";
-            s->row.graph = "labels10-streamed";
-            s->row.dt = dt;
-            s->row.threads = threads;
-            s->row.n = n;
-            s->row.k = k;
-            s->row.reps = s->reps;
-            s->row.torch = -1.0;
-            s->row.target = row_target("simclr", "labels10-streamed");
-            memcpy(u, s->unit, sizeof u);
-            s->row.unit = bench_median(u, s->reps);
-            if (s->res.rc != PAL_OK) {
-                snprintf(s->row.note, sizeof s->row.note,
-                         "streamed child: %s",
-                         s->res.rc == -1000 ? "died"
-                                            : pal_status_name(s->res.rc));
-            } else if (s->res.workspace >= (size_t)n * (size_t)n * elem) {
-                bench_die("the streamed run held S whole (workspace %zu)",
-                          s->res.workspace);
+                       (long long)n, (long long)k, skip);
+                fprintf(csv, "stream,simclr,labels10-streamed,f64,%d,%lld,"
+                        "%lld,0,,,,3,skipped,,,,,,none,,,\"%s\"\n",
+                        threads, (long long)n, (long long)k, skip);
             } else {
-                s->row.pal = bench_median(s->secs, s->reps);
-                s->row.rss_mib = (double)s->maxrss_kib / 1024.0;
-                s->row.rss_limit_mib = 3.0 * (double)zbytes / MIB + 64.0;
-                snprintf(s->row.note, sizeof s->row.note,
-                         "workspace %.1f MiB",
-                         (double)s->res.workspace / MIB);
-            }
-            n_runs++;
+                stream_run_t *s = &runs[n_runs++];
 
-            /* The large CSR rows, against the unit just measured. */
+                if (!a) {
+                    /* The unit's A: a block of rows, reused. */
+                    a = bench_alloc((size_t)rows_a * (size_t)n * elem);
+                    bench_fill_z(dt, rows_a, n, 31, a);
+                }
+                stream_measure(p, s, dt, threads, a, rows_a, &in);
+                unit = s->res.rc == PAL_OK ? s->row.unit : -1.0;
+                if (torch_stream && s->res.rc == PAL_OK) {
+                    char reply[64];
+
+                    path(f, sizeof f, p, "labels.bin");
+                    bench_torch_cmd(&torch[ti], reply, sizeof reply,
+                                    "clear");
+                    bench_torch_cmd(&torch[ti], reply, sizeof reply,
+                                    "load z z %s %lld %lld %s/z.bin",
+                                    bench_dtype_name(dt), (long long)n,
+                                    (long long)k, p->dir);
+                    bench_torch_cmd(&torch[ti], reply, sizeof reply,
+                                    "load labels10 labels %s %lld %lld %s",
+                                    bench_dtype_name(dt), (long long)n,
+                                    (long long)k, f);
+                    verify_stream(p, runs, n_runs, s, &torch[ti]);
+                }
+            }
+
+            /* The large CSR rows, against the unit just measured (none
+             * when the streamed run was left out). */
             run_config(p, &in, works, nw, ctx[ti], threads, &torch[ti],
-                       s->row.unit);
-            if (torch_stream && s->res.rc == PAL_OK) {
-                char reply[64];
-
-                path(f, sizeof f, p, "labels.bin");
-                bench_torch_cmd(&torch[ti], reply, sizeof reply,
-                                "load labels10 labels %s %lld %lld %s",
-                                bench_dtype_name(dt), (long long)n,
-                                (long long)k, f);
-                verify_stream(p, runs, n_runs, s, &torch[ti]);
-            }
+                       unit);
         }
         for (int i = 0; i < nw; i++) {
             pal_graph_destroy(works[i].g);
@@ -1003,14 +1071,13 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 
     /* The streamed rows, once every run can serve as the others'
      * reference. */
+    for (int i = 0; i < n_runs; i++)
+        if (!torch_stream && runs[i].res.rc == PAL_OK)
+            verify_stream(p, runs, n_runs, &runs[i], NULL);
     for (int i = 0; i < n_runs; i++) {
-        stream_run_t *s = &runs[i];
-
-        if (!torch_stream && s->res.rc == PAL_OK)
-            verify_stream(p, runs, n_runs, s, NULL);
-        *new_row() = s->row;
+        *new_row() = runs[i].row;
         emit(&rows[n_rows - 1]);
-        unlink(s->grad);
+        unlink(runs[i].grad);
     }
 }
 
@@ -1305,7 +1372,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench [--quick] [--only grid|large|store] "
-            "[--stream-f64-1t]\n"
+            "[--stream-f64] [--budget SECONDS]\n"
             "             [--dir DIR] [--python PATH] [--script PATH]\n");
     exit(2);
 }
@@ -1360,14 +1427,18 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--quick") == 0) {
             const char *d = p.dir, *py = p.python, *sc = p.script;
             unsigned parts = p.parts;
+            int f64 = p.stream_f64;
 
             plan_init(&p, 1);
             p.dir = d;
             p.python = py;
             p.script = sc;
             p.parts = parts;
-        } else if (strcmp(argv[i], "--stream-f64-1t") == 0) {
-            p.stream_f64_1t = 1;
+            p.stream_f64 = f64 == 1 ? 1 : p.stream_f64;
+        } else if (strcmp(argv[i], "--stream-f64") == 0) {
+            p.stream_f64 = 1;
+        } else if (i + 1 < argc && strcmp(argv[i], "--budget") == 0) {
+            p.budget = atof(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) {
             const char *o = argv[++i];
 
@@ -1387,6 +1458,7 @@ int main(int argc, char **argv)
             usage();
         }
     }
+    p.start = start;
     if (mkdir(p.dir, 0777) != 0 && errno != EEXIST)
         bench_die("cannot create %s: %s", p.dir, strerror(errno));
     path(f, sizeof f, &p, p.quick ? "results_quick.csv" : "results.csv");
@@ -1427,10 +1499,12 @@ int main(int argc, char **argv)
 
     if (p.parts & 1)
         run_grid(&p, ctx, torch);
-    if (p.parts & 2)
-        run_big(&p, ctx, torch);
+    /* The store before the large rows: the optional streamed float64
+     * runs come last, when the time left is known. */
     if (p.parts & 4)
         run_store(&p);
+    if (p.parts & 2)
+        run_big(&p, ctx, torch);
     summary(&p);
     plot_data(&p, PAL_F32);
     plot_data(&p, PAL_F64);
