@@ -30,9 +30,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -42,7 +44,7 @@
 #define MAX_ROWS 512
 #define MIB (1024.0 * 1024.0)
 
-/* ---- The plan --------------------------------------------------------- */
+/* ---- The plan ------------------------------------------------------------ */
 
 typedef struct plan {
     int quick;
@@ -64,7 +66,6 @@ typedef struct plan {
     int64_t torch_max_n;        /* largest N for PyTorch on dense graphs */
     int64_t torch_once_n;       /* up to this N, one pass (f32, 1 thread) */
     const char *dir, *python, *script;
-    int torch;
     unsigned parts;             /* 1 grid, 2 large, 4 store */
 } plan_t;
 
@@ -102,10 +103,9 @@ static void plan_init(plan_t *p, int quick)
     p->dir = "build/bench";
     p->python = "/usr/bin/python3";
     p->script = "bench/torch_ref.py";
-    p->torch = 1;
 }
 
-/* ---- Results ------------------------------------------------------------ */
+/* ---- Results ------------------------------------------------------------- */
 
 typedef struct row {
     const char *section;        /* "grid", "stream", "csr" */
@@ -232,7 +232,7 @@ static void emit(row_t *r)
     csv_row(r);
 }
 
-/* ---- Workloads ------------------------------------------------------------ */
+/* ---- Workloads ----------------------------------------------------------- */
 
 /* One loss on one graph. Its verified results live across the runs of a
  * configuration (both types, both thread counts): later runs that
@@ -300,15 +300,17 @@ static const char *torch_skip(const plan_t *p, const inputs_t *in,
                               int threads, const bench_torch_t *t,
                               const work_t *w)
 {
-    if (!p->torch || !t || t->pid <= 0)
+    if (!t || t->pid <= 0)
         return "PyTorch not run";
     if (!is_dense_torch(w) || in->n <= p->torch_max_n)
         return NULL;
     if (in->n <= p->torch_once_n && in->dt == PAL_F32 &&
         threads == p->threads[0])
         return NULL;
-    return in->dt == PAL_F64 ? "PyTorch skipped: minutes, 10+ GiB"
-                             : "PyTorch skipped: minutes";
+    /* Ten dense N x N passes of PyTorch take about a minute per type and
+     * thread count at N = 16,384, and float64 would need over 16 GiB. */
+    return in->dt == PAL_F64 ? "PyTorch skipped (float64 at this N)"
+                             : "PyTorch run at 1 thread only at this N";
 }
 
 static void write_inputs(const plan_t *p, const inputs_t *in, int dense)
@@ -380,7 +382,7 @@ static int torch_load(bench_torch_t *t, const plan_t *p, const inputs_t *in,
                               "load gns dense %s %lld %lld %s", dt, n, k,
                               f[1]);
     }
-    if (dense || in->csr.n == 0) {
+    if (dense) {
         path(f[0], sizeof f[0], p, "labels.bin");
         path(f[1], sizeof f[1], p, "ssl.bin");
         rc |= bench_torch_cmd(t, reply, sizeof reply,
@@ -405,19 +407,36 @@ static int torch_load(bench_torch_t *t, const plan_t *p, const inputs_t *in,
     return rc;
 }
 
+/*
+ * A pause when the machine passes from one process to the other at more
+ * than one thread: the OpenMP threads of the process that just worked
+ * spin for a few milliseconds before they sleep (libgomp's default), and
+ * would take a core from the first milliseconds of the next measurement.
+ */
+static void settle(int threads)
+{
+    struct timespec ts = {0, 15000000};
+
+    if (threads > 1)
+        nanosleep(&ts, NULL);
+}
+
 /* One PyTorch pass; its gradient goes to grad.bin when asked. */
 static int torch_pass(bench_torch_t *t, const plan_t *p, const work_t *w,
                       int want_grad, double *seconds, double *value,
                       char *err, size_t size)
 {
     char reply[512], f[600];
+    int rc;
 
     path(f, sizeof f, p, "grad.bin");
-    if (bench_torch_cmd(t, reply, sizeof reply,
-                        "run %s %s z tau=0.1 lambda=1%s%s", w->loss,
-                        w->tgraph, want_grad ? " grad=" : "",
-                        want_grad ? f : "") != 0 ||
-        sscanf(reply, "ok %lf %lf", seconds, value) != 2) {
+    settle(t->threads);
+    rc = bench_torch_cmd(t, reply, sizeof reply,
+                         "run %s %s z tau=0.1 lambda=1%s%s", w->loss,
+                         w->tgraph, want_grad ? " grad=" : "",
+                         want_grad ? f : "");
+    settle(t->threads);
+    if (rc != 0 || sscanf(reply, "ok %lf %lf", seconds, value) != 2) {
         snprintf(err, size, "PyTorch: %.80s", reply);
         return -1;
     }
@@ -489,7 +508,6 @@ static void verify(const plan_t *p, const inputs_t *in, int threads,
         w->ref_value[in->dt] = w->value;
         w->ref_threads[in->dt] = threads;
     }
-    (void)p;
 }
 
 static int clamp_int(double x, int lo, int hi)
@@ -776,7 +794,7 @@ static void run_grid(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
     }
 }
 
-/* ---- N = 65,536: streamed SimCLR, peak memory, the large CSR graph -------- */
+/* ---- N = 65,536: streamed SimCLR, peak memory, the large CSR graph ------- */
 
 typedef struct stream_run {
     pal_dtype_t dt;
@@ -964,7 +982,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 {
     const int64_t n = p->big_n, k = p->big_k;
     const int64_t rows_a = n > 16384 ? 1024 : n;
-    const int torch_stream = p->torch && n <= p->torch_max_n;
+    const int torch_stream = n <= p->torch_max_n;
     stream_run_t runs[4];
     int n_runs = 0;
 
@@ -1000,8 +1018,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
             in.labels = bench_alloc((size_t)n * sizeof *in.labels);
             bench_fill_labels(n, 10, STREAM_SEED_Y, in.labels);
         }
-        if (p->torch)
-            write_inputs(p, &in, 0);
+        write_inputs(p, &in, 0);
 
         for (int ti = 0; ti < p->n_threads; ti++) {
             const int threads = p->threads[ti];
@@ -1081,7 +1098,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
     }
 }
 
-/* ---- The knowledge store ---------------------------------------------------- */
+/* ---- The knowledge store ------------------------------------------------- */
 
 static bench_store_res_t store_res[2];
 
@@ -1140,15 +1157,36 @@ static int row_is(const row_t *r, const char *loss, const char *graph,
            strcmp(r->graph, graph) == 0;
 }
 
+/* The summary goes to the terminal and to summary.txt beside the CSV. */
+static FILE *summary_file;
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (summary_file) {
+        va_start(ap, fmt);
+        vfprintf(summary_file, fmt, ap);
+        va_end(ap);
+    }
+}
+
 static void verdict(int pass, int any)
 {
-    printf("%s\n", !any ? "NO DATA" : pass ? "pass" : "MISS");
+    say("%s\n", !any ? "NO DATA" : pass ? "pass" : "MISS");
 }
 
 static void summary(const plan_t *p)
 {
-    printf("\nSummary (the worst row decides; 'rows pass' counts rows "
-           "within the target)\n");
+    char f[600];
+
+    path(f, sizeof f, p, p->quick ? "summary_quick.txt" : "summary.txt");
+    summary_file = fopen(f, "w");
+    say("\nSummary (the worst row decides; 'rows pass' counts rows "
+        "within the target)\n");
     for (int d = 0; d < 2; d++) {
         const pal_dtype_t dt = d == 0 ? PAL_F32 : PAL_F64;
 
@@ -1167,13 +1205,13 @@ static void summary(const plan_t *p)
                 if (!worst || r->pal / r->unit > worst->pal / worst->unit)
                     worst = r;
             }
-            printf("target %-45s %s <= %-4g U : ", g->title,
-                   bench_dtype_name(dt), g->bound);
+            say("target %-45s %s <= %-4g U : ", g->title,
+                bench_dtype_name(dt), g->bound);
             if (worst)
-                printf("measured %.3f U (worst: N=%lld K=%lld %d thr; "
-                       "%d/%d rows pass) ",
-                       worst->pal / worst->unit, (long long)worst->n,
-                       (long long)worst->k, worst->threads, ok, total);
+                say("measured %.3f U (worst: N=%lld K=%lld %d thr; "
+                    "%d/%d rows pass) ",
+                    worst->pal / worst->unit, (long long)worst->n,
+                    (long long)worst->k, worst->threads, ok, total);
             verdict(worst && ok == total, worst != NULL);
         }
 
@@ -1189,12 +1227,12 @@ static void summary(const plan_t *p)
                     (!worst || r->rss_mib > worst->rss_mib))
                     worst = r;
             }
-            printf("target %-45s %s <= 3 size(Z) + 64 MiB : ",
-                   "SimCLR, streamed tiles, peak resident memory",
-                   bench_dtype_name(dt));
+            say("target %-45s %s <= 3 size(Z) + 64 MiB : ",
+                "SimCLR, streamed tiles, peak resident memory",
+                bench_dtype_name(dt));
             if (worst)
-                printf("measured %.1f MiB, limit %.1f MiB ", worst->rss_mib,
-                       worst->rss_limit_mib);
+                say("measured %.1f MiB, limit %.1f MiB ", worst->rss_mib,
+                    worst->rss_limit_mib);
             verdict(worst && worst->rss_mib <= worst->rss_limit_mib,
                     worst != NULL);
         }
@@ -1213,14 +1251,14 @@ static void summary(const plan_t *p)
                      r->torch / r->pal < worst->torch / worst->pal))
                     worst = r;
             }
-            printf("target %-45s %s >= 100x    : ",
-                   "label and SSL graphs vs PyTorch with dense G",
-                   bench_dtype_name(dt));
+            say("target %-45s %s >= 100x    : ",
+                "label and SSL graphs vs PyTorch with dense G",
+                bench_dtype_name(dt));
             if (worst)
-                printf("measured %.0fx (worst: %s %s N=%lld K=%lld %d thr) ",
-                       worst->torch / worst->pal, worst->loss, worst->graph,
-                       (long long)worst->n, (long long)worst->k,
-                       worst->threads);
+                say("measured %.0fx (worst: %s %s N=%lld K=%lld %d thr) ",
+                    worst->torch / worst->pal, worst->loss, worst->graph,
+                    (long long)worst->n, (long long)worst->k,
+                    worst->threads);
             verdict(worst && worst->torch / worst->pal >= 100.0,
                     worst != NULL);
         }
@@ -1249,14 +1287,14 @@ static void summary(const plan_t *p)
                     }
                 }
             }
-            printf("target %-45s %s <= 4.4x    : ",
-                   l == 0 ? "VIC^2, CSR 16/row, N x4 costs"
-                          : "BarlowTwins, CSR 16/row, N x4 costs",
-                   bench_dtype_name(dt));
+            say("target %-45s %s <= 4.4x    : ",
+                l == 0 ? "VIC^2, CSR 16/row, N x4 costs"
+                       : "BarlowTwins, CSR 16/row, N x4 costs",
+                bench_dtype_name(dt));
             if (any)
-                printf("measured %.2fx (worst: %d thr, N %lld -> %lld) ",
-                       worst, worst_t, (long long)p->csr_n,
-                       (long long)p->big_n);
+                say("measured %.2fx (worst: %d thr, N %lld -> %lld) ",
+                    worst, worst_t, (long long)p->csr_n,
+                    (long long)p->big_n);
             verdict(any && worst <= 4.4, any);
         }
     }
@@ -1269,14 +1307,17 @@ static void summary(const plan_t *p)
             if (store_res[s].rate < rate)
                 rate = store_res[s].rate;
         }
-        printf("target %-45s     >= 5e6/s   : ", "knowledge store answers");
+        say("target %-45s     >= 5e6/s   : ", "knowledge store answers");
         if (any)
-            printf("measured %.3g answers/s (slower stream) ", rate);
+            say("measured %.3g answers/s (slower stream) ", rate);
         verdict(any && rate >= 5e6, any);
     }
+    if (summary_file)
+        fclose(summary_file);
+    summary_file = NULL;
 }
 
-/* ---- Plot data ------------------------------------------------------------ */
+/* ---- Plot data ----------------------------------------------------------- */
 
 /*
  * One file per type for bench/plot.gp: gnuplot `index` blocks of "N
@@ -1366,7 +1407,7 @@ static void plot_data(const plan_t *p, pal_dtype_t dt)
     fclose(vars);
 }
 
-/* ---- Main ------------------------------------------------------------------- */
+/* ---- Main ---------------------------------------------------------------- */
 
 static void usage(void)
 {

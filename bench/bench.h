@@ -79,7 +79,7 @@ void bench_convert(pal_dtype_t to, pal_dtype_t from, size_t count,
 
 const char *bench_dtype_name(pal_dtype_t dt);
 
-/* ---- Processes (procs.c) -------------------------------------------------- */
+/* ---- Processes (procs.c) ------------------------------------------------- */
 
 /* The PyTorch worker (bench/torch_ref.py), one per thread count. */
 typedef struct bench_torch {

@@ -28,7 +28,7 @@
 
 #include "bench.h"
 
-/* ---- PyTorch worker --------------------------------------------------- */
+/* ---- PyTorch worker ------------------------------------------------------ */
 
 static void cloexec(int fd)
 {
@@ -122,7 +122,7 @@ void bench_torch_stop(bench_torch_t *w)
     w->pid = -1;
 }
 
-/* ---- Spawner ------------------------------------------------------------ */
+/* ---- Spawner ------------------------------------------------------------- */
 
 static pid_t spawner_pid = -1;
 static int spawner_req = -1, spawner_res = -1;
