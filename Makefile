@@ -2,6 +2,8 @@
 #
 #   make               build lib/libpal.so and lib/libpal.a
 #   make check         build and run the test suite and the examples
+#   make check-asan    the suite under AddressSanitizer + UBSan
+#   make check-valgrind, check-tsan, lint, fuzz, fuzz-short
 #   make demo          run the main example on the handwritten digits
 #   make install       install under $(DESTDIR)$(PREFIX)
 #   make uninstall     remove what install put there
@@ -34,10 +36,13 @@ WARN := -Wall -Wextra -Werror -Wno-psabi -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2
 # No contraction of a * b + c into fused operations: the same source
-# gives the same bits whatever instructions the compiler picks.
+# gives the same bits whatever instructions the compiler picks. gcc also
+# vectorises the elementwise loops (clang does at -O2 already).
 OPENMP ?= -fopenmp
+VECTORIZE ?= $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,\
+	-ftree-vectorize -fvect-cost-model=dynamic)
 LIB_CFLAGS := -std=c11 $(WARN) $(HARDEN) -fPIC -fvisibility=hidden \
-	-ffp-contract=off $(OPENMP) -DPAL_BUILDING -Iinclude -Ilib \
+	-ffp-contract=off $(VECTORIZE) $(OPENMP) -DPAL_BUILDING -Iinclude -Ilib \
 	$(BLIS_CFLAGS) $(CFLAGS)
 LIB_LIBS := $(BLIS_LIBS) $(OPENMP) -lm
 
@@ -139,13 +144,17 @@ examples: $(EXAMPLE_BIN)
 PAL_VECTORS_DIR ?= $(wildcard ../shared/vectors)
 export PAL_VECTORS_DIR
 
-check: all $(TEST_BIN) examples
+check: all $(TEST_BIN) examples fuzz-replay
 	$(TEST_BIN)
 	@set -e; for e in $(EXAMPLE_BIN); do echo "example $$e"; \
 		$$e --check >/dev/null; done
 	sh tests/install_test.sh
 
 test: check
+
+# libFuzzer targets (make fuzz, make fuzz-short) and the replay of their
+# corpora and regression inputs in make check.
+include mk/fuzz.mk
 
 # ---- Sanitizers and valgrind -----------------------------------------------
 #
@@ -271,7 +280,7 @@ $(BUILD)/pal.pc: pal.pc.in include/pal/core.h FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' $< > $@
+		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' -e 's|@OPENMP@|$(OPENMP)|g' $< > $@
 
 FORCE:
 

@@ -213,9 +213,13 @@ PAL_API unsigned pal_ctx_checks(const pal_ctx_t *ctx);
 
 /**
  * Largest workspace, in bytes, the context may hold (0 = no limit, the
- * default). SimCLR streams its N x N similarities in row tiles when the
- * whole matrix would not fit; other losses fail with PAL_E_NOMEM if they
- * would need more than the limit.
+ * default). SimCLR holds its n x n similarities whole when they fit in
+ * the limit (without a limit: when they take at most 256 MiB), and
+ * otherwise streams them in square tiles of at most 32 MiB, as large as
+ * the limit allows; it needs at least about n k elements (Zt), a few
+ * vectors of n doubles and one small tile, and fails with PAL_E_NOMEM
+ * below that. Other losses fail with PAL_E_NOMEM if they would need more
+ * than the limit.
  * @return PAL_OK, PAL_E_NULL.
  */
 PAL_API int pal_ctx_set_workspace_limit(pal_ctx_t *ctx, size_t bytes);

@@ -104,7 +104,6 @@ static int pending_commit(pal_graph_t *g, pending_t *p)
 {
     const double w = p->t.w;
     double frob2;
-    int rc;
 
     if (g->nterms) {
         p->cross = pal__alloc_array(&g->alloc, (size_t)g->nterms,
@@ -115,17 +114,19 @@ static int pending_commit(pal_graph_t *g, pending_t *p)
         }
     }
     for (int64_t b = 0; b < g->nterms; b++) {
-        rc = pal__term_frob(&g->alloc, g->n, &p->t, &g->terms[b],
-                            &p->cross[b]);
+        int rc = pal__term_frob(&g->alloc, g->n, &p->t, &g->terms[b],
+                                &p->cross[b]);
         if (rc != PAL_OK) {
             pending_abort(g, p);
             return rc;
         }
     }
 
-    frob2 = g->frob2 + w * w * p->t.self;
+    /* The products of weights go last: a large weight on a zero term
+     * (or on orthogonal terms) adds zero, not infinity times zero. */
+    frob2 = g->frob2 + w * (w * p->t.self);
     for (int64_t b = 0; b < g->nterms; b++)
-        frob2 += 2.0 * w * g->terms[b].w * p->cross[b];
+        frob2 += 2.0 * (w * (g->terms[b].w * p->cross[b]));
     /* Cancelling terms can leave a tiny negative residue; a NaN from
      * non-finite weights stays NaN rather than passing for zero. */
     g->frob2 = frob2 < 0.0 ? 0.0 : frob2;
@@ -188,8 +189,10 @@ int pal_graph_add_dense(pal_graph_t *g, double weight, pal_dtype_t dtype,
             rs += v;
             p.col[j] += v;
             t->self += v * v;
-            t->lo = v < t->lo ? v : t->lo;
-            t->hi = v > t->hi ? v : t->hi;
+            /* fmin and fmax skip NaN: a NaN first entry must not hide
+             * the sign of the others. */
+            t->lo = fmin(t->lo, v);
+            t->hi = fmax(t->hi, v);
             if (j < i && v != pal__get(dtype, a, j * lda + i))
                 t->symmetric = false;
         }
@@ -267,6 +270,9 @@ int pal_graph_add_csr(pal_graph_t *g, double weight, pal_dtype_t dtype,
         return PAL_E_NULL;
     if (pal_dtype_size(dtype) == 0)
         return PAL_E_TYPE;
+    if (PAL__MISALIGNED(rowptr, int64_t) || PAL__MISALIGNED(colidx, int32_t) ||
+        (values && (uintptr_t)values % pal_dtype_size(dtype) != 0))
+        return PAL_E_ALIGN;
     if (flags & ~(unsigned)PAL_GRAPH_CHECK_FINITE)
         return PAL_E_RANGE;
     if (nnz < 0 || !pal__mul_i64(g->n, g->n, &n2) || nnz > n2)
@@ -579,6 +585,8 @@ int pal_graph_add_labels(pal_graph_t *g, double weight,
 {
     if (!g || !labels)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(labels, int32_t))
+        return PAL_E_ALIGN;
     return add_block(g, weight, labels, -1, NULL, NULL, NULL);
 }
 
@@ -588,6 +596,9 @@ int pal_graph_add_blocks(pal_graph_t *g, double weight,
 {
     if (!g || !labels || (n_entries > 0 && (!a || !b || !w)))
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(labels, int32_t) || PAL__MISALIGNED(a, int32_t) ||
+        PAL__MISALIGNED(b, int32_t) || PAL__MISALIGNED(w, double))
+        return PAL_E_ALIGN;
     if (n_entries < 0)
         return PAL_E_SIZE;
     return add_block(g, weight, labels, n_entries, a, b, w);
@@ -650,6 +661,8 @@ int pal_graph_add_diagonal(pal_graph_t *g, double weight, const double *d)
 {
     if (!g || !d)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(d, double))
+        return PAL_E_ALIGN;
     return add_diag(g, weight, d);
 }
 
@@ -667,6 +680,8 @@ int pal_graph_supervised(pal_graph_t **out, int64_t n0,
 
     if (!out || !labels)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(labels, int32_t))
+        return PAL_E_ALIGN;
     if (n0 < 1 || repeats < 1 || !pal__mul_i64(n0, repeats, &n) ||
         n > PAL__MAX_N)
         return PAL_E_SIZE;
@@ -736,6 +751,8 @@ int pal_graph_mixture(pal_graph_t **out, int64_t n, double alpha,
         return PAL_E_RANGE;
     if (alpha > 0.0 && !labels)
         return PAL_E_NULL;
+    if (PAL__MISALIGNED(labels, int32_t) || PAL__MISALIGNED(source, int64_t))
+        return PAL_E_ALIGN;
     /* The size comes first: the labels are n entries only if n is valid. */
     if (n < 1 || n > PAL__MAX_N)
         return PAL_E_SIZE;

@@ -93,12 +93,56 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, void *ws);
 
-/* The same, leaving out the dense terms of type skip_dense (0: none),
- * which a loss handles elementwise instead. */
+/* Y = (accumulate ? Y : 0) + alpha G X (or G^T X), leaving out the dense
+ * terms of type skip_dense (0: none), which a loss handles elementwise
+ * instead. */
 void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *y, int64_t ldy, void *ws,
-                       pal_dtype_t skip_dense);
+                       pal_dtype_t skip_dense, double alpha, bool accumulate);
+
+/* <X, G X> without an n x k output (the same terms left out). ws as for
+ * pal__graph_mul. */
+double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
+                       pal_dtype_t dtype, int64_t k, const void *x,
+                       int64_t ldx, void *ws, pal_dtype_t skip_dense);
+
+/*
+ * For a graph without dense terms, in two steps, so that a loss can
+ * check its value before it writes its gradient: pal__graph_quad_prep
+ * returns <X, G X> and keeps in prep (pal__graph_prep_ws bytes) each
+ * block term's W Y^T X (plus W^T Y^T X when both); pal__graph_apply_prep
+ * then writes y = alpha G X (alpha (G + G^T) X when both) from it, and
+ * from X for the other terms, on nt threads. Block terms' class sums are
+ * computed once for both. ws as for pal__graph_mul. The class sums run
+ * over the rows in order whatever the thread count.
+ */
+size_t pal__graph_prep_ws(const pal_graph_t *g, int64_t k);
+double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
+                            pal_dtype_t dtype, int64_t k, const void *x,
+                            int64_t ldx, bool both, void *prep, void *ws);
+void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
+                           const void *x, int64_t ldx, double alpha, bool both,
+                           const void *prep, void *y, int64_t ldy, void *ws,
+                           int nt);
+
+/* True when some term is dense (its products cost n^2 k). */
+bool pal__graph_has_dense(const pal_graph_t *g);
+
+/*
+ * Class space of a block term T = Y W Y^T (nc classes): s = Y^T X, the
+ * class sums of X (nc x k doubles); out = W s (or W^T s); Y rows: row i of
+ * y becomes alpha rows[y_i] (0 for an unknown item). With them, T X =
+ * Y W Y^T X and X^T T X = s^T W s cost O(n k + nc k^2) instead of n k per
+ * product and n k^2 per Gram.
+ */
+void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                     int64_t k, const void *x, int64_t ldx, double *s, int nt);
+void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
+                    const double *s, double *out);
+void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                        int64_t k, const double *rows, double alpha, void *y,
+                        int64_t ldy, int nt);
 
 /* True when some term is non-zero. */
 bool pal__graph_nonzero(const pal_graph_t *g);

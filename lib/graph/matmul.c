@@ -25,17 +25,17 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
         switch (x->kind) {
         case PAL__DENSE:
-            if (x->dtype != dtype)
-                pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
-                                     (size_t)g->n * elem);
+            /* The conversion buffer, then a block of rows of the
+             * product for pal__graph_quad. */
+            pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
+                                 ((size_t)g->n + (size_t)k) * elem);
             break;
         case PAL__CSR:
             pal__ws_take(&w, (size_t)k * sizeof(double));
             break;
         case PAL__BLOCK:
-            pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
-            if (!x->wid)
-                pal__ws_take(&w, (size_t)x->nc * (size_t)k * sizeof(double));
+            /* Class sums, W times them, W^T times them. */
+            pal__ws_take(&w, 3 * (size_t)x->nc * (size_t)k * sizeof(double));
             break;
         default:
             break;
@@ -47,7 +47,7 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
 /* Y += w * A X or w * A^T X for a dense term. */
 static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
-                      int trans, pal_dtype_t dtype, int64_t k,
+                      double w, int trans, pal_dtype_t dtype, int64_t k,
                       const void *x, int64_t ldx, void *y, int64_t ldy,
                       void *ws)
 {
@@ -55,7 +55,7 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
     int64_t rows;
 
     if (t->dtype == dtype) {
-        pal__gemm(ctx, dtype, n, k, n, t->w, t->a, trans ? 1 : t->lda,
+        pal__gemm(ctx, dtype, n, k, n, w, t->a, trans ? 1 : t->lda,
                   trans ? t->lda : 1, x, ldx, 1, 1.0, y, ldy, 1);
         return;
     }
@@ -76,10 +76,10 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
             }
         }
         if (!trans) {
-            pal__gemm(ctx, dtype, nr, k, n, t->w, ws, n, 1, x, ldx, 1, 1.0,
+            pal__gemm(ctx, dtype, nr, k, n, w, ws, n, 1, x, ldx, 1, 1.0,
                       (char *)y + (size_t)(r0 * ldy) * elem, ldy, 1);
         } else {
-            pal__gemm(ctx, dtype, n, k, nr, t->w, ws, 1, n,
+            pal__gemm(ctx, dtype, n, k, nr, w, ws, 1, n,
                       (const char *)x + (size_t)(r0 * ldx) * elem, ldx, 1,
                       1.0, y, ldy, 1);
         }
@@ -120,7 +120,7 @@ static void axpy_row(pal_dtype_t dtype, const void *x, int64_t ldx,
     }
 }
 
-static void mul_csr(int64_t n, const pal__term_t *t, int trans,
+static void mul_csr(int64_t n, const pal__term_t *t, double w, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, double *acc)
 {
@@ -138,16 +138,21 @@ static void mul_csr(int64_t n, const pal__term_t *t, int trans,
 
             axpy_row(dtype, x, ldx, idx[p], k, v, acc);
         }
-        add_row(dtype, y, ldy, i, k, t->w, acc);
+        add_row(dtype, y, ldy, i, k, w, acc);
     }
 }
 
-static void mul_block(int64_t n, const pal__term_t *t, int trans,
+static void mul_block(int64_t n, const pal__term_t *t, double tw, int trans,
                       pal_dtype_t dtype, int64_t k, const void *x,
                       int64_t ldx, void *y, int64_t ldy, double *ws)
 {
     double *s = ws, *out = ws;
     const pal__csr_t *w = trans ? &t->WT : &t->W;
+
+    /* Every label unknown: the term is zero, and its workspace is empty
+     * (possibly no workspace at all, which memset may not be given). */
+    if (t->nc == 0)
+        return;
 
     /* Class sums S = Y^T X. */
     memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
@@ -178,16 +183,17 @@ static void mul_block(int64_t n, const pal__term_t *t, int trans,
         int32_t c = t->y ? t->y[i] : 0;
 
         if (c >= 0)
-            add_row(dtype, y, ldy, i, k, t->w, out + (size_t)c * (size_t)k);
+            add_row(dtype, y, ldy, i, k, tw, out + (size_t)c * (size_t)k);
     }
 }
 
-static void mul_ident(int64_t n, const pal__term_t *t, pal_dtype_t dtype,
+static void mul_ident(int64_t n, const pal__term_t *t, double tw,
+                      pal_dtype_t dtype,
                       int64_t k, const void *x, int64_t ldx, void *y,
                       int64_t ldy)
 {
     for (int64_t i = 0; i < n; i++) {
-        const double w = t->w * pal__diag_at(t, i);
+        const double w = tw * pal__diag_at(t, i);
 
         if (dtype == PAL_F32) {
             const float *a = (const float *)x + i * ldx;
@@ -209,38 +215,156 @@ void pal__graph_mul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
                     void *y, int64_t ldy, void *ws)
 {
-    pal__graph_mul_ex(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws, 0);
+    pal__graph_mul_ex(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws, 0, 1.0,
+                      false);
 }
 
 void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *y, int64_t ldy, void *ws,
-                       pal_dtype_t skip_dense)
+                       pal_dtype_t skip_dense, double alpha, bool accumulate)
 {
     const size_t elem = pal_dtype_size(dtype);
 
-    for (int64_t i = 0; i < g->n; i++)
+    for (int64_t i = 0; i < g->n && !accumulate; i++)
         memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
     for (int64_t t = 0; t < g->nterms; t++) {
         const pal__term_t *term = &g->terms[t];
+        const double w = alpha * term->w;
 
         if (term->kind == PAL__DENSE && term->dtype == skip_dense)
             continue;
         switch (term->kind) {
         case PAL__DENSE:
-            mul_dense(ctx, g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_dense(ctx, g->n, term, w, trans, dtype, k, x, ldx, y, ldy,
+                      ws);
             break;
         case PAL__CSR:
-            mul_csr(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_csr(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
             break;
         case PAL__BLOCK:
-            mul_block(g->n, term, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_block(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
             break;
         default:
-            mul_ident(g->n, term, dtype, k, x, ldx, y, ldy);
+            mul_ident(g->n, term, w, dtype, k, x, ldx, y, ldy);
             break;
         }
     }
+}
+
+/*
+ * <X, G X> = sum_ij G_ij x_i . x_j, without an n x k output: block terms
+ * through their class sums, CSR and diagonal terms entry by entry, dense
+ * terms by blocks of rows (the product of a block, dotted at once).
+ */
+double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
+                       pal_dtype_t dtype, int64_t k, const void *x,
+                       int64_t ldx, void *ws, pal_dtype_t skip_dense)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const int64_t n = g->n;
+    double total = 0.0;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        double q = 0.0;
+
+        if (term->kind == PAL__DENSE && term->dtype == skip_dense)
+            continue;
+        switch (term->kind) {
+        case PAL__DENSE: {
+            /* Y_blk = A_blk X, rows of a block at a time, into ws after
+             * the conversion buffer. */
+            int64_t rows = convert_rows(n, elem);
+            void *yb = (char *)ws + (size_t)rows * (size_t)n * elem;
+
+            for (int64_t r0 = 0; r0 < n; r0 += rows) {
+                int64_t nr = n - r0 < rows ? n - r0 : rows;
+                const void *ab = (const char *)term->a +
+                                 (size_t)(r0 * term->lda) *
+                                     pal_dtype_size(term->dtype);
+                int64_t lda = term->lda;
+
+                if (term->dtype != dtype) {
+                    for (int64_t i = 0; i < nr; i++)
+                        for (int64_t j = 0; j < n; j++) {
+                            double v = pal__get(term->dtype, ab,
+                                                i * term->lda + j);
+
+                            if (dtype == PAL_F32)
+                                ((float *)ws)[i * n + j] = (float)v;
+                            else
+                                ((double *)ws)[i * n + j] = v;
+                        }
+                    ab = ws;
+                    lda = n;
+                }
+                pal__gemm(ctx, dtype, nr, k, n, 1.0, ab, lda, 1, x, ldx, 1,
+                          0.0, yb, k, 1);
+                for (int64_t i = 0; i < nr; i++)
+                    for (int64_t c = 0; c < k; c++)
+                        q += pal__get(dtype, yb, i * k + c) *
+                             pal__get(dtype, x, (r0 + i) * ldx + c);
+            }
+            break;
+        }
+        case PAL__CSR:
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t p = term->rowptr[i]; p < term->rowptr[i + 1];
+                     p++) {
+                    double v = term->vals ? pal__get(term->dtype, term->vals,
+                                                     p)
+                                          : 1.0, d = 0.0;
+
+                    for (int64_t c = 0; c < k; c++)
+                        d += pal__get(dtype, x, i * ldx + c) *
+                             pal__get(dtype, x, term->colidx[p] * ldx + c);
+                    q += v * d;
+                }
+            break;
+        case PAL__BLOCK: {
+            double *sums = ws;
+
+            memset(sums, 0, (size_t)term->nc * (size_t)k * sizeof *sums);
+            for (int64_t i = 0; i < n; i++) {
+                int32_t c = term->y ? term->y[i] : 0;
+
+                if (c >= 0)
+                    axpy_row(dtype, x, ldx, i, k, 1.0,
+                             sums + (size_t)c * (size_t)k);
+            }
+            for (int32_t a = 0; a < term->nc; a++) {
+                const double *sa = sums + (size_t)a * (size_t)k;
+                int64_t p0 = term->wid ? 0 : term->W.ptr[a];
+                int64_t p1 = term->wid ? 1 : term->W.ptr[a + 1];
+
+                for (int64_t p = p0; p < p1; p++) {
+                    const double *sb =
+                        sums + (size_t)(term->wid ? a : term->W.idx[p]) *
+                                   (size_t)k;
+                    double d = 0.0;
+
+                    for (int64_t c = 0; c < k; c++)
+                        d += sa[c] * sb[c];
+                    q += (term->wid ? 1.0 : term->W.val[p]) * d;
+                }
+            }
+            break;
+        }
+        default:
+            for (int64_t i = 0; i < n; i++) {
+                double d = 0.0;
+
+                for (int64_t c = 0; c < k; c++)
+                    d += pal__get(dtype, x, i * ldx + c) *
+                         pal__get(dtype, x, i * ldx + c);
+                q += pal__diag_at(term, i) * d;
+            }
+            break;
+        }
+        total += term->w * q;
+    }
+    return total;
 }
 
 int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
@@ -267,4 +391,182 @@ int pal_graph_matmul(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
         return rc;
     pal__graph_mul(ctx, g, trans, dtype, k, x, ldx, y, ldy, ws.base);
     return PAL_OK;
+}
+
+bool pal__graph_has_dense(const pal_graph_t *g)
+{
+    for (int64_t t = 0; t < g->nterms; t++)
+        if (g->terms[t].kind == PAL__DENSE)
+            return true;
+    return false;
+}
+
+void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                     int64_t k, const void *x, int64_t ldx, double *s, int nt)
+{
+    /* Split by columns: each column's class sums run over the rows in
+     * order, whatever the thread count. */
+    const int64_t cols = 16;
+
+    memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#endif
+    for (int64_t c0 = 0; c0 < k; c0 += cols) {
+        const int64_t w = k - c0 < cols ? k - c0 : cols;
+        const size_t elem = pal_dtype_size(dtype);
+
+        for (int64_t i = 0; i < n; i++) {
+            int32_t c = t->y ? t->y[i] : 0;
+
+            if (c >= 0)
+                axpy_row(dtype, (const char *)x + (size_t)c0 * elem, ldx, i,
+                         w, 1.0, s + (size_t)c * (size_t)k + c0);
+        }
+    }
+    (void)nt;
+}
+
+void pal__block_mix(const pal__term_t *t, int trans, int64_t k,
+                    const double *s, double *out)
+{
+    const pal__csr_t *w = trans ? &t->WT : &t->W;
+
+    if (t->wid) {
+        memcpy(out, s, (size_t)t->nc * (size_t)k * sizeof *out);
+        return;
+    }
+    memset(out, 0, (size_t)t->nc * (size_t)k * sizeof *out);
+    for (int32_t a = 0; a < t->nc; a++)
+        for (int64_t p = w->ptr[a]; p < w->ptr[a + 1]; p++) {
+            const double v = w->val[p];
+            const double *src = s + (size_t)w->idx[p] * (size_t)k;
+            double *dst = out + (size_t)a * (size_t)k;
+
+            for (int64_t c = 0; c < k; c++)
+                dst[c] += v * src[c];
+        }
+}
+
+void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
+                        int64_t k, const double *rows, double alpha, void *y,
+                        int64_t ldy, int nt)
+{
+    const size_t elem = pal_dtype_size(dtype);
+
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        int32_t c = t->y ? t->y[i] : 0;
+
+        memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
+        if (c >= 0)
+            add_row(dtype, y, ldy, i, k, alpha, rows + (size_t)c * (size_t)k);
+    }
+    (void)nt;
+}
+
+size_t pal__graph_prep_ws(const pal_graph_t *g, int64_t k)
+{
+    pal__ws_t w = {NULL, 0};
+
+    for (int64_t t = 0; t < g->nterms; t++)
+        if (g->terms[t].kind == PAL__BLOCK)
+            pal__ws_take(&w, 2 * (size_t)g->terms[t].nc * (size_t)k *
+                                 sizeof(double));
+    return w.used;
+}
+
+double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
+                            pal_dtype_t dtype, int64_t k, const void *x,
+                            int64_t ldx, bool both, void *prep, void *ws)
+{
+    pal__ws_t at = {prep, 0};
+    double total = 0.0;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        pal_graph_t one = *g;
+
+        if (term->kind == PAL__BLOCK) {
+            const size_t ck = (size_t)term->nc * (size_t)k;
+            double *s = pal__ws_take(&at, 2 * ck * sizeof(double));
+            double *ms = s + ck, q = 0.0;
+
+            /* s <- class sums; ms <- W s; the form is s . W s; then s is
+             * reused for (W + W^T) s when both. */
+            pal__block_sums(term, g->n, dtype, k, x, ldx, s,
+                            pal__ctx_nthreads(ctx));
+            pal__block_mix(term, 0, k, s, ms);
+            for (size_t e = 0; e < ck; e++)
+                q += s[e] * ms[e];
+            total += term->w * q;
+            if (both) {
+                double *mts = ws;
+
+                pal__block_mix(term, 1, k, s, mts);
+                for (size_t e = 0; e < ck; e++)
+                    ms[e] += mts[e];
+            }
+            continue;
+        }
+        one.terms = (pal__term_t *)term;
+        one.nterms = 1;
+        total += pal__graph_quad(ctx, &one, dtype, k, x, ldx, ws, 0);
+    }
+    return total;
+}
+
+void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
+                           const void *x, int64_t ldx, double alpha, bool both,
+                           const void *prep, void *y, int64_t ldy, void *ws,
+                           int nt)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const int64_t n = g->n;
+    pal__ws_t at = {(char *)prep, 0};
+    bool written = false;
+
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+        const double w = alpha * term->w;
+
+        if (term->kind == PAL__BLOCK) {
+            const size_t ck = (size_t)term->nc * (size_t)k;
+            const double *ms =
+                (const double *)pal__ws_take(&at, 2 * ck * sizeof(double)) +
+                ck;
+
+            if (!written) {
+                pal__block_scatter(term, n, dtype, k, ms, w, y, ldy, nt);
+                written = true;
+                continue;
+            }
+            for (int64_t i = 0; i < n; i++) {
+                int32_t c = term->y ? term->y[i] : 0;
+
+                if (c >= 0)
+                    add_row(dtype, y, ldy, i, k, w,
+                            ms + (size_t)c * (size_t)k);
+            }
+            continue;
+        }
+        if (!written) {
+            for (int64_t i = 0; i < n; i++)
+                memset((char *)y + (size_t)(i * ldy) * elem, 0,
+                       (size_t)k * elem);
+            written = true;
+        }
+        if (term->kind == PAL__CSR) {
+            mul_csr(n, term, w, 0, dtype, k, x, ldx, y, ldy, ws);
+            if (both)
+                mul_csr(n, term, w, 1, dtype, k, x, ldx, y, ldy, ws);
+        } else {
+            mul_ident(n, term, both ? 2.0 * w : w, dtype, k, x, ldx, y, ldy);
+        }
+    }
+    if (!written)
+        for (int64_t i = 0; i < n; i++)
+            memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
 }

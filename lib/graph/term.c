@@ -112,7 +112,7 @@ static int frob_dense(const pal_allocator_t *alloc, int64_t n,
         case PAL__IDENT:
             acc += pal__get(d->dtype, d->a, base + i) * pal__diag_at(t, i);
             break;
-        default: {
+        case PAL__BLOCK: {
             int32_t a = label_of(t, i);
 
             if (a < 0)
@@ -133,7 +133,10 @@ static int frob_dense(const pal_allocator_t *alloc, int64_t n,
             }
             for (int64_t p = t->W.ptr[a]; p < t->W.ptr[a + 1]; p++)
                 row[t->W.idx[p]] = 0.0;
+            break;
         }
+        default:
+            break;
         }
     }
     pal__free(alloc, row);
@@ -179,7 +182,7 @@ static int frob_csr(const pal_allocator_t *alloc, int64_t n,
 
             if (at >= 0)
                 acc += csr_val(s, at) * pal__diag_at(t, i);
-        } else {
+        } else if (t->kind == PAL__BLOCK) {
             int32_t a = label_of(t, i);
 
             if (a < 0)

@@ -162,7 +162,8 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
         pal__free(alloc, kn);
         return PAL_E_NOMEM;
     }
-    kn->it = (item_t *)(((uintptr_t)kn->it_block + 63) & ~(uintptr_t)63);
+    kn->it = (item_t *)((char *)kn->it_block +
+                        (64u - (uintptr_t)kn->it_block % 64u) % 64u);
     memset(kn->keys, 0xff, (size_t)kn->key_cap * sizeof *kn->keys);
 
     for (int32_t i = 0; i < n; i++) {

@@ -24,9 +24,21 @@ typedef struct bt_ws {
     void *zt;        /* normalised columns, n x k */
     void *h, *ht;    /* G Zt and, if G is not symmetric, G^T Zt */
     void *c, *b;     /* k x k */
+    double *cd, *bd; /* k x k, in double */
+    double *s, *ms, *mts, *t;  /* class space: nc x k each */
     void *mul;
     pal__grad_t grad;
 } bt_ws_t;
+
+/* The graph's only term, when it is a block term (labels, SSL views,
+ * classes with a weight matrix): then G Zt = w Y W S with S = Y^T Zt the
+ * class sums, C = w S^T W S and the gradient w Y (W S B^T + W^T S B),
+ * all in class space: O(n k) plus O(nc k^2) instead of two n k^2 products. */
+static const pal__term_t *single_block(const pal_graph_t *g)
+{
+    return g->nterms == 1 && g->terms[0].kind == PAL__BLOCK ? &g->terms[0]
+                                                            : NULL;
+}
 
 static void bt_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
                       const pal__zarg_t *a, bool sym, pal__ws_t *ws,
@@ -40,11 +52,21 @@ static void bt_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     w->norm = pal__ws_take(ws, kd);
     w->scale = pal__ws_take(ws, kd);
     w->tmp = pal__ws_take(ws, kd);
+    const pal__term_t *blk = single_block(g);
+    const size_t ck = blk ? (size_t)blk->nc * (size_t)a->k * sizeof(double)
+                          : 0;
+
     w->zt = pal__ws_take(ws, nk);
-    w->h = pal__ws_take(ws, nk);
-    w->ht = sym || !a->dz ? NULL : pal__ws_take(ws, nk);
+    w->h = blk ? NULL : pal__ws_take(ws, nk);
+    w->ht = blk || sym || !a->dz ? NULL : pal__ws_take(ws, nk);
     w->c = pal__ws_take(ws, kk);
     w->b = pal__ws_take(ws, kk);
+    w->cd = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * sizeof(double));
+    w->bd = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * sizeof(double));
+    w->s = blk ? pal__ws_take(ws, ck) : NULL;
+    w->ms = blk ? pal__ws_take(ws, ck) : NULL;
+    w->mts = blk && !sym ? pal__ws_take(ws, ck) : NULL;
+    w->t = blk ? pal__ws_take(ws, ck) : NULL;
     w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
@@ -54,9 +76,11 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
               const pal_bt_opts_t *user, double *loss)
 {
     const int64_t n = a->n, k = a->k;
+    const int nt = pal__ctx_nthreads(ctx);
     pal_bt_opts_t o;
     pal__ws_t ws = {NULL, 0};
     bt_ws_t w;
+    const pal__term_t *blk;
     bool sym;
     double value = 0.0;
     int rc;
@@ -84,35 +108,45 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     for (int64_t j = 0; j < k; j++)
         w.scale[j] = 1.0;
     if (o.center) {
-        pal__col_sums(a->dtype, n, k, a->z, a->ldz, w.mu);
+        pal__col_sums(a->dtype, nt, n, k, a->z, a->ldz, w.mu);
         for (int64_t j = 0; j < k; j++)
             w.mu[j] /= (double)n;
     }
-    pal__col_affine(a->dtype, n, k, a->z, a->ldz, o.center ? w.mu : NULL,
+    pal__col_affine(a->dtype, nt, n, k, a->z, a->ldz, o.center ? w.mu : NULL,
                     w.scale, w.zt, k);
-    pal__norms(a->dtype, n, k, w.zt, k, true, w.norm);
+    pal__norms(a->dtype, nt, n, k, w.zt, k, true, w.norm);
     for (int64_t j = 0; j < k; j++) {
         if (w.norm[j] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.scale[j] = 1.0 / (w.norm[j] > o.eps ? w.norm[j] : o.eps);
     }
-    pal__col_affine(a->dtype, n, k, w.zt, k, NULL, w.scale, w.zt, k);
+    pal__col_affine(a->dtype, nt, n, k, w.zt, k, NULL, w.scale, w.zt, k);
 
-    /* C = Zt^T (G Zt). */
-    pal__graph_mul(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul);
-    pal__gemm(ctx, a->dtype, k, k, n, 1.0, w.zt, 1, k, w.h, k, 1, 0.0, w.c,
-              k, 1);
+    /* C = Zt^T (G Zt): in class space for a block term, else through the
+     * product H = G Zt. */
+    blk = single_block(g);
+    if (blk) {
+        pal__block_sums(blk, n, a->dtype, k, w.zt, k, w.s, nt);
+        pal__block_mix(blk, 0, k, w.s, w.ms);
+        pal__gemm(ctx, PAL_F64, k, k, blk->nc, blk->w, w.s, 1, k, w.ms, k,
+                  1, 0.0, w.cd, k, 1);
+    } else {
+        pal__graph_mul(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul);
+        pal__gemm(ctx, a->dtype, k, k, n, 1.0, w.zt, 1, k, w.h, k, 1, 0.0,
+                  w.c, k, 1);
+        for (int64_t i = 0; i < k * k; i++)
+            w.cd[i] = pal__at(a->dtype, w.c, k, 0, i);
+    }
     for (int64_t i = 0; i < k; i++) {
         for (int64_t j = 0; j < k; j++) {
-            double c = pal__at(a->dtype, w.c, k, i, j);
+            double c = w.cd[i * k + j];
 
             if (i == j)
                 value += (c - 1.0) * (c - 1.0);
             else
                 value += o.lambda * c * c;
             /* B = 2 W o (C - I), kept for the gradient. */
-            pal__set(a->dtype, w.b, k, i, j,
-                     i == j ? 2.0 * (c - 1.0) : 2.0 * o.lambda * c);
+            w.bd[i * k + j] = i == j ? 2.0 * (c - 1.0) : 2.0 * o.lambda * c;
         }
     }
     if ((rc = pal__value_check(value, a, g)) != PAL_OK)
@@ -126,36 +160,51 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     if (sym) {
         for (int64_t i = 0; i < k; i++) {
             for (int64_t j = 0; j < i; j++) {
-                double s = pal__at(a->dtype, w.b, k, i, j) +
-                           pal__at(a->dtype, w.b, k, j, i);
+                double v = w.bd[i * k + j] + w.bd[j * k + i];
 
-                pal__set(a->dtype, w.b, k, i, j, s);
-                pal__set(a->dtype, w.b, k, j, i, s);
+                w.bd[i * k + j] = w.bd[j * k + i] = v;
             }
-            pal__set(a->dtype, w.b, k, i, i,
-                     2.0 * pal__at(a->dtype, w.b, k, i, i));
+            w.bd[i * k + i] *= 2.0;
         }
-        pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, k, 1, 0.0,
-                  w.grad.p, w.grad.ld, 1);
+    }
+    if (blk) {
+        /* T = W S B^T + W^T S B (or W S (B + B^T)); row i of the
+         * gradient is w T[y_i]. */
+        pal__gemm(ctx, PAL_F64, blk->nc, k, k, 1.0, w.ms, k, 1, w.bd,
+                  sym ? k : 1, sym ? 1 : k, 0.0, w.t, k, 1);
+        if (!sym) {
+            pal__block_mix(blk, 1, k, w.s, w.mts);
+            pal__gemm(ctx, PAL_F64, blk->nc, k, k, 1.0, w.mts, k, 1, w.bd,
+                      k, 1, 1.0, w.t, k, 1);
+        }
+        pal__block_scatter(blk, n, a->dtype, k, w.t, blk->w, w.grad.p,
+                           w.grad.ld, nt);
     } else {
-        pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k, w.mul);
-        pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, 1, k, 0.0,
-                  w.grad.p, w.grad.ld, 1);
-        pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.ht, k, 1, w.b, k, 1, 1.0,
-                  w.grad.p, w.grad.ld, 1);
+        for (int64_t i = 0; i < k * k; i++)
+            pal__set(a->dtype, w.b, k, 0, i, w.bd[i]);
+        if (sym) {
+            pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, k, 1, 0.0,
+                      w.grad.p, w.grad.ld, 1);
+        } else {
+            pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k, w.mul);
+            pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, 1, k, 0.0,
+                      w.grad.p, w.grad.ld, 1);
+            pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.ht, k, 1, w.b, k, 1,
+                      1.0, w.grad.p, w.grad.ld, 1);
+        }
     }
 
     /* Back through the normalisation, then the centring (the gradient
      * of a centred column loses its mean). */
-    pal__unnormalise(a->dtype, n, k, true, w.zt, k, w.norm, o.eps,
+    pal__unnormalise(a->dtype, nt, n, k, true, w.zt, k, w.norm, o.eps,
                      w.grad.p, w.grad.ld, w.tmp);
     if (o.center) {
-        pal__col_sums(a->dtype, n, k, w.grad.p, w.grad.ld, w.mu);
+        pal__col_sums(a->dtype, nt, n, k, w.grad.p, w.grad.ld, w.mu);
         for (int64_t j = 0; j < k; j++) {
             w.mu[j] /= (double)n;
             w.scale[j] = 1.0;
         }
-        pal__col_affine(a->dtype, n, k, w.grad.p, w.grad.ld, w.mu, w.scale,
+        pal__col_affine(a->dtype, nt, n, k, w.grad.p, w.grad.ld, w.mu, w.scale,
                         w.grad.p, w.grad.ld);
     }
     if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)

@@ -60,47 +60,48 @@ static inline size_t pal__row(const pal__zarg_t *a, int64_t i, int64_t ld)
     return (size_t)i * (size_t)ld * a->elem;
 }
 
-/* ---- Elementwise kernels (typed_tmpl.h), all accumulating in double ---- */
+/* ---- Elementwise kernels (typed_tmpl.h), all accumulating in double ----
+ * nt: threads for the loop (the results do not depend on it). */
 
 /* out[i] = ||row i||^2 for an n x k matrix. */
-void pal__row_norm2(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__row_norm2(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                     int64_t ldx, double *out);
 
 /* sum_ij x_ij y_ij. */
-double pal__mat_dot(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+double pal__mat_dot(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                     int64_t ldx, const void *y, int64_t ldy);
 
 /* y_i = s_i x_i (row scaling; s may be NULL for s_i = c). */
-void pal__row_scale(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__row_scale(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                     int64_t ldx, const double *s, double c, void *y,
                     int64_t ldy);
 
 /* y = a x + b y (x may be NULL: y = b y). With b = 0, y is written
  * without being read. */
-void pal__mat_axpby(pal_dtype_t t, int64_t n, int64_t k, double a,
+void pal__mat_axpby(pal_dtype_t t, int nt, int64_t n, int64_t k, double a,
                     const void *x, int64_t ldx, double b, void *y,
                     int64_t ldy);
 
 /* y_i += s_i x_i. */
-void pal__row_axpy(pal_dtype_t t, int64_t n, int64_t k, const double *s,
+void pal__row_axpy(pal_dtype_t t, int nt, int64_t n, int64_t k, const double *s,
                    const void *x, int64_t ldx, void *y, int64_t ldy);
 
 /* Column sums (double) of an n x k matrix. */
-void pal__col_sums(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__col_sums(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                    int64_t ldx, double *out);
 
 /* Squared column norms (double) of an n x k matrix. */
-void pal__col_norm2(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__col_norm2(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                     int64_t ldx, double *out);
 
 /* Norms (not squared) of the rows, or of the columns when cols is set,
  * exact even where the squares would leave the double range. */
-void pal__norms(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__norms(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                 int64_t ldx, bool cols, double *out);
 
 /* y_ij = (x_ij - mu_j) * s_j for column shifts mu (may be NULL) and
  * column scales s. */
-void pal__col_affine(pal_dtype_t t, int64_t n, int64_t k, const void *x,
+void pal__col_affine(pal_dtype_t t, int nt, int64_t n, int64_t k, const void *x,
                      int64_t ldx, const double *mu, const double *s, void *y,
                      int64_t ldy);
 
@@ -117,7 +118,7 @@ void pal__set(pal_dtype_t t, void *x, int64_t ld, int64_t i, int64_t j,
  * norms; zt the normalised rows. With cols set, the same for columns
  * (norms per column, dot products down columns, tmp holding k doubles).
  */
-void pal__unnormalise(pal_dtype_t t, int64_t n, int64_t k, bool cols,
+void pal__unnormalise(pal_dtype_t t, int nt, int64_t n, int64_t k, bool cols,
                       const void *zt, int64_t ldzt, const double *r,
                       double eps, void *g, int64_t ldg, double *tmp);
 
@@ -133,17 +134,32 @@ typedef struct pal__fold {
     int64_t lda[PAL__FOLD_MAX];
 } pal__fold_t;
 
-void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                         int64_t lds, int64_t row0, bool skip,
-                         const pal__fold_t *fold, double *pos, double *lse,
-                         double *sum, int threads);
-void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
-                   int64_t row0, bool skip, const double *lse,
-                   const double *c, int threads);
-void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                       const double *c, bool skip, const pal__fold_t *fold,
-                       int threads);
-void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                        int threads);
+/*
+ * The elementwise kernels of SimCLR (see simclr_tmpl.h for what each
+ * does), as a table: one for the baseline instruction set and, on
+ * x86-64, one built for AVX2; pal__simclr_kernels picks the one this
+ * processor runs. Both give the same bits.
+ */
+typedef struct pal__simclr_kern {
+    void (*softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                    int64_t lds, int64_t row0, bool skip,
+                    const pal__fold_t *fold, double *pos, double *lse,
+                    double *sum, int threads);
+    void (*sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                  const double *c, bool skip, const pal__fold_t *fold,
+                  int threads);
+    void (*mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                   int threads);
+    void (*tile_stats)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                       int64_t ld, int64_t i0, int64_t j0, bool skip,
+                       double *m, double *sum, void *colmax,
+                       double *colacc);
+    void (*tile_b)(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                   int64_t ld, int64_t i0, int64_t j0, bool skip,
+                   const double *lse, const double *c, void *lsej,
+                   void *cj);
+} pal__simclr_kern_t;
+
+const pal__simclr_kern_t *pal__simclr_kernels(void);
 
 #endif /* PAL_LOSS_INTERNAL_H */

@@ -51,6 +51,7 @@ static int pairs(pal_ctx_t *ctx, const pal_batch_t *batch, pal__zarg_t *a,
     const int64_t *pi, *pj, *ri, *rj;
     const double *pg;
     int64_t np, nr;
+    const int nt = pal__ctx_nthreads(ctx);
     pal__ws_t ws = {NULL, 0};
     pal__grad_t grad = {NULL, 0, false};
     double value = 0.0;
@@ -90,7 +91,7 @@ static int pairs(pal_ctx_t *ctx, const pal_batch_t *batch, pal__zarg_t *a,
             return rc;
         pal__grad_layout(ctx, a, &ws, &grad);
     }
-    pal__mat_axpby(a->dtype, a->n, a->k, 0.0, NULL, 0, 0.0, grad.p,
+    pal__mat_axpby(a->dtype, nt, a->n, a->k, 0.0, NULL, 0, 0.0, grad.p,
                    grad.ld);
     for (int64_t p = 0; p < np; p++) {
         /* d/dz_i g ||z_i - z_j||^2 = 2 g (z_i - z_j), opposite for z_j. */

@@ -16,14 +16,18 @@
  * similarity part (P' + P'^T) Zt with P' = diag(d) P.
  *
  * The n x n similarities are held whole when they fit the workspace
- * budget (S is then one symmetric rank-k update, and the gradient one
- * product with P' + P'^T); otherwise they are streamed in row tiles,
- * computed once for the log-sum-exps and once more for the gradient.
+ * budget: S is then one symmetric rank-k update, the exponentials are
+ * taken once, the dense terms of G are folded into B = P' + P'^T - (G' +
+ * G'^T) elementwise, and the gradient is one product B Zt. Otherwise S
+ * is streamed in square tiles of its lower block triangle (it is
+ * symmetric), computed once for the running log-sum-exps and once more
+ * for the tiles of B, each used for both of its mirror products; nothing
+ * of size n x k is kept but Zt (and the gradient itself).
  */
 #include "loss_internal.h"
 
-/* Largest similarity block kept whole when the context sets no workspace
- * limit, and the size of one streamed tile. */
+/* Largest similarity matrix kept whole when the context sets no
+ * workspace limit, and the largest streamed tile. */
 #define WHOLE_BYTES ((size_t)256 << 20)
 #define TILE_BYTES ((size_t)32 << 20)
 
@@ -39,18 +43,24 @@ void pal_simclr_opts_init(pal_simclr_opts_t *opts)
 typedef struct simclr_ws {
     double *r, *d, *lse, *sum, *gdiag, *pos;  /* n each */
     void *zt;                     /* normalised rows, n x k */
-    void *h, *ht;                 /* G Zt, and G^T Zt if not symmetric */
+    void *h, *ht;                 /* whole mode: G Zt, and G^T Zt if G is
+                                     not symmetric */
     void *mul;
-    void *s;                      /* similarity tile, rows x n */
+    void *s;                      /* S whole (n x n), or one tile */
+    void *colmax, *lsej, *cj;     /* streamed: per column of a tile */
+    double *colacc;
     pal__grad_t grad;
 } simclr_ws_t;
 
+/* tb: the side of a tile of S, n when S is held whole. */
 static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
-                          const pal__zarg_t *a, bool sym, int64_t rows,
+                          const pal__zarg_t *a, bool sym, int64_t tb,
                           pal__ws_t *ws, simclr_ws_t *w)
 {
     const size_t nk = (size_t)a->n * (size_t)a->k * a->elem;
     const size_t nd = (size_t)a->n * sizeof(double);
+    const size_t tbe = (size_t)tb * a->elem;
+    const bool whole = tb == a->n;
 
     w->r = pal__ws_take(ws, nd);
     w->d = pal__ws_take(ws, nd);
@@ -59,31 +69,50 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     w->gdiag = pal__ws_take(ws, nd);
     w->pos = pal__ws_take(ws, nd);
     w->zt = pal__ws_take(ws, nk);
-    w->h = pal__ws_take(ws, nk);
-    w->ht = sym || !a->dz ? NULL : pal__ws_take(ws, nk);
+    w->h = whole ? pal__ws_take(ws, nk) : NULL;
+    w->ht = whole && !sym && a->dz ? pal__ws_take(ws, nk) : NULL;
     w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
-    w->s = pal__ws_take(ws, (size_t)rows * (size_t)a->n * a->elem);
+    w->s = pal__ws_take(ws, (size_t)tb * tbe);
+    w->colmax = whole ? NULL : pal__ws_take(ws, tbe);
+    w->lsej = whole ? NULL : pal__ws_take(ws, tbe);
+    w->cj = whole ? NULL : pal__ws_take(ws, tbe);
+    w->colacc = whole ? NULL
+                      : pal__ws_take(ws, (size_t)tb * sizeof(double));
 }
 
-/* Rows of S computed at a time: all n when they fit the budget. */
-static int64_t tile_rows(const pal_ctx_t *ctx, const pal__zarg_t *a,
+/*
+ * The side of the square tiles of S: n (S held whole) when it fits the
+ * budget, else as large as the budget allows. other is the rest of the
+ * workspace.
+ */
+static int64_t tile_side(const pal_ctx_t *ctx, const pal__zarg_t *a,
                          size_t other)
 {
-    size_t limit = pal__ctx_limit(ctx), row = (size_t)a->n * a->elem;
-    size_t budget, whole;
+    size_t limit = pal__ctx_limit(ctx), budget, whole;
+    int64_t tb;
 
     if (limit == SIZE_MAX) {
         budget = WHOLE_BYTES;
     } else {
         /* Leave room for the rest of the workspace and alignment. */
-        budget = limit > other + 1024 ? limit - other - 1024 : 0;
+        budget = limit > other + 4096 ? limit - other - 4096 : 0;
     }
-    if (pal__mul_size(row, (size_t)a->n, &whole) && whole <= budget)
+    if (pal__mul_size((size_t)a->n * a->elem, (size_t)a->n, &whole) &&
+        whole + 64 <= budget)
         return a->n;
-    budget = budget < TILE_BYTES ? budget : TILE_BYTES;
-    return budget / row >= 1 ? (int64_t)(budget / row) : 1;
+    if (budget > TILE_BYTES)
+        budget = TILE_BYTES;
+    /* A tile and four vectors of its side, with room for alignment. */
+    for (tb = (int64_t)sqrt((double)budget / (double)a->elem); tb > 1;
+         tb--) {
+        size_t need = (size_t)tb * ((size_t)tb * a->elem + 3 * a->elem + 8);
+
+        if (need + 512 <= budget)
+            break;
+    }
+    return tb < 1 ? 1 : tb >= a->n ? a->n - 1 : tb;
 }
 
 /*
@@ -117,13 +146,14 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 {
     const int64_t n = a->n, k = a->k;
     const size_t elem = a->elem;
+    const pal__simclr_kern_t *kern = pal__simclr_kernels();
     pal_simclr_opts_t o;
     pal__ws_t ws = {NULL, 0};
     simclr_ws_t w;
     pal__fold_t fold;
     bool sym, skip, whole, rest, rest_sym;
     pal_dtype_t skip_dense;
-    int64_t rows;
+    int64_t tb;
     double value, pos = 0.0, dsum = 0.0, itau;
     int rc, nt;
 
@@ -144,15 +174,15 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 
     sym = pal__graph_symmetric(g);
     simclr_layout(ctx, g, a, sym, 0, &ws, &w);
-    rows = tile_rows(ctx, a, ws.used);
-    whole = rows == n;
+    tb = tile_side(ctx, a, ws.used);
+    whole = tb == n;
     find_fold(g, a->dtype, whole, &fold, &rest, &rest_sym);
     skip_dense = fold.n > 0 ? a->dtype : (pal_dtype_t)0;
     ws.used = 0;
-    simclr_layout(ctx, g, a, rest_sym, rows, &ws, &w);
+    simclr_layout(ctx, g, a, rest_sym, tb, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
-    simclr_layout(ctx, g, a, rest_sym, rows, &ws, &w);
+    simclr_layout(ctx, g, a, rest_sym, tb, &ws, &w);
 
     /* Degrees over D_i; no positive anywhere means nothing to learn. The
      * diagonal of the terms left to the products, for the self term. */
@@ -175,46 +205,64 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     /* Normalise the rows. */
-    pal__norms(a->dtype, n, k, a->z, a->ldz, false, w.r);
+    pal__norms(a->dtype, nt, n, k, a->z, a->ldz, false, w.r);
     for (int64_t i = 0; i < n; i++) {
         if (w.r[i] == 0.0 && o.eps == 0.0)
             return PAL_E_ZERO_NORM;
         w.lse[i] = 1.0 / (w.r[i] > o.eps ? w.r[i] : o.eps);
     }
-    pal__row_scale(a->dtype, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
+    pal__row_scale(a->dtype, nt, n, k, a->z, a->ldz, w.lse, 0.0, w.zt, k);
 
     /* Positive term of the terms left to the products: <Zt, G Zt> less
-     * their diagonal. The folded terms add theirs in the row pass. */
+     * their diagonal. Whole, the product is kept for the gradient;
+     * streamed, only the number (no n x k buffer). The folded terms add
+     * theirs in the row pass. */
     if (rest) {
-        pal__graph_mul_ex(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k, w.mul,
-                          skip_dense);
-        pos = pal__mat_dot(a->dtype, n, k, w.zt, k, w.h, k);
+        if (whole) {
+            pal__graph_mul_ex(ctx, g, 0, a->dtype, k, w.zt, k, w.h, k,
+                              w.mul, skip_dense, 1.0, false);
+            pos = pal__mat_dot(a->dtype, nt, n, k, w.zt, k, w.h, k);
+        } else {
+            pos = pal__graph_quad(ctx, g, a->dtype, k, w.zt, k, w.mul, 0);
+        }
         if (skip) {
-            pal__row_norm2(a->dtype, n, k, w.zt, k, w.lse);
+            pal__row_norm2(a->dtype, nt, n, k, w.zt, k, w.lse);
             for (int64_t i = 0; i < n; i++)
                 pos -= w.gdiag[i] * w.lse[i];
         }
         pos *= itau;
     }
 
-    /* Row log-sum-exps of S, with the exponentials kept when S is whole. */
+    /* Row log-sum-exps of S: whole, with the exponentials kept; else
+     * from the tiles of its lower block triangle, each computed once. */
     if (whole) {
         pal__syrk_lower(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
-        pal__simclr_mirror(a->dtype, w.s, n, n, nt);
-        pal__simclr_softmax(a->dtype, w.s, n, n, n, 0, skip, &fold, w.pos,
-                            w.lse, w.sum, nt);
+        kern->mirror(a->dtype, w.s, n, n, nt);
+        kern->softmax(a->dtype, w.s, n, n, n, 0, skip, &fold, w.pos, w.lse,
+                      w.sum, nt);
         for (int64_t i = 0; i < n && fold.n > 0; i++)
             pos += w.pos[i];
     } else {
-        for (int64_t r0 = 0; r0 < n; r0 += rows) {
-            int64_t b = n - r0 < rows ? n - r0 : rows;
-
-            pal__gemm(ctx, a->dtype, b, n, k, itau,
-                      (const char *)w.zt + (size_t)r0 * (size_t)k * elem, k,
-                      1, w.zt, 1, k, 0.0, w.s, n, 1);
-            pal__simclr_softmax(a->dtype, w.s, b, n, n, r0, skip, &fold,
-                                NULL, w.lse + r0, w.sum + r0, nt);
+        for (int64_t i = 0; i < n; i++) {
+            w.lse[i] = -INFINITY;
+            w.sum[i] = 0.0;
         }
+        for (int64_t i0 = 0; i0 < n; i0 += tb) {
+            const int64_t bi = n - i0 < tb ? n - i0 : tb;
+
+            for (int64_t j0 = 0; j0 <= i0; j0 += tb) {
+                const int64_t bj = n - j0 < tb ? n - j0 : tb;
+
+                pal__gemm(ctx, a->dtype, bi, bj, k, itau,
+                          (const char *)w.zt + (size_t)(i0 * k) * elem, k, 1,
+                          (const char *)w.zt + (size_t)(j0 * k) * elem, 1, k,
+                          0.0, w.s, tb, 1);
+                kern->tile_stats(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
+                                 w.lse, w.sum, w.colmax, w.colacc);
+            }
+        }
+        for (int64_t i = 0; i < n; i++)
+            w.lse[i] = w.sum[i] > 0.0 ? w.lse[i] + log(w.sum[i]) : -INFINITY;
     }
     value = -pos;
     for (int64_t i = 0; i < n; i++)
@@ -228,28 +276,34 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
 
     /* Graph part of the terms left to the products:
-     * -(G' + G'^T) Zt = -(H + G^T Zt) + 2 diag(G_ii) Zt. */
-    if (rest) {
+     * -(G' + G'^T) Zt = -(G Zt + G^T Zt) + 2 diag(G_ii) Zt. */
+    if (rest && whole) {
         if (rest_sym) {
-            pal__mat_axpby(a->dtype, n, k, -2.0, w.h, k, 0.0, w.grad.p,
+            pal__mat_axpby(a->dtype, nt, n, k, -2.0, w.h, k, 0.0, w.grad.p,
                            w.grad.ld);
         } else {
             pal__graph_mul_ex(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k,
-                              w.mul, skip_dense);
-            pal__mat_axpby(a->dtype, n, k, -1.0, w.h, k, 0.0, w.grad.p,
+                              w.mul, skip_dense, 1.0, false);
+            pal__mat_axpby(a->dtype, nt, n, k, -1.0, w.h, k, 0.0, w.grad.p,
                            w.grad.ld);
-            pal__mat_axpby(a->dtype, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
+            pal__mat_axpby(a->dtype, nt, n, k, -1.0, w.ht, k, 1.0, w.grad.p,
                            w.grad.ld);
         }
-        if (skip) {
-            for (int64_t i = 0; i < n; i++)
-                w.gdiag[i] *= 2.0;
-            pal__row_axpy(a->dtype, n, k, w.gdiag, w.zt, k, w.grad.p,
-                          w.grad.ld);
-        }
+    } else if (rest) {
+        pal__graph_mul_ex(ctx, g, 0, a->dtype, k, w.zt, k, w.grad.p,
+                          w.grad.ld, w.mul, 0, rest_sym ? -2.0 : -1.0, false);
+        if (!rest_sym)
+            pal__graph_mul_ex(ctx, g, 1, a->dtype, k, w.zt, k, w.grad.p,
+                              w.grad.ld, w.mul, 0, -1.0, true);
     } else {
-        pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, 0.0, w.grad.p,
+        pal__mat_axpby(a->dtype, nt, n, k, 0.0, NULL, 0, 0.0, w.grad.p,
                        w.grad.ld);
+    }
+    if (rest && skip) {
+        for (int64_t i = 0; i < n; i++)
+            w.gdiag[i] *= 2.0;
+        pal__row_axpy(a->dtype, nt, n, k, w.gdiag, w.zt, k, w.grad.p,
+                      w.grad.ld);
     }
 
     /* Similarity part (P' + P'^T) Zt, P'_ij = d_i P_ij; whole, the
@@ -257,30 +311,39 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     if (whole) {
         for (int64_t i = 0; i < n; i++)
             w.sum[i] = w.d[i] != 0.0 ? w.d[i] / w.sum[i] : 0.0;
-        pal__simclr_sym_b(a->dtype, w.s, n, n, w.sum, skip, &fold, nt);
+        kern->sym_b(a->dtype, w.s, n, n, w.sum, skip, &fold, nt);
         pal__gemm(ctx, a->dtype, n, k, n, 1.0, w.s, n, 1, w.zt, k, 1, 1.0,
                   w.grad.p, w.grad.ld, 1);
     } else {
-        for (int64_t r0 = 0; r0 < n; r0 += rows) {
-            int64_t b = n - r0 < rows ? n - r0 : rows;
-            const char *zt0 =
-                (const char *)w.zt + (size_t)r0 * (size_t)k * elem;
+        for (int64_t i0 = 0; i0 < n; i0 += tb) {
+            const int64_t bi = n - i0 < tb ? n - i0 : tb;
+            const char *zti = (const char *)w.zt + (size_t)(i0 * k) * elem;
 
-            pal__gemm(ctx, a->dtype, b, n, k, itau, zt0, k, 1, w.zt, 1, k,
-                      0.0, w.s, n, 1);
-            pal__simclr_p(a->dtype, w.s, b, n, n, r0, skip, w.lse, w.d, nt);
-            pal__gemm(ctx, a->dtype, b, k, n, 1.0, w.s, n, 1, w.zt, k, 1,
-                      1.0,
-                      (char *)w.grad.p + pal__row(a, r0, w.grad.ld),
-                      w.grad.ld, 1);
-            pal__gemm(ctx, a->dtype, n, k, b, 1.0, w.s, 1, n, zt0, k, 1, 1.0,
-                      w.grad.p, w.grad.ld, 1);
+            for (int64_t j0 = 0; j0 <= i0; j0 += tb) {
+                const int64_t bj = n - j0 < tb ? n - j0 : tb;
+                const char *ztj =
+                    (const char *)w.zt + (size_t)(j0 * k) * elem;
+
+                pal__gemm(ctx, a->dtype, bi, bj, k, itau, zti, k, 1, ztj, 1,
+                          k, 0.0, w.s, tb, 1);
+                kern->tile_b(a->dtype, w.s, bi, bj, tb, i0, j0, skip, w.lse,
+                             w.d, w.lsej, w.cj);
+                pal__gemm(ctx, a->dtype, bi, k, bj, 1.0, w.s, tb, 1, ztj, k,
+                          1, 1.0,
+                          (char *)w.grad.p + pal__row(a, i0, w.grad.ld),
+                          w.grad.ld, 1);
+                if (j0 != i0)
+                    pal__gemm(ctx, a->dtype, bj, k, bi, 1.0, w.s, 1, tb, zti,
+                              k, 1, 1.0,
+                              (char *)w.grad.p + pal__row(a, j0, w.grad.ld),
+                              w.grad.ld, 1);
+            }
         }
     }
 
     /* dL/dZt = (...) / tau, then back through the row normalisation. */
-    pal__mat_axpby(a->dtype, n, k, 0.0, NULL, 0, itau, w.grad.p, w.grad.ld);
-    pal__unnormalise(a->dtype, n, k, false, w.zt, k, w.r, o.eps, w.grad.p,
+    pal__mat_axpby(a->dtype, nt, n, k, 0.0, NULL, 0, itau, w.grad.p, w.grad.ld);
+    pal__unnormalise(a->dtype, nt, n, k, false, w.zt, k, w.r, o.eps, w.grad.p,
                      w.grad.ld, NULL);
     if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)
         return rc;

@@ -17,25 +17,6 @@
 #define KN(name) name##_base
 #endif
 
-/* The entry points of both builds, for the dispatch below. */
-#define PAL__KERN_PROTOS(sfx)                                              \
-    void pal__simclr_softmax##sfx(pal_dtype_t t, void *s, int64_t b,       \
-                                  int64_t n, int64_t lds, int64_t row0,    \
-                                  bool skip, const pal__fold_t *fold,      \
-                                  double *pos, double *lse, double *sum,   \
-                                  int threads);                            \
-    void pal__simclr_p##sfx(pal_dtype_t t, void *s, int64_t b, int64_t n,  \
-                            int64_t lds, int64_t row0, bool skip,          \
-                            const double *lse, const double *c,            \
-                            int threads);                                  \
-    void pal__simclr_sym_b##sfx(pal_dtype_t t, void *e, int64_t n,         \
-                                int64_t ld, const double *c, bool skip,    \
-                                const pal__fold_t *fold, int threads);     \
-    void pal__simclr_mirror##sfx(pal_dtype_t t, void *s, int64_t n,        \
-                                 int64_t ld, int threads);
-PAL__KERN_PROTOS(_base)
-PAL__KERN_PROTOS(_v3)
-
 #define PAL_T float
 #define PAL_SFX f32
 #define PAL_V pal__v8f
@@ -82,10 +63,11 @@ PAL__KERN_PROTOS(_v3)
 #define PAL_VNARROW pal__v4d_narrow
 #include "simclr_tmpl.h"
 
-void KN(pal__simclr_softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                             int64_t lds, int64_t row0, bool skip,
-                             const pal__fold_t *fold, double *pos,
-                             double *lse, double *sum, int threads)
+/* The entries of the table, dispatching on the element type. */
+static void softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
+                    int64_t lds, int64_t row0, bool skip,
+                    const pal__fold_t *fold, double *pos, double *lse,
+                    double *sum, int threads)
 {
     if (t == PAL_F32)
         rows_softmax_f32(s, b, n, lds, row0, skip, fold, pos, lse, sum,
@@ -95,19 +77,9 @@ void KN(pal__simclr_softmax)(pal_dtype_t t, void *s, int64_t b, int64_t n,
                          threads);
 }
 
-void KN(pal__simclr_p)(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                       int64_t lds, int64_t row0, bool skip,
-                       const double *lse, const double *c, int threads)
-{
-    if (t == PAL_F32)
-        rows_p_f32(s, b, n, lds, row0, skip, lse, c, threads);
-    else
-        rows_p_f64(s, b, n, lds, row0, skip, lse, c, threads);
-}
-
-void KN(pal__simclr_sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                           const double *c, bool skip,
-                           const pal__fold_t *fold, int threads)
+static void sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
+                  const double *c, bool skip, const pal__fold_t *fold,
+                  int threads)
 {
     if (t == PAL_F32)
         sym_b_f32(e, n, ld, c, skip, fold, threads);
@@ -115,8 +87,8 @@ void KN(pal__simclr_sym_b)(pal_dtype_t t, void *e, int64_t n, int64_t ld,
         sym_b_f64(e, n, ld, c, skip, fold, threads);
 }
 
-void KN(pal__simclr_mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                            int threads)
+static void mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
+                   int threads)
 {
     if (t == PAL_F32)
         mirror_f32(s, n, ld, threads);
@@ -124,81 +96,40 @@ void KN(pal__simclr_mirror)(pal_dtype_t t, void *s, int64_t n, int64_t ld,
         mirror_f64(s, n, ld, threads);
 }
 
-#ifndef PAL_KERN_V3
+static void tile_stats(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                       int64_t ld, int64_t i0, int64_t j0, bool skip,
+                       double *m, double *sum, void *colmax, double *colacc)
+{
+    if (t == PAL_F32)
+        tile_stats_f32(s, bi, bj, ld, i0, j0, skip, m, sum, colmax, colacc);
+    else
+        tile_stats_f64(s, bi, bj, ld, i0, j0, skip, m, sum, colmax, colacc);
+}
 
-/* True when the AVX2 build exists and this processor can run it. */
-static bool use_v3(void)
+static void tile_b(pal_dtype_t t, void *s, int64_t bi, int64_t bj,
+                   int64_t ld, int64_t i0, int64_t j0, bool skip,
+                   const double *lse, const double *c, void *lsej, void *cj)
+{
+    if (t == PAL_F32)
+        tile_b_f32(s, bi, bj, ld, i0, j0, skip, lse, c, lsej, cj);
+    else
+        tile_b_f64(s, bi, bj, ld, i0, j0, skip, lse, c, lsej, cj);
+}
+
+const pal__simclr_kern_t KN(pal__simclr_kern) = {softmax, sym_b, mirror,
+                                                 tile_stats, tile_b};
+
+#ifndef PAL_KERN_V3
+#ifdef PAL_HAVE_V3
+extern const pal__simclr_kern_t pal__simclr_kern_v3;
+#endif
+
+const pal__simclr_kern_t *pal__simclr_kernels(void)
 {
 #ifdef PAL_HAVE_V3
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &pal__simclr_kern_v3;
 #endif
-}
-
-#ifndef PAL_HAVE_V3
-/* Without the AVX2 build, its names lead back to the baseline. */
-void pal__simclr_softmax_v3(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                            int64_t lds, int64_t row0, bool skip,
-                            const pal__fold_t *fold, double *pos,
-                            double *lse, double *sum, int threads)
-{
-    pal__simclr_softmax_base(t, s, b, n, lds, row0, skip, fold, pos, lse,
-                             sum, threads);
-}
-
-void pal__simclr_p_v3(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                      int64_t lds, int64_t row0, bool skip,
-                      const double *lse, const double *c, int threads)
-{
-    pal__simclr_p_base(t, s, b, n, lds, row0, skip, lse, c, threads);
-}
-
-void pal__simclr_sym_b_v3(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                          const double *c, bool skip,
-                          const pal__fold_t *fold, int threads)
-{
-    pal__simclr_sym_b_base(t, e, n, ld, c, skip, fold, threads);
-}
-
-void pal__simclr_mirror_v3(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                           int threads)
-{
-    pal__simclr_mirror_base(t, s, n, ld, threads);
+    return &pal__simclr_kern_base;
 }
 #endif
-
-void pal__simclr_softmax(pal_dtype_t t, void *s, int64_t b, int64_t n,
-                         int64_t lds, int64_t row0, bool skip,
-                         const pal__fold_t *fold, double *pos, double *lse,
-                         double *sum, int threads)
-{
-    (use_v3() ? pal__simclr_softmax_v3 : pal__simclr_softmax_base)(
-        t, s, b, n, lds, row0, skip, fold, pos, lse, sum, threads);
-}
-
-void pal__simclr_p(pal_dtype_t t, void *s, int64_t b, int64_t n, int64_t lds,
-                   int64_t row0, bool skip, const double *lse,
-                   const double *c, int threads)
-{
-    (use_v3() ? pal__simclr_p_v3 : pal__simclr_p_base)(t, s, b, n, lds, row0,
-                                                       skip, lse, c,
-                                                       threads);
-}
-
-void pal__simclr_sym_b(pal_dtype_t t, void *e, int64_t n, int64_t ld,
-                       const double *c, bool skip, const pal__fold_t *fold,
-                       int threads)
-{
-    (use_v3() ? pal__simclr_sym_b_v3 : pal__simclr_sym_b_base)(
-        t, e, n, ld, c, skip, fold, threads);
-}
-
-void pal__simclr_mirror(pal_dtype_t t, void *s, int64_t n, int64_t ld,
-                        int threads)
-{
-    (use_v3() ? pal__simclr_mirror_v3 : pal__simclr_mirror_base)(t, s, n, ld,
-                                                                 threads);
-}
-
-#endif /* !PAL_KERN_V3 */

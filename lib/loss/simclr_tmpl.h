@@ -16,11 +16,11 @@ static inline double FN(row_sum_)(const PAL_T *x, int64_t n)
     double s = 0.0;
     int64_t j = 0;
 
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         acc[l] = pal__v4d_set(0.0);
     for (; j + PAL_VL <= n; j += PAL_VL)
         PAL_VACC(acc, PAL_VLOAD(x + j));
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
     for (; j < n; j++)
         s += (double)x[j];
@@ -49,11 +49,11 @@ static inline double FN(row_dot_)(const PAL_T *a, const PAL_T *b, int64_t n)
     double s = 0.0;
     int64_t j = 0;
 
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         acc[l] = pal__v4d_set(0.0);
     for (; j + PAL_VL <= n; j += PAL_VL)
         PAL_VACC(acc, PAL_VLOAD(a + j) * PAL_VLOAD(b + j));
-    for (int l = 0; l < PAL_VL / 4; l++)
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
         s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
     for (; j < n; j++)
         s += (double)a[j] * (double)b[j];
@@ -119,36 +119,142 @@ static void FN(rows_softmax_)(PAL_T *s, int64_t b, int64_t n, int64_t lds,
 }
 
 /*
- * Rows [row0, row0 + b) of S, in place: s_ij <- c_i exp(s_ij - lse_i),
- * that is d_i P_ij with c_i = d_i; 0 on the diagonal when skip and on
- * rows whose c_i is 0. For the streamed mode, where each tile of S is
- * computed a second time.
+ * Streamed mode: S is visited in square tiles S_IJ = Zt_I Zt_J^T / tau
+ * (rows I, columns J, bi x bj entries, row stride ld) of its lower block
+ * triangle, so each entry is computed once per pass (S is symmetric).
+ *
+ * tile_stats_ folds a tile into running log-sum-exps: the rows of I
+ * (m, sum over the tile's rows), and, for a tile off the diagonal, the
+ * rows of J (over its columns, since S_JI = S_IJ^T). A running pair
+ * (m, sum) stands for sum exp(s - m); a larger maximum rescales the sum
+ * first. Entries (i, i) are left out when skip.
  */
-static void FN(rows_p_)(PAL_T *s, int64_t b, int64_t n, int64_t lds,
-                        int64_t row0, bool skip, const double *lse,
-                        const double *c, int threads)
+static void FN(stats_update_)(double *m, double *sum, double mx, double add)
 {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-    for (int64_t r = 0; r < b; r++) {
-        PAL_T *row = s + r * lds;
-        const int64_t i = row0 + r;
-        const PAL_T shift = (PAL_T)lse[i];
-        const PAL_V sv = PAL_VSET(shift), cv = PAL_VSET((PAL_T)c[i]);
-        int64_t j = 0;
+    if (mx > *m) {
+        *sum = *sum * exp(*m - mx);
+        *m = mx;
+    }
+    *sum += add;
+}
 
-        if (c[i] == 0.0) {
-            memset(row, 0, (size_t)n * sizeof *row);
-            continue;
+static void FN(tile_stats_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
+                            int64_t i0, int64_t j0, bool skip, double *m,
+                            double *sum, PAL_T *colmax, double *colacc)
+{
+    const bool diag = i0 == j0;
+
+    if (diag && skip)
+        for (int64_t a = 0; a < bi; a++)
+            s[a * ld + a] = -(PAL_T)INFINITY;
+
+    /* The maxima: of each row, and (off the diagonal) of each column. */
+    for (int64_t c = 0; c < bj && !diag; c++)
+        colmax[c] = -(PAL_T)INFINITY;
+    for (int64_t a = 0; a < bi; a++) {
+        const PAL_T *row = s + a * ld;
+        PAL_T rmx = FN(row_max_)(row, bj);
+        double mi = m[i0 + a] > (double)rmx ? m[i0 + a] : (double)rmx;
+
+        if (!diag) {
+            int64_t c = 0;
+
+            for (; c + PAL_VL <= bj; c += PAL_VL)
+                PAL_VSTORE(colmax + c, PAL_VMAX(PAL_VLOAD(colmax + c),
+                                                PAL_VLOAD(row + c)));
+            for (; c < bj; c++)
+                colmax[c] = row[c] > colmax[c] ? row[c] : colmax[c];
         }
-        for (; j + PAL_VL <= n; j += PAL_VL)
-            PAL_VSTORE(row + j, cv * PAL_VEXP(PAL_VLOAD(row + j) - sv));
-        for (; j < n; j++)
-            row[j] = (PAL_T)c[i] * PAL_SEXP(row[j] - shift);
-        if (skip)
-            row[i] = 0;
-        (void)threads;
+        /* The rows of I: the sum of the tile's row, shifted by the row's
+         * new running maximum. */
+        if (mi > -INFINITY) {
+            const PAL_T sh = (PAL_T)mi;
+            const PAL_V sv = PAL_VSET(sh);
+            pal__v4d acc[PAL_VL / 4];
+            double add = 0.0;
+            int64_t c = 0;
+
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
+                acc[l] = pal__v4d_set(0.0);
+            for (; c + PAL_VL <= bj; c += PAL_VL)
+                PAL_VACC(acc, PAL_VEXP(PAL_VLOAD(row + c) - sv));
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
+                add += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
+            for (; c < bj; c++)
+                add += (double)PAL_SEXP(row[c] - sh);
+            FN(stats_update_)(&m[i0 + a], &sum[i0 + a], (double)sh, add);
+        }
+    }
+    if (diag)
+        return;
+
+    /* The rows of J, column by column of the tile: rescale the running
+     * sums to the new maxima, then add the exponentials row by row (in
+     * the tile's memory order, with the column sums kept in colacc). */
+    for (int64_t c = 0; c < bj; c++) {
+        double mx = (double)colmax[c] > m[j0 + c] ? (double)colmax[c]
+                                                  : m[j0 + c];
+
+        colacc[c] = mx > -INFINITY && m[j0 + c] > -INFINITY
+                        ? sum[j0 + c] * exp(m[j0 + c] - mx)
+                        : sum[j0 + c];
+        m[j0 + c] = mx;
+        colmax[c] = (PAL_T)mx;
+    }
+    for (int64_t a = 0; a < bi; a++) {
+        const PAL_T *row = s + a * ld;
+        int64_t c = 0;
+
+        for (; c + PAL_VL <= bj; c += PAL_VL) {
+            pal__v4d add[PAL_VL / 4];
+
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
+                add[l] = pal__v4d_load(colacc + c + 4 * l);
+            PAL_VACC(add, PAL_VEXP(PAL_VLOAD(row + c) -
+                                   PAL_VLOAD(colmax + c)));
+            for (int64_t l = 0; l < PAL_VL / 4; l++)
+                pal__v4d_store(colacc + c + 4 * l, add[l]);
+        }
+        for (; c < bj; c++)
+            colacc[c] += (double)PAL_SEXP(row[c] - colmax[c]);
+    }
+    for (int64_t c = 0; c < bj; c++)
+        sum[j0 + c] = colacc[c];
+}
+
+/*
+ * Streamed mode, second pass, in place on a tile: B_IJ with
+ *   B_ab = c_a exp(s_ab - lse_a) + c_b exp(s_ab - lse_b),
+ * (rows a of I, columns b of J), c = d: the tile of P' + P'^T. On a
+ * diagonal tile with skip, B_aa = 0.
+ */
+static void FN(tile_b_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
+                        int64_t i0, int64_t j0, bool skip, const double *lse,
+                        const double *c, PAL_T *lsej, PAL_T *cj)
+{
+    for (int64_t b = 0; b < bj; b++) {
+        lsej[b] = (PAL_T)lse[j0 + b];
+        cj[b] = (PAL_T)c[j0 + b];
+    }
+    for (int64_t a = 0; a < bi; a++) {
+        PAL_T *row = s + a * ld;
+        const PAL_T li = (PAL_T)lse[i0 + a], ci = (PAL_T)c[i0 + a];
+        const PAL_V lv = PAL_VSET(li), cv = PAL_VSET(ci);
+        int64_t b = 0;
+
+        for (; b + PAL_VL <= bj; b += PAL_VL) {
+            PAL_V x = PAL_VLOAD(row + b);
+
+            PAL_VSTORE(row + b,
+                       cv * PAL_VEXP(x - lv) +
+                           PAL_VLOAD(cj + b) *
+                               PAL_VEXP(x - PAL_VLOAD(lsej + b)));
+        }
+        for (; b < bj; b++)
+            row[b] = ci * PAL_SEXP(row[b] - li) +
+                     cj[b] * PAL_SEXP(row[b] - lsej[b]);
+        if (skip && i0 == j0)
+            row[a] = 0;
     }
 }
 
@@ -200,7 +306,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
     PAL_V r[PAL_VL], q[PAL_VL];
     pal__v4d cj[H];
 
-    for (int h = 0; h < H; h++)
+    for (int64_t h = 0; h < H; h++)
         cj[h] = pal__v4d_load(c + j0 + 4 * h);
     for (int a = 0; a < PAL_VL; a++) {
         r[a] = PAL_VLOAD(e + (i0 + a) * ld + j0);
@@ -212,7 +318,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
 
         PAL_VWIDEN(r[a], x);
         PAL_VWIDEN(q[a], y);
-        for (int h = 0; h < H; h++)
+        for (int64_t h = 0; h < H; h++)
             x[h] = c[i0 + a] * x[h] + cj[h] * y[h];
         for (int f = 0; f < fold->n; f++) {
             const PAL_T *af = fold->a[f];
@@ -226,7 +332,7 @@ static inline void FN(b_tile_)(PAL_T *e, int64_t ld, int64_t i0, int64_t j0,
             PAL_VTRANSPOSE(g);
             PAL_VWIDEN(PAL_VLOAD(af + (i0 + a) * la + j0), gx);
             PAL_VWIDEN(g[a], gy);
-            for (int h = 0; h < H; h++)
+            for (int64_t h = 0; h < H; h++)
                 x[h] -= fold->w[f] * (gx[h] + gy[h]);
         }
         r[a] = PAL_VNARROW(x);

@@ -179,13 +179,13 @@ pal__v8f_transpose(pal__v8f *r)
 {
     pal__v8f t[8], u[8];
 
-    for (int p = 0; p < 4; p++) {
+    for (int64_t p = 0; p < 4; p++) {
         t[2 * p] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 0, 8, 1,
                                            9, 4, 12, 5, 13);
         t[2 * p + 1] = __builtin_shufflevector(r[2 * p], r[2 * p + 1], 2, 10,
                                                3, 11, 6, 14, 7, 15);
     }
-    for (int q = 0; q < 2; q++) {
+    for (int64_t q = 0; q < 2; q++) {
         pal__v8f *a = t + 4 * q, *o = u + 4 * q;
 
         o[0] = __builtin_shufflevector(a[0], a[2], 0, 1, 8, 9, 4, 5, 12, 13);

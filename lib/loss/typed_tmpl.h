@@ -7,9 +7,26 @@
 #define PAL_CAT(a, b) PAL_CAT_(a, b)
 #define FN(name) PAL_CAT(name, PAL_SFX)
 
-static void FN(row_norm2_)(int64_t n, int64_t k, const PAL_T *x,
+/*
+ * Threads: loops over rows split the rows, loops that reduce down the
+ * columns split the columns (each column's sum runs over the rows in
+ * order), and the one full reduction, mat_dot, sums fixed row ranges
+ * then the range sums in order. So no result depends on the thread
+ * count. Small matrices stay on one thread.
+ */
+#ifndef PAL__PAR_MIN
+#define PAL__PAR_MIN 32768
+#define PAL__COLS 16   /* columns per parallel block */
+#define PAL__RANGES 64 /* row ranges of mat_dot */
+#endif
+
+static void FN(row_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         const PAL_T *r = x + i * ldx;
         double acc = 0.0;
@@ -20,26 +37,42 @@ static void FN(row_norm2_)(int64_t n, int64_t k, const PAL_T *x,
     }
 }
 
-static double FN(mat_dot_)(int64_t n, int64_t k, const PAL_T *x,
+static double FN(mat_dot_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, const PAL_T *y, int64_t ldy)
 {
-    double acc = 0.0;
+    (void)nt; /* unused when built without OpenMP */
+    double part[PAL__RANGES], acc = 0.0;
 
-    for (int64_t i = 0; i < n; i++) {
-        const PAL_T *a = x + i * ldx, *b = y + i * ldy;
-        double row = 0.0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
+    for (int r = 0; r < PAL__RANGES; r++) {
+        double sum = 0.0;
 
-        for (int64_t c = 0; c < k; c++)
-            row += (double)a[c] * (double)b[c];
-        acc += row;
+        for (int64_t i = n * r / PAL__RANGES; i < n * (r + 1) / PAL__RANGES;
+             i++) {
+            const PAL_T *a = x + i * ldx, *b = y + i * ldy;
+            double row = 0.0;
+
+            for (int64_t c = 0; c < k; c++)
+                row += (double)a[c] * (double)b[c];
+            sum += row;
+        }
+        part[r] = sum;
     }
+    for (int r = 0; r < PAL__RANGES; r++)
+        acc += part[r];
     return acc;
 }
 
-static void FN(row_scale_)(int64_t n, int64_t k, const PAL_T *x,
+static void FN(row_scale_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, const double *s, double c, PAL_T *y,
                            int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         const double f = s ? s[i] : c;
 
@@ -48,9 +81,13 @@ static void FN(row_scale_)(int64_t n, int64_t k, const PAL_T *x,
     }
 }
 
-static void FN(mat_axpby_)(int64_t n, int64_t k, double a, const PAL_T *x,
+static void FN(mat_axpby_)(int nt, int64_t n, int64_t k, double a, const PAL_T *x,
                            int64_t ldx, double b, PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         PAL_T *r = y + i * ldy;
 
@@ -72,9 +109,13 @@ static void FN(mat_axpby_)(int64_t n, int64_t k, double a, const PAL_T *x,
     }
 }
 
-static void FN(row_axpy_)(int64_t n, int64_t k, const double *s,
+static void FN(row_axpy_)(int nt, int64_t n, int64_t k, const double *s,
                           const PAL_T *x, int64_t ldx, PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         if (s[i] == 0.0)
             continue;
@@ -84,24 +125,40 @@ static void FN(row_axpy_)(int64_t n, int64_t k, const double *s,
     }
 }
 
-static void FN(col_sums_)(int64_t n, int64_t k, const PAL_T *x, int64_t ldx,
-                          double *out)
+static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
+                          int64_t ldx, double *out)
 {
-    for (int64_t j = 0; j < k; j++)
-        out[j] = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < k; j++)
-            out[j] += (double)x[i * ldx + j];
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
+    for (int64_t c0 = 0; c0 < k; c0 += PAL__COLS) {
+        const int64_t c1 = c0 + PAL__COLS < k ? c0 + PAL__COLS : k;
+
+        for (int64_t j = c0; j < c1; j++)
+            out[j] = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = c0; j < c1; j++)
+                out[j] += (double)x[i * ldx + j];
+    }
 }
 
-static void FN(col_norm2_)(int64_t n, int64_t k, const PAL_T *x,
+static void FN(col_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, double *out)
 {
-    for (int64_t j = 0; j < k; j++)
-        out[j] = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < k; j++)
-            out[j] += (double)x[i * ldx + j] * (double)x[i * ldx + j];
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
+    for (int64_t c0 = 0; c0 < k; c0 += PAL__COLS) {
+        const int64_t c1 = c0 + PAL__COLS < k ? c0 + PAL__COLS : k;
+
+        for (int64_t j = c0; j < c1; j++)
+            out[j] = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = c0; j < c1; j++)
+                out[j] += (double)x[i * ldx + j] * (double)x[i * ldx + j];
+    }
 }
 
 /*
@@ -130,34 +187,43 @@ static double FN(scaled_norm_)(const PAL_T *x, int64_t count, int64_t step,
     return big * sqrt(acc);
 }
 
-static void FN(norms_)(int64_t n, int64_t k, const PAL_T *x, int64_t ldx,
-                       bool cols, double *out)
+static void FN(norms_)(int nt, int64_t n, int64_t k, const PAL_T *x,
+                       int64_t ldx, bool cols, double *out)
 {
+    (void)nt; /* unused when built without OpenMP */
     if (cols) {
-        FN(col_norm2_)(n, k, x, ldx, out);
+        FN(col_norm2_)(nt, n, k, x, ldx, out);
         for (int64_t j = 0; j < k; j++)
             out[j] = FN(scaled_norm_)(x + j, n, ldx, out[j]);
     } else {
-        FN(row_norm2_)(n, k, x, ldx, out);
+        FN(row_norm2_)(nt, n, k, x, ldx, out);
         for (int64_t i = 0; i < n; i++)
             out[i] = FN(scaled_norm_)(x + i * ldx, k, 1, out[i]);
     }
 }
 
-static void FN(col_affine_)(int64_t n, int64_t k, const PAL_T *x,
+static void FN(col_affine_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                             int64_t ldx, const double *mu, const double *s,
                             PAL_T *y, int64_t ldy)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < k; j++)
             y[i * ldy + j] =
                 (PAL_T)(((double)x[i * ldx + j] - (mu ? mu[j] : 0.0)) * s[j]);
 }
 
-static void FN(unnormalise_rows_)(int64_t n, int64_t k, const PAL_T *zt,
+static void FN(unnormalise_rows_)(int nt, int64_t n, int64_t k, const PAL_T *zt,
                                   int64_t ldzt, const double *r, double eps,
                                   PAL_T *g, int64_t ldg)
 {
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         const PAL_T *u = zt + i * ldzt;
         PAL_T *v = g + i * ldg;
@@ -175,15 +241,27 @@ static void FN(unnormalise_rows_)(int64_t n, int64_t k, const PAL_T *zt,
     }
 }
 
-static void FN(unnormalise_cols_)(int64_t n, int64_t k, const PAL_T *zt,
-                                  int64_t ldzt, const double *r, double eps,
-                                  PAL_T *g, int64_t ldg, double *dot)
+static void FN(unnormalise_cols_)(int nt, int64_t n, int64_t k,
+                                  const PAL_T *zt, int64_t ldzt,
+                                  const double *r, double eps, PAL_T *g,
+                                  int64_t ldg, double *dot)
 {
-    for (int64_t c = 0; c < k; c++)
-        dot[c] = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t c = 0; c < k; c++)
-            dot[c] += (double)zt[i * ldzt + c] * (double)g[i * ldg + c];
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
+    for (int64_t c0 = 0; c0 < k; c0 += PAL__COLS) {
+        const int64_t c1 = c0 + PAL__COLS < k ? c0 + PAL__COLS : k;
+
+        for (int64_t c = c0; c < c1; c++)
+            dot[c] = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t c = c0; c < c1; c++)
+                dot[c] += (double)zt[i * ldzt + c] * (double)g[i * ldg + c];
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
+#endif
     for (int64_t i = 0; i < n; i++) {
         for (int64_t c = 0; c < k; c++) {
             double v = (double)g[i * ldg + c];

@@ -22,20 +22,24 @@ typedef struct vic2_ws {
     void *h, *ht;   /* G Z and, for a non-symmetric G, G^T Z */
     double *rn;     /* squared row norms (offdiag only) */
     void *mul;      /* graph product workspace */
+    void *prep;     /* structured graphs: class-space sums */
     pal__grad_t grad;
 } vic2_ws_t;
 
+/* dense: the graph has dense terms, whose product is kept for the
+ * gradient; a structured graph needs no n x k buffer. */
 static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
                         const pal__zarg_t *a, bool sym, bool offdiag,
-                        pal__ws_t *ws, vic2_ws_t *w)
+                        bool dense, pal__ws_t *ws, vic2_ws_t *w)
 {
     const size_t nk = (size_t)a->n * (size_t)a->k * a->elem;
 
     w->m = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * a->elem);
-    w->h = pal__ws_take(ws, nk);
-    w->ht = sym ? NULL : pal__ws_take(ws, nk);
+    w->h = dense ? pal__ws_take(ws, nk) : NULL;
+    w->ht = dense && !sym && a->dz ? pal__ws_take(ws, nk) : NULL;
     w->rn = offdiag ? pal__ws_take(ws, (size_t)a->n * sizeof(double)) : NULL;
     w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
+    w->prep = dense ? NULL : pal__ws_take(ws, pal__graph_prep_ws(g, a->k));
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
 }
@@ -43,11 +47,12 @@ static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
 static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                 const pal_vic2_opts_t *user, double *loss)
 {
+    const int nt = pal__ctx_nthreads(ctx);
     pal_vic2_opts_t o;
     pal__ws_t ws = {NULL, 0};
     vic2_ws_t w;
-    bool sym;
-    double value, offdiag_frob = 0.0;
+    bool sym, dense;
+    double value, pos, offdiag_frob = 0.0;
     int rc;
 
     pal_vic2_opts_init(&o);
@@ -69,23 +74,28 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     sym = pal__graph_symmetric(g);
-    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+    dense = pal__graph_has_dense(g);
+    vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
-    vic2_layout(ctx, g, a, sym, o.offdiag, &ws, &w);
+    vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
 
-    /* M = Z^T Z, H = G Z. */
+    /* M = Z^T Z; <Z, G Z> from the kept product G Z when G has dense
+     * terms, else from the terms' structure (class sums). */
     pal__syrk(ctx, a->dtype, a->k, a->n, 1.0, a->z, 1, a->ldz, 0.0, w.m,
               a->k);
-    pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
-                   w.mul);
-
-    value = pal__mat_dot(a->dtype, a->k, a->k, w.m, a->k, w.m, a->k) -
-            2.0 * pal__mat_dot(a->dtype, a->n, a->k, a->z, a->ldz, w.h,
-                               a->k) +
-            g->frob2;
+    if (dense) {
+        pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
+                       w.mul);
+        pos = pal__mat_dot(a->dtype, nt, a->n, a->k, a->z, a->ldz, w.h, a->k);
+    } else {
+        pos = pal__graph_quad_prep(ctx, g, a->dtype, a->k, a->z, a->ldz,
+                                   !sym, w.prep, w.mul);
+    }
+    value = pal__mat_dot(a->dtype, nt, a->k, a->k, w.m, a->k, w.m, a->k) -
+            2.0 * pos + g->frob2;
     if (o.offdiag) {
-        pal__row_norm2(a->dtype, a->n, a->k, a->z, a->ldz, w.rn);
+        pal__row_norm2(a->dtype, nt, a->n, a->k, a->z, a->ldz, w.rn);
         for (int64_t i = 0; i < a->n; i++) {
             double e = w.rn[i] - g->diag[i];
 
@@ -102,21 +112,26 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     }
 
     /* dZ = 4 Z M - 2 (H + G^T Z), minus 4 (||z_i||^2 - G_ii) z_i. */
-    if (sym) {
-        pal__mat_axpby(a->dtype, a->n, a->k, -4.0, w.h, a->k, 0.0,
+    if (!dense) {
+        /* -2 (G + G^T) Z, from the class sums kept for the value. */
+        pal__graph_apply_prep(g, a->dtype, a->k, a->z, a->ldz,
+                              sym ? -4.0 : -2.0, !sym, w.prep, w.grad.p,
+                              w.grad.ld, w.mul, nt);
+    } else if (sym) {
+        pal__mat_axpby(a->dtype, nt, a->n, a->k, -4.0, w.h, a->k, 0.0,
                        w.grad.p, w.grad.ld);
     } else {
         pal__graph_mul(ctx, g, 1, a->dtype, a->k, a->z, a->ldz, w.ht, a->k,
                        w.mul);
-        pal__mat_axpby(a->dtype, a->n, a->k, -2.0, w.h, a->k, 0.0,
+        pal__mat_axpby(a->dtype, nt, a->n, a->k, -2.0, w.h, a->k, 0.0,
                        w.grad.p, w.grad.ld);
-        pal__mat_axpby(a->dtype, a->n, a->k, -2.0, w.ht, a->k, 1.0,
+        pal__mat_axpby(a->dtype, nt, a->n, a->k, -2.0, w.ht, a->k, 1.0,
                        w.grad.p, w.grad.ld);
     }
     pal__gemm(ctx, a->dtype, a->n, a->k, a->k, 4.0, a->z, a->ldz, 1, w.m,
               a->k, 1, 1.0, w.grad.p, w.grad.ld, 1);
     if (o.offdiag)
-        pal__row_axpy(a->dtype, a->n, a->k, w.rn, a->z, a->ldz, w.grad.p,
+        pal__row_axpy(a->dtype, nt, a->n, a->k, w.rn, a->z, a->ldz, w.grad.p,
                       w.grad.ld);
     if ((rc = pal__grad_finish(a, &w.grad)) != PAL_OK)
         return rc;

@@ -110,7 +110,7 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
     int32_t root = pal__kn_find_mut(o->store->kn,
                                     (int32_t)c->templates[cls]);
     uint32_t g = new_mark(c, n);
-    int64_t got = 0, k = 0;
+    int64_t got = 0;
 
     /* Rejection costs about n / ask draws per candidate: used only while
      * that stays small, and bounded so that it always ends. */
@@ -130,6 +130,8 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
     /* Otherwise draw the rest from the full list of what is left; each
      * pick is still uniform among the remaining askable items. */
     if (got < want) {
+        int64_t k = 0;
+
         for (int32_t x = 0; x < n; x++)
             if (c->mark[x] != g && askable(o, x, root, cls))
                 c->scratch[k++] = x;
