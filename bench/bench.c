@@ -15,14 +15,18 @@
  * return the verified value and gradient again.
  *
  * Usage: bench [--quick] [--only grid|large|store] [--stream-f64]
- *              [--budget SECONDS] [--dir DIR] [--python PATH]
- *              [--script PATH]
+ *              [--no-torch] [--budget SECONDS] [--dir DIR]
+ *              [--python PATH] [--script PATH]
+ *        bench --plot-from CSV [--dir DIR]
  *
  * --quick          small sizes, for CI (about a minute)
  * --only PART      the grid of N and K, the N = 65,536 rows, or the store
  * --stream-f64     run the streamed float64 SimCLR at every thread count
  *                  (by default each runs only if the time budget allows)
+ * --no-torch       leave PyTorch out (as when it cannot be started):
+ *                  every result is then verified against reference.c
  * --budget SECONDS the full run's time budget (840 s; 0: none)
+ * --plot-from CSV  only write the plot data of an earlier run's CSV
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -30,6 +34,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +70,8 @@ typedef struct plan {
     double torch_budget;        /* seconds of PyTorch per workload */
     int64_t torch_max_n;        /* largest N for PyTorch on dense graphs */
     int64_t torch_once_n;       /* up to this N, one pass (f32, 1 thread) */
+    int torch_ok;               /* the PyTorch workers started */
+    int64_t ref_max_n;          /* largest N for reference.c's SimCLR */
     const char *dir, *python, *script;
     unsigned parts;             /* 1 grid, 2 large, 4 store */
 } plan_t;
@@ -100,6 +107,8 @@ static void plan_init(plan_t *p, int quick)
     p->torch_budget = quick ? 0.2 : 1.5;
     p->torch_max_n = 4096;
     p->torch_once_n = quick ? 4096 : 16384;
+    p->torch_ok = 1;
+    p->ref_max_n = 16384;
     p->dir = "build/bench";
     p->python = "/usr/bin/python3";
     p->script = "bench/torch_ref.py";
@@ -447,6 +456,45 @@ static int torch_pass(bench_torch_t *t, const plan_t *p, const work_t *w,
  * when PyTorch is skipped, with an earlier verified libpal result on the
  * same inputs: the same type at the first thread count, or else the
  * other type at the float32 tolerance. */
+static void refgraph(const inputs_t *in, const work_t *w,
+                     bench_refgraph_t *g)
+{
+    memset(g, 0, sizeof *g);
+    g->dt = in->dt;
+    if (strcmp(w->graph, "dense-sym") == 0 ||
+        strcmp(w->graph, "dense-ns") == 0) {
+        g->kind = BENCH_REF_DENSE;
+        g->dense = strcmp(w->graph, "dense-sym") == 0 ? in->gsym : in->gns;
+    } else if (strcmp(w->graph, "csr16") == 0) {
+        g->kind = BENCH_REF_CSR;
+        g->csr = &in->csr;
+    } else {
+        g->kind = BENCH_REF_LABELS;
+        g->labels = strcmp(w->graph, "ssl") == 0 ? in->ssl : in->labels;
+    }
+}
+
+/* Compare the current result of w with reference.c's. */
+static void verify_reference(const inputs_t *in, const plan_t *p,
+                             work_t *w)
+{
+    const size_t count = (size_t)in->n * (size_t)in->k;
+    double *mine = bench_alloc(count * sizeof *mine);
+    double *ref = bench_alloc(count * sizeof *ref);
+    bench_refgraph_t g;
+    double rv;
+
+    refgraph(in, w, &g);
+    bench_reference(w->loss, &g, in->dt, in->n, in->k, in->z,
+                    p->threads[p->n_threads - 1], &rv, ref);
+    bench_convert(PAL_F64, in->dt, count, w->dz, mine);
+    w->err_grad = bench_rel_diff(PAL_F64, in->n, in->k, mine, ref);
+    w->err_value = fabs(w->value - rv) / fmax(fabs(rv), 1e-300);
+    snprintf(w->against, sizeof w->against, "float64 reference");
+    free(mine);
+    free(ref);
+}
+
 static void verify(const plan_t *p, const inputs_t *in, int threads,
                    bench_torch_t *t, work_t *w)
 {
@@ -472,6 +520,12 @@ static void verify(const plan_t *p, const inputs_t *in, int threads,
         free(tg);
         w->t_torch[0] = secs;
         snprintf(w->against, sizeof w->against, "PyTorch");
+    } else if (!w->ref[use] &&
+               (!p->torch_ok || !w->ref[other]) &&
+               (strcmp(w->loss, "simclr") != 0 || in->n <= p->ref_max_n)) {
+        /* No PyTorch, or nothing verified on these inputs yet: the
+         * float64 reference. */
+        verify_reference(in, p, w);
     } else {
         double *mine, *ref;
 
@@ -809,10 +863,12 @@ typedef struct stream_run {
 #define STREAM_SEED_Z 21
 #define STREAM_SEED_Y 24
 
-/* Verify streamed run s against PyTorch (when N allows it) or against the
- * run of the other type (at the float32 tolerance). */
+/* Verify streamed run s against PyTorch (t) or reference.c (in), when N
+ * allows it, or else against the run of the other type (at the float32
+ * tolerance). */
 static void verify_stream(const plan_t *p, stream_run_t *runs, int n_runs,
-                          stream_run_t *s, bench_torch_t *t)
+                          stream_run_t *s, bench_torch_t *t,
+                          const inputs_t *in)
 {
     const int64_t n = p->big_n, k = p->big_k;
     const size_t count = (size_t)n * (size_t)k;
@@ -849,6 +905,20 @@ static void verify_stream(const plan_t *p, stream_run_t *runs, int n_runs,
         free(a);
         r->verified = r->err_value <= tol_value(s->dt) &&
                       r->err_grad <= tol_grad(s->dt);
+    } else if (in) {
+        bench_refgraph_t g = {BENCH_REF_LABELS, s->dt, NULL, in->labels,
+                              NULL};
+        double rv;
+
+        a = bench_alloc(count * sizeof(double));
+        bench_reference("simclr", &g, s->dt, n, k, in->z,
+                        p->threads[p->n_threads - 1], &rv, a);
+        r->err_grad = bench_rel_diff(PAL_F64, n, k, mine, a);
+        r->err_value = fabs(s->res.loss - rv) / fabs(rv);
+        snprintf(r->against, sizeof r->against, "float64 reference");
+        free(a);
+        r->verified = r->err_value <= tol_value(s->dt) &&
+                      r->err_grad <= tol_grad(s->dt);
     } else {
         for (int i = 0; i < n_runs && !o; i++)
             if (runs[i].dt != s->dt && runs[i].res.rc == PAL_OK)
@@ -872,7 +942,7 @@ static void verify_stream(const plan_t *p, stream_run_t *runs, int n_runs,
     }
     if (!r->verified && !r->note[0])
         snprintf(r->note, sizeof r->note,
-                 o || t ? "differs: value %.3g, gradient %.3g"
+                 o || t || in ? "differs: value %.3g, gradient %.3g"
                         : "no reference",
                  r->err_value, r->err_grad);
     free(mine);
@@ -982,7 +1052,10 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 {
     const int64_t n = p->big_n, k = p->big_k;
     const int64_t rows_a = n > 16384 ? 1024 : n;
-    const int torch_stream = n <= p->torch_max_n;
+    /* Up to this N the streamed rows are checked against PyTorch, or
+     * reference.c without it; above, the two types against each other. */
+    const int small_stream = n <= p->torch_max_n;
+    const int torch_stream = small_stream && p->torch_ok;
     stream_run_t runs[4];
     int n_runs = 0;
 
@@ -1014,7 +1087,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
                                         0),
                       "CSR graph");
         }
-        if (torch_stream) {
+        if (small_stream) {
             in.labels = bench_alloc((size_t)n * sizeof *in.labels);
             bench_fill_labels(n, 10, STREAM_SEED_Y, in.labels);
         }
@@ -1060,7 +1133,9 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
                                     "load labels10 labels %s %lld %lld %s",
                                     bench_dtype_name(dt), (long long)n,
                                     (long long)k, f);
-                    verify_stream(p, runs, n_runs, s, &torch[ti]);
+                    verify_stream(p, runs, n_runs, s, &torch[ti], NULL);
+                } else if (small_stream && s->res.rc == PAL_OK) {
+                    verify_stream(p, runs, n_runs, s, NULL, &in);
                 }
             }
 
@@ -1089,8 +1164,8 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
     /* The streamed rows, once every run can serve as the others'
      * reference. */
     for (int i = 0; i < n_runs; i++)
-        if (!torch_stream && runs[i].res.rc == PAL_OK)
-            verify_stream(p, runs, n_runs, &runs[i], NULL);
+        if (!small_stream && runs[i].res.rc == PAL_OK)
+            verify_stream(p, runs, n_runs, &runs[i], NULL, NULL);
     for (int i = 0; i < n_runs; i++) {
         *new_row() = runs[i].row;
         emit(&rows[n_rows - 1]);
@@ -1413,8 +1488,10 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench [--quick] [--only grid|large|store] "
-            "[--stream-f64] [--budget SECONDS]\n"
-            "             [--dir DIR] [--python PATH] [--script PATH]\n");
+            "[--stream-f64] [--no-torch]\n"
+            "             [--budget SECONDS] [--dir DIR] [--python PATH] "
+            "[--script PATH]\n"
+            "       bench --plot-from CSV [--dir DIR]\n");
     exit(2);
 }
 
@@ -1468,14 +1545,17 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--quick") == 0) {
             const char *d = p.dir, *py = p.python, *sc = p.script;
             unsigned parts = p.parts;
-            int f64 = p.stream_f64;
+            int f64 = p.stream_f64, tok = p.torch_ok;
 
             plan_init(&p, 1);
             p.dir = d;
             p.python = py;
             p.script = sc;
             p.parts = parts;
+            p.torch_ok = tok;
             p.stream_f64 = f64 == 1 ? 1 : p.stream_f64;
+        } else if (strcmp(argv[i], "--no-torch") == 0) {
+            p.torch_ok = 0;
         } else if (strcmp(argv[i], "--stream-f64") == 0) {
             p.stream_f64 = 1;
         } else if (i + 1 < argc && strcmp(argv[i], "--budget") == 0) {
@@ -1510,10 +1590,20 @@ int main(int argc, char **argv)
                  "peak_rss_mib,rss_limit_mib,verified_against,err_value,"
                  "err_grad,note\n");
 
+    signal(SIGPIPE, SIG_IGN);
     for (int t = 0; t < p.n_threads; t++) {
-        if (bench_torch_start(&torch[t], p.python, p.script, p.threads[t]))
-            bench_die("PyTorch is needed to verify the results (make bench "
-                      "installs python3-torch)");
+        memset(&torch[t], 0, sizeof torch[t]);
+        torch[t].pid = -1;
+        if (p.torch_ok &&
+            bench_torch_start(&torch[t], p.python, p.script, p.threads[t])) {
+            for (int u = 0; u < t; u++)
+                bench_torch_stop(&torch[u]);
+            p.torch_ok = 0;
+            printf("PyTorch is not available (make bench installs "
+                   "python3-torch as root): the PyTorch comparison is "
+                   "skipped, results are verified against "
+                   "bench/reference.c.\n");
+        }
         check_pal(pal_ctx_create(&ctx[t], NULL), "context");
         check_pal(pal_ctx_set_threads(ctx[t], p.threads[t]), "threads");
         /* Large enough that SimCLR keeps the whole N x N block in memory
@@ -1527,8 +1617,9 @@ int main(int argc, char **argv)
            "%.2f at start\n",
            pal_version_string(), p.quick ? "quick" : "full", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), load_average());
-    printf("BLIS %s; PyTorch %s (autograd, BLAS through BLIS); threads",
-           bli_info_get_version_str(), torch[0].version);
+    printf("BLIS %s; PyTorch %s%s; threads", bli_info_get_version_str(),
+           p.torch_ok ? torch[0].version : "not run",
+           p.torch_ok ? " (autograd, BLAS through BLIS)" : "");
     for (int t = 0; t < p.n_threads; t++)
         printf(" %d", p.threads[t]);
     printf("\nU = one BLIS gemm of (N x N) by (N x K), same N, K, type and "

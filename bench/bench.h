@@ -6,6 +6,7 @@
  *              files for the PyTorch side, comparisons, small helpers
  * procs.c      the PyTorch worker and the clean process that measures
  *              peak memory
+ * reference.c  a float64 reference of the losses (when PyTorch is absent)
  * storebench.c the knowledge store's answer rate
  */
 #ifndef PAL_BENCH_H
@@ -125,6 +126,28 @@ void bench_spawner_start(void);
 void bench_spawner_run(const bench_stream_req_t *req,
                        bench_stream_res_t *res);
 void bench_spawner_stop(void);
+
+/* ---- The float64 reference (reference.c) -------------------------------- */
+
+enum { BENCH_REF_DENSE, BENCH_REF_LABELS, BENCH_REF_CSR };
+
+/* A graph as the reference sees it: a dense n x n matrix of type dt, a
+ * label vector (G_ij = [y_i = y_j >= 0]; the SSL graph is the labels
+ * i / 2), or a CSR matrix of type dt. */
+typedef struct bench_refgraph {
+    int kind;
+    pal_dtype_t dt;
+    const void *dense;
+    const int32_t *labels;
+    const bench_csr_t *csr;
+} bench_refgraph_t;
+
+/* The value and dL/dZ (n x k, float64) of "vic2", "bt" (lambda = 1) or
+ * "simclr" (tau = 0.1; dense and label graphs), computed in float64 from
+ * the definitions, with BLIS at `threads` threads. */
+void bench_reference(const char *loss, const bench_refgraph_t *g,
+                     pal_dtype_t dt, int64_t n, int64_t k, const void *z,
+                     int threads, double *value, double *dz);
 
 /* ---- The knowledge store (storebench.c) ---------------------------------- */
 

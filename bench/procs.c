@@ -77,10 +77,12 @@ int bench_torch_start(bench_torch_t *w, const char *python,
     w->to = fdopen(in[1], "w");
     w->from = fdopen(out[0], "r");
     w->threads = threads;
+    buf[0] = '\0';
     if (!w->to || !w->from || !fgets(buf, sizeof buf, w->from) ||
         strncmp(buf, "ok torch ", 9) != 0) {
-        fprintf(stderr, "bench: the PyTorch worker (%s %s) did not start\n",
-                python, script);
+        buf[strcspn(buf, "\n")] = '\0';
+        fprintf(stderr, "bench: the PyTorch worker (%s %s) did not start%s%s\n",
+                python, script, buf[0] ? ": " : "", buf);
         bench_torch_stop(w);
         return -1;
     }
