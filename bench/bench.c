@@ -102,9 +102,9 @@ static void plan_init(plan_t *p, int quick)
     p->parts = 7;
     p->store_items = quick ? 100000 : 1000000;
     p->store_answers = quick ? 100000 : 1000000;
-    p->rep_budget = quick ? 0.2 : 2.0;
+    p->rep_budget = quick ? 0.2 : 1.5;
     p->long_round = 10.0;
-    p->torch_budget = quick ? 0.2 : 1.5;
+    p->torch_budget = quick ? 0.2 : 0.5;
     p->torch_max_n = 4096;
     p->torch_once_n = quick ? 4096 : 16384;
     p->torch_ok = 1;
@@ -129,8 +129,48 @@ typedef struct row {
     int verified;
     char against[48];           /* what the result was verified against */
     double err_value, err_grad;
+    double other, steal;        /* cores used by other processes, and
+                                   stolen by the hypervisor, meanwhile */
     char note[96];
 } row_t;
+
+/*
+ * The machine is shared: a meter measures how many cores the rest of it
+ * (other processes; the hypervisor's steal) took during a measurement, as
+ * the machine's busy time from /proc/stat minus the benchmark's own.
+ */
+typedef struct meter {
+    double wall, own, busy, steal;
+} meter_t;
+
+static pid_t watched[2];        /* the PyTorch workers */
+static int n_watched;
+
+static void meter_start(meter_t *m)
+{
+    m->wall = bench_now();
+    m->own = bench_cpu_own(watched, n_watched);
+    m->busy = bench_cpu_machine(&m->steal);
+}
+
+/* Cores used by others since meter_start; *steal: cores stolen. */
+static double meter_other(const meter_t *m, double *steal)
+{
+    meter_t e;
+    double t, o;
+
+    meter_start(&e);
+    t = e.wall - m->wall;
+    if (t <= 0.0) {
+        *steal = 0.0;
+        return 0.0;
+    }
+    *steal = (e.steal - m->steal) / t;
+    o = ((e.busy - m->busy) - (e.own - m->own)) / t;
+    return o > 0.0 ? o : 0.0;
+}
+
+static meter_t run_meter;      /* the whole run */
 
 static row_t rows[MAX_ROWS];
 static int n_rows;
@@ -164,9 +204,9 @@ static double row_target(const char *loss, const char *graph)
 static void print_header(void)
 {
     printf("%-7s %-17s %-4s %3s %6s %4s %3s %10s %10s %7s %-11s "
-           "%10s %8s  %s\n",
+           "%10s %8s %5s  %s\n",
            "loss", "graph", "type", "thr", "N", "K", "rep", "U (s)",
-           "libpal (s)", "ratio", "target", "torch (s)", "speedup",
+           "libpal (s)", "ratio", "target", "torch (s)", "speedup", "other",
            "verified against (value, gradient error)");
 }
 
@@ -195,11 +235,11 @@ static void print_row(const row_t *r)
         snprintf(speed, sizeof speed, "%7.1fx", r->torch / r->pal);
     }
     printf("%-7s %-17s %-4s %3d %6lld %4lld %3d %10s %10.4g %7s %-11s "
-           "%10s %8s  %s (%.1e, %.1e)%s%s\n",
+           "%10s %8s %5.2f  %s (%.1e, %.1e)%s%s\n",
            r->loss, r->graph, bench_dtype_name(r->dt), r->threads,
            (long long)r->n, (long long)r->k, r->reps, unit, r->pal, ratio_s,
-           target, torch, speed, r->against, r->err_value, r->err_grad,
-           r->note[0] ? "; " : "", r->note);
+           target, torch, speed, r->other, r->against, r->err_value,
+           r->err_grad, r->note[0] ? "; " : "", r->note);
     if (r->rss_limit_mib > 0.0)
         printf("%-7s %-17s peak resident %.1f MiB, target 3 x size(Z) + "
                "64 MiB = %.1f MiB: %s\n",
@@ -230,8 +270,9 @@ static void csv_row(const row_t *r)
         fprintf(csv, "%.1f,%.1f,", r->rss_mib, r->rss_limit_mib);
     else
         fprintf(csv, ",,");
-    fprintf(csv, "%s,%.3g,%.3g,\"%s\"\n", r->verified ? r->against : "none",
-            r->err_value, r->err_grad, r->note);
+    fprintf(csv, "%s,%.3g,%.3g,%.2f,%.2f,\"%s\"\n",
+            r->verified ? r->against : "none", r->err_value, r->err_grad,
+            r->other, r->steal, r->note);
     fflush(csv);
 }
 
@@ -578,8 +619,11 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
                        bench_torch_t *t, double given_unit)
 {
     const int64_t n = in->n, k = in->k;
-    double unit[MAX_REPS], est, t0;
+    double unit[MAX_REPS], est, t0, other, steal;
     int reps, any_dense = 0, any_torch = 0;
+    meter_t meter;
+
+    meter_start(&meter);
 
     for (int i = 0; i < n_works; i++) {
         works[i].skip = torch_skip(p, in, threads, t, &works[i]);
@@ -671,6 +715,7 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
         }
     }
 
+    other = meter_other(&meter, &steal);
     for (int i = 0; i < n_works; i++) {
         work_t *w = &works[i];
         row_t *row = new_row();
@@ -688,6 +733,8 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
         row->unit = bench_median(u, reps);
         row->verified = w->verified;
         row->target = row_target(w->loss, w->graph);
+        row->other = other;
+        row->steal = steal;
         if (w->verified) {
             row->pal = bench_median(w->t_pal, w->n_pal);
             if (w->n_torch > 0)
@@ -986,8 +1033,10 @@ static void stream_measure(const plan_t *p, stream_run_t *s, pal_dtype_t dt,
     const size_t zbytes = (size_t)n * (size_t)k * elem;
     bench_stream_req_t q;
     double u[MAX_REPS];
+    meter_t meter;
 
     memset(s, 0, sizeof *s);
+    meter_start(&meter);
     s->dt = dt;
     s->threads = threads;
     s->reps = p->quick ? 3 : 1;
@@ -1031,6 +1080,7 @@ static void stream_measure(const plan_t *p, stream_run_t *s, pal_dtype_t dt,
     s->row.reps = s->reps;
     s->row.torch = -1.0;
     s->row.target = row_target("simclr", "labels10-streamed");
+    s->row.other = meter_other(&meter, &s->row.steal);
     memcpy(u, s->unit, sizeof u);
     s->row.unit = bench_median(u, s->reps);
     if (s->res.rc != PAL_OK) {
@@ -1107,7 +1157,7 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
                        "simclr", "labels10-streamed", "f64", threads,
                        (long long)n, (long long)k, skip);
                 fprintf(csv, "stream,simclr,labels10-streamed,f64,%d,%lld,"
-                        "%lld,0,,,,3,skipped,,,,,,none,,,\"%s\"\n",
+                        "%lld,0,,,,3,skipped,,,,,,none,,,,,\"%s\"\n",
                         threads, (long long)n, (long long)k, skip);
             } else {
                 stream_run_t *s = &runs[n_runs++];
@@ -1187,7 +1237,7 @@ static void run_store(const plan_t *p)
             printf("store   %-17s NOT VERIFIED: %s (no rate reported)\n",
                    r->name, r->check);
             fprintf(csv, "store,answer,%s,,1,%lld,,%d,,,,,unverified,,,,,,"
-                    "none,,,\"%s\"\n", r->name, (long long)r->items,
+                    "none,,,,,\"%s\"\n", r->name, (long long)r->items,
                     r->reps, r->check);
             continue;
         }
@@ -1197,7 +1247,7 @@ static void run_store(const plan_t *p)
                r->seconds, r->rate, r->rate >= 5e6 ? "pass" : "MISS",
                r->check);
         fprintf(csv, "store,answer,%s,,1,%lld,,%d,,%.6g,,,%s,,,,,,"
-                "invariants,,,\"%.6g answers/s\"\n",
+                "invariants,,,,,\"%.6g answers/s\"\n",
                 r->name, (long long)r->items, r->reps, r->seconds,
                 r->rate >= 5e6 ? "pass" : "miss", r->rate);
     }
@@ -1258,10 +1308,16 @@ static void summary(const plan_t *p)
 {
     char f[600];
 
+    double other, steal;
+
     path(f, sizeof f, p, p->quick ? "summary_quick.txt" : "summary.txt");
     summary_file = fopen(f, "w");
+    other = meter_other(&run_meter, &steal);
     say("\nSummary (the worst row decides; 'rows pass' counts rows "
         "within the target)\n");
+    say("run: %.0f s on %ld cores; other processes used %.2f cores on "
+        "average meanwhile, the hypervisor stole %.2f\n",
+        bench_now() - p->start, sysconf(_SC_NPROCESSORS_ONLN), other, steal);
     for (int d = 0; d < 2; d++) {
         const pal_dtype_t dt = d == 0 ? PAL_F32 : PAL_F64;
 
@@ -1482,6 +1538,63 @@ static void plot_data(const plan_t *p, pal_dtype_t dt)
     fclose(vars);
 }
 
+/*
+ * The rows of an earlier run's CSV, for its plot (make bench-plot): the
+ * columns plot_point reads. The plan's sizes follow the CSV: a run with
+ * N = 65,536 rows was a full one.
+ */
+static void load_csv(plan_t *p, const char *file)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    int quick = 1;
+
+    if (!f)
+        bench_die("cannot read %s: %s", file, strerror(errno));
+    if (!fgets(line, sizeof line, f) || strncmp(line, "section,", 8) != 0)
+        bench_die("%s is not a results CSV of the benchmark", file);
+    while (fgets(line, sizeof line, f)) {
+        char *field[24], *c = line;
+        int nf = 0;
+        row_t *r;
+
+        /* Split on commas up to the note, the last (quoted) column. */
+        while (nf < 24) {
+            field[nf++] = c;
+            c = strchr(c, ',');
+            if (!c || nf == 23)
+                break;
+            *c++ = '\0';
+        }
+        if (nf < 23 || strcmp(field[0], "store") == 0)
+            continue;
+        r = new_row();
+        r->section = strdup(field[0]);
+        r->loss = strdup(field[1]);
+        r->graph = strdup(field[2]);
+        if (!r->section || !r->loss || !r->graph)
+            bench_die("out of memory");
+        r->dt = strcmp(field[3], "f64") == 0 ? PAL_F64 : PAL_F32;
+        r->threads = atoi(field[4]);
+        r->n = atoll(field[5]);
+        r->k = atoll(field[6]);
+        r->reps = atoi(field[7]);
+        r->unit = field[8][0] ? atof(field[8]) : NAN;
+        r->pal = field[9][0] ? atof(field[9]) : NAN;
+        r->torch = field[14][0] ? atof(field[14]) : -1.0;
+        r->verified = !isnan(r->pal) && r->pal > 0.0;
+        if (r->n >= 65536)
+            quick = 0;
+    }
+    fclose(f);
+    if (!quick) {
+        const char *d = p->dir;
+
+        plan_init(p, 0);
+        p->dir = d;
+    }
+}
+
 /* ---- Main ---------------------------------------------------------------- */
 
 static void usage(void)
@@ -1533,6 +1646,7 @@ int main(int argc, char **argv)
     pal_ctx_t *ctx[2];
     plan_t p;
     char f[600], cpu[128];
+    const char *from = NULL;
     double start;
     int bad = 0;
 
@@ -1542,6 +1656,10 @@ int main(int argc, char **argv)
 
     plan_init(&p, 0);
     for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--plot-from") == 0) {
+            from = argv[++i];
+            continue;
+        }
         if (strcmp(argv[i], "--quick") == 0) {
             const char *d = p.dir, *py = p.python, *sc = p.script;
             unsigned parts = p.parts;
@@ -1582,13 +1700,27 @@ int main(int argc, char **argv)
     p.start = start;
     if (mkdir(p.dir, 0777) != 0 && errno != EEXIST)
         bench_die("cannot create %s: %s", p.dir, strerror(errno));
+    if (from) {
+        /* Only the plot data of an earlier run, in the plan of its size
+         * (plan_init(1) for a quick run: the sizes of the quick plan). */
+        const char *d = p.dir;
+
+        plan_init(&p, 1);
+        p.dir = d;
+        load_csv(&p, from);
+        p.quick = 0;
+        plot_data(&p, PAL_F32);
+        plot_data(&p, PAL_F64);
+        bench_spawner_stop();
+        return 0;
+    }
     path(f, sizeof f, &p, p.quick ? "results_quick.csv" : "results.csv");
     if (!(csv = fopen(f, "w")))
         bench_die("cannot write %s", f);
     fprintf(csv, "section,loss,graph,type,threads,n,k,reps,unit_s,libpal_s,"
                  "ratio_u,target_u,verdict,torch_reps,torch_s,speedup,"
                  "peak_rss_mib,rss_limit_mib,verified_against,err_value,"
-                 "err_grad,note\n");
+                 "err_grad,other_cores,steal_cores,note\n");
 
     signal(SIGPIPE, SIG_IGN);
     for (int t = 0; t < p.n_threads; t++) {
@@ -1610,7 +1742,10 @@ int main(int argc, char **argv)
          * (the "all in memory" rows); it only caps, never reserves. */
         check_pal(pal_ctx_set_workspace_limit(ctx[t], (size_t)1 << 40),
                   "workspace limit");
+        if (torch[t].pid > 0)
+            watched[n_watched++] = torch[t].pid;
     }
+    meter_start(&run_meter);
 
     cpu_model(cpu, sizeof cpu);
     printf("libpal %s benchmark (%s mode): %s, %ld cores, load average "

@@ -127,6 +127,13 @@ void bench_spawner_run(const bench_stream_req_t *req,
                        bench_stream_res_t *res);
 void bench_spawner_stop(void);
 
+/* CPU seconds used so far by this process, its reaped children and the
+ * live processes pids[0 .. n) and the spawner (with their children). */
+double bench_cpu_own(const pid_t *pids, int n);
+/* CPU seconds the whole machine has been busy since boot (all cores),
+ * from /proc/stat; *steal: the time the hypervisor gave to others. */
+double bench_cpu_machine(double *steal);
+
 /* ---- The float64 reference (reference.c) -------------------------------- */
 
 enum { BENCH_REF_DENSE, BENCH_REF_LABELS, BENCH_REF_CSR };

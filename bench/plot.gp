@@ -3,17 +3,19 @@
 # Solid lines are libpal, dashed lines of the same colour PyTorch
 # autograd on the same graph (as a dense tensor, CSR as a sparse one),
 # the thick black line the unit U. Data: the plot_*.dat files written by
-# build/bench/bench: one block per series at a fixed position (see
-# plot_data in bench/bench.c), and the plot_*.gp beside them, which list
-# the blocks that hold data.
+# build/bench/bench at the end of a run, or from a run's CSV by
+# bench --plot-from (make bench-plot): one block per series at a fixed
+# position (see plot_data in bench/bench.c), and the plot_*.gp beside
+# them, which list the blocks that hold data.
 #
-#   gnuplot -e "dir='build/bench'; mode=''" bench/plot.gp
+#   gnuplot -e "dir='build/bench'; mode=''; out='performance.png'" bench/plot.gp
 #
-# mode is '' for the full run and 'quick_' for make bench-quick.
+# mode is '' for the full run and 'quick_' for make bench-quick; out
+# defaults to dir/performance.png (dir/performance_quick.png).
 
 if (!exists("dir")) dir = 'build/bench'
 if (!exists("mode")) mode = ''
-out = dir . '/performance' . (mode eq '' ? '' : '_quick') . '.png'
+if (!exists("out")) out = dir . '/performance' . (mode eq '' ? '' : '_quick') . '.png'
 
 set terminal pngcairo size 1500,1000 font 'DejaVu Sans,10'
 set output out

@@ -282,3 +282,67 @@ void bench_spawner_stop(void)
     waitpid(spawner_pid, NULL, 0);
     spawner_pid = -1;
 }
+
+/* ---- CPU time: the benchmark's and the machine's ------------------------- */
+
+/* utime + stime + cutime + cstime of a live process, in seconds. */
+static double proc_cpu(pid_t pid)
+{
+    char f[64], buf[1024], *c;
+    unsigned long long v[4] = {0, 0, 0, 0};
+    FILE *in;
+    size_t len;
+
+    if (pid <= 0)
+        return 0.0;
+    snprintf(f, sizeof f, "/proc/%d/stat", (int)pid);
+    if (!(in = fopen(f, "r")))
+        return 0.0;
+    len = fread(buf, 1, sizeof buf - 1, in);
+    fclose(in);
+    buf[len] = '\0';
+    /* Fields 14 to 17, counted after the command name in parentheses. */
+    if (!(c = strrchr(buf, ')')) ||
+        sscanf(c + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                      "%llu %llu %llu %llu",
+               &v[0], &v[1], &v[2], &v[3]) != 4)
+        return 0.0;
+    return (double)(v[0] + v[1] + v[2] + v[3]) /
+           (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_cpu_own(const pid_t *pids, int n)
+{
+    struct rusage self, kids;
+    double s;
+
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    s = (double)self.ru_utime.tv_sec + 1e-6 * (double)self.ru_utime.tv_usec +
+        (double)self.ru_stime.tv_sec + 1e-6 * (double)self.ru_stime.tv_usec +
+        (double)kids.ru_utime.tv_sec + 1e-6 * (double)kids.ru_utime.tv_usec +
+        (double)kids.ru_stime.tv_sec + 1e-6 * (double)kids.ru_stime.tv_usec;
+    for (int i = 0; i < n; i++)
+        s += proc_cpu(pids[i]);
+    return s + proc_cpu(spawner_pid);
+}
+
+double bench_cpu_machine(double *steal)
+{
+    unsigned long long v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    FILE *in = fopen("/proc/stat", "r");
+    double tick = (double)sysconf(_SC_CLK_TCK);
+
+    *steal = 0.0;
+    if (!in)
+        return 0.0;
+    /* user nice system idle iowait irq softirq steal */
+    if (fscanf(in, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+               &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8) {
+        fclose(in);
+        return 0.0;
+    }
+    fclose(in);
+    *steal = (double)v[7] / tick;
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / tick;
+}

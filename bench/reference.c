@@ -279,6 +279,7 @@ static void simclr(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
     double *lse = bench_alloc((size_t)n * sizeof *lse);
     double *deg = bench_alloc((size_t)n * sizeof *deg);
     double *s = bench_alloc((size_t)BAND * (size_t)n * sizeof *s);
+    double *gt = bench_alloc((size_t)BAND * (size_t)n * sizeof *gt);
     double *gr = bench_alloc(nk * sizeof *gr);
     double v = 0.0;
 
@@ -322,13 +323,19 @@ static void simclr(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
 
         gemm(rt, 2, rows, n, k, 1.0 / tau, zt + r0 * k, k, zt, k, 0.0, s,
              n);
+        /* G_ij + G_ji for the band, reading G's columns r0 .. r0 + rows
+         * one row of G at a time. */
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t r = 0; r < rows; r++)
+                gt[r * n + j] = entry(g, n, j, r0 + r);
         for (int64_t r = 0; r < rows; r++) {
             const int64_t i = r0 + r;
             double *si = s + r * n;
+            const double *gti = gt + r * n;
 
             for (int64_t j = 0; j < n; j++)
                 si[j] = j == i ? 0.0
-                               : -(entry(g, n, i, j) + entry(g, n, j, i)) +
+                               : -(entry(g, n, i, j) + gti[j]) +
                                      deg[i] * exp(si[j] - lse[i]) +
                                      deg[j] * exp(si[j] - lse[j]);
         }
@@ -346,6 +353,7 @@ static void simclr(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
     free(lse);
     free(deg);
     free(s);
+    free(gt);
     free(gr);
 }
 

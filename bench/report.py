@@ -2,12 +2,17 @@
 """Markdown tables of a `make bench` run, for docs/performance.md.
 
     /usr/bin/python3 bench/report.py build/bench/results.csv > tables.md
+    /usr/bin/python3 bench/report.py RESULTS.csv --into docs/performance.md
+
+With --into, the tables replace what stands between the lines
+"<!-- bench tables -->" and "<!-- end of bench tables -->" of that file.
 
 One table per loss and graph: a row per (N, K), a column per type and
 thread count; each cell holds the ratio to the unit U, libpal's time and
-PyTorch's speedup (PyTorch time / libpal time). Then the streamed SimCLR
-runs with their peak memory, the sparse graphs' growth from N / 4 to N,
-and the knowledge store.
+PyTorch's speedup (PyTorch time / libpal time), and the cores other
+processes took meanwhile when that was a quarter of a core or more. Then
+the streamed SimCLR runs with their peak memory, the sparse graphs'
+growth from N / 4 to N, and the knowledge store.
 """
 
 import csv
@@ -45,11 +50,22 @@ def cell(r):
     parts.append(seconds(r["libpal_s"]))
     if r["speedup"]:
         parts.append("PyTorch %.3gx" % float(r["speedup"]))
+    other = float(r.get("other_cores") or 0)
+    if other >= 0.25:
+        parts.append("*other load %.1f*" % other)
     return ", ".join(parts)
 
 
+BEGIN = "<!-- bench tables -->"
+END = "<!-- end of bench tables -->"
+
+
 def main():
-    rows = list(csv.DictReader(open(sys.argv[1])))
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and
+                                       sys.argv[2] != "--into"):
+        sys.exit("usage: report.py RESULTS.csv [--into FILE.md]")
+    with open(sys.argv[1]) as f:
+        rows = list(csv.DictReader(f))
     out = []
     for loss, lname in LOSSES.items():
         for graph, gname in GRAPHS:
@@ -128,7 +144,19 @@ def main():
                 seconds(r["libpal_s"]) if r["libpal_s"] else "",
                 r["note"]))
         out.append("")
-    print("\n".join(out))
+    text = "\n".join(out)
+    if len(sys.argv) == 2:
+        print(text)
+        return
+    with open(sys.argv[3]) as f:
+        doc = f.read()
+    a, b = doc.find(BEGIN), doc.find(END)
+    if a < 0 or b < a:
+        sys.exit("report.py: %s has no %s ... %s block" % (sys.argv[3],
+                                                           BEGIN, END))
+    doc = doc[:a + len(BEGIN)] + "\n\n" + text.rstrip() + "\n\n" + doc[b:]
+    with open(sys.argv[3], "w") as f:
+        f.write(doc)
 
 
 if __name__ == "__main__":
