@@ -156,6 +156,14 @@ void bench_reference(const char *loss, const bench_refgraph_t *g,
                      pal_dtype_t dt, int64_t n, int64_t k, const void *z,
                      int threads, double *value, double *dz);
 
+/* SimCLR's value in full, and its gradient on rows[0 .. count) only (row
+ * r of dz is row rows[r]): the check of the streamed rows at N = 65,536,
+ * where the full gradient would cost two N x N passes more. */
+void bench_reference_simclr_rows(const bench_refgraph_t *g, pal_dtype_t dt,
+                                 int64_t n, int64_t k, const void *z,
+                                 int threads, const int64_t *rows,
+                                 int64_t count, double *value, double *dz);
+
 /* ---- The knowledge store (storebench.c) ---------------------------------- */
 
 typedef struct bench_store_res {

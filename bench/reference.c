@@ -28,6 +28,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "bench.h"
 
@@ -269,39 +272,129 @@ static void bt(rntm_t *rt, const bench_refgraph_t *g, int64_t n, int64_t k,
     free(norm);
 }
 
-static void simclr(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
-                   int64_t k, const double *z, double tau, double *value,
-                   double *dz)
+/* SimCLR's pass 1 over all rows: Zt, the norms, log-sum-exps, degrees
+ * and the value; each row's loop on its own (OpenMP over the rows). */
+typedef struct simclr_state {
+    double *zt, *norm, *lse, *deg;
+    double value;
+} simclr_state_t;
+
+/* Pass 1 on a label graph: degrees and sum_j G_ij s_ij from class sums
+ * of Zt; the exponentials over the lower triangle of S only, a band of
+ * rows at a time (columns up to the band's end), each one serving row i
+ * and, through per-thread column sums, row j. */
+static void labels_pass1(rntm_t *rt, int threads, const bench_refgraph_t *g,
+                         int64_t n, int64_t k, double tau,
+                         struct simclr_state *st, double *s)
 {
-    const size_t nk = (size_t)n * (size_t)k;
-    double *zt = bench_alloc(nk * sizeof *zt);
-    double *norm = bench_alloc((size_t)n * sizeof *norm);
-    double *lse = bench_alloc((size_t)n * sizeof *lse);
-    double *deg = bench_alloc((size_t)n * sizeof *deg);
-    double *s = bench_alloc((size_t)BAND * (size_t)n * sizeof *s);
-    double *gt = bench_alloc((size_t)BAND * (size_t)n * sizeof *gt);
-    double *gr = bench_alloc(nk * sizeof *gr);
+    const int32_t c = label_count(g->labels, n);
+    const double mx = 1.0 / tau; /* |s_ij| <= 1 / tau: a fixed shift */
+    double *cs = calloc((size_t)c * (size_t)k + 1, sizeof *cs);
+    double *cnt = calloc((size_t)c + 1, sizeof *cnt);
+    double *gs = calloc((size_t)n, sizeof *gs);
+    double *row = calloc((size_t)n, sizeof *row);
+    double *col = calloc((size_t)threads * (size_t)n, sizeof *col);
     double v = 0.0;
 
+    if (!cs || !cnt || !gs || !row || !col)
+        bench_die("out of memory");
+    for (int64_t i = 0; i < n; i++)
+        if (g->labels[i] >= 0) {
+            cnt[g->labels[i]] += 1.0;
+            for (int64_t q = 0; q < k; q++)
+                cs[(size_t)g->labels[i] * (size_t)k + (size_t)q] +=
+                    st->zt[i * k + q];
+        }
     for (int64_t i = 0; i < n; i++) {
-        norm[i] = sqrt(dot(z + i * k, z + i * k, k));
-        for (int64_t q = 0; q < k; q++)
-            zt[i * k + q] = z[i * k + q] / norm[i];
+        const int32_t y = g->labels[i];
+        const double *zi = st->zt + i * k;
+
+        st->deg[i] = y >= 0 ? cnt[y] - 1.0 : 0.0;
+        gs[i] = y >= 0 ? (dot(zi, cs + (size_t)y * (size_t)k, k) -
+                          dot(zi, zi, k)) / tau
+                       : 0.0;
     }
-    /* Pass 1: log-sum-exps, degrees and the value. */
+    for (int64_t r0 = 0; r0 < n; r0 += BAND) {
+        const int64_t rows = n - r0 < BAND ? n - r0 : BAND;
+        const int64_t cols = r0 + rows;
+
+        gemm(rt, 2, rows, cols, k, 1.0 / tau, st->zt + r0 * k, k, st->zt, k,
+             0.0, s, cols);
+#pragma omp parallel for num_threads(threads)
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t i = r0 + r;
+            const double *si = s + r * cols;
+#ifdef _OPENMP
+            double *mine = col + (size_t)omp_get_thread_num() * (size_t)n;
+#else
+            double *mine = col;
+#endif
+            double sum = 0.0;
+
+            for (int64_t j = 0; j < r0; j++) {
+                const double e = exp(si[j] - mx);
+
+                sum += e;
+                mine[j] += e;
+            }
+            /* The band's own block is computed whole: no mirror. */
+            for (int64_t j = r0; j < cols; j++)
+                if (j != i)
+                    sum += exp(si[j] - mx);
+            row[i] = sum;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double sum = row[i];
+
+        for (int t = 0; t < threads; t++)
+            sum += col[(size_t)t * (size_t)n + (size_t)i];
+        st->lse[i] = mx + log(sum);
+        v += st->deg[i] * st->lse[i] - gs[i];
+    }
+    st->value = v;
+    free(cs);
+    free(cnt);
+    free(gs);
+    free(row);
+    free(col);
+}
+
+static void simclr_pass1(rntm_t *rt, int threads, const bench_refgraph_t *g,
+                         int64_t n, int64_t k, const double *z, double tau,
+                         simclr_state_t *st)
+{
+    const size_t nk = (size_t)n * (size_t)k;
+    double *s = bench_alloc((size_t)BAND * (size_t)n * sizeof *s);
+    double v = 0.0;
+
+    st->zt = bench_alloc(nk * sizeof *st->zt);
+    st->norm = bench_alloc((size_t)n * sizeof *st->norm);
+    st->lse = bench_alloc((size_t)n * sizeof *st->lse);
+    st->deg = bench_alloc((size_t)n * sizeof *st->deg);
+    for (int64_t i = 0; i < n; i++) {
+        st->norm[i] = sqrt(dot(z + i * k, z + i * k, k));
+        for (int64_t q = 0; q < k; q++)
+            st->zt[i * k + q] = z[i * k + q] / st->norm[i];
+    }
+    if (g->kind == BENCH_REF_LABELS) {
+        labels_pass1(rt, threads, g, n, k, tau, st, s);
+        free(s);
+        return;
+    }
     for (int64_t r0 = 0; r0 < n; r0 += BAND) {
         const int64_t rows = n - r0 < BAND ? n - r0 : BAND;
 
-        gemm(rt, 2, rows, n, k, 1.0 / tau, zt + r0 * k, k, zt, k, 0.0, s,
-             n);
+        gemm(rt, 2, rows, n, k, 1.0 / tau, st->zt + r0 * k, k, st->zt, k,
+             0.0, s, n);
+#pragma omp parallel for num_threads(threads) reduction(+ : v)
         for (int64_t r = 0; r < rows; r++) {
             const int64_t i = r0 + r;
             const double *si = s + r * n;
-            double mx = -INFINITY, sum = 0.0, d = 0.0, gs = 0.0;
+            /* |s_ij| <= 1 / tau for unit rows: a fixed shift */
+            const double mx = 1.0 / tau;
+            double sum = 0.0, d = 0.0, gs = 0.0;
 
-            for (int64_t j = 0; j < n; j++)
-                if (j != i && si[j] > mx)
-                    mx = si[j];
             for (int64_t j = 0; j < n; j++) {
                 double w;
 
@@ -312,49 +405,107 @@ static void simclr(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
                 d += w;
                 gs += w * si[j];
             }
-            lse[i] = mx + log(sum);
-            deg[i] = d;
-            v += d * lse[i] - gs;
+            st->lse[i] = mx + log(sum);
+            st->deg[i] = d;
+            v += d * st->lse[i] - gs;
         }
     }
-    /* Pass 2: B = A + A^T a band at a time, then dL/dZt = B Zt / tau. */
-    for (int64_t r0 = 0; r0 < n; r0 += BAND) {
-        const int64_t rows = n - r0 < BAND ? n - r0 : BAND;
+    st->value = v;
+    free(s);
+}
 
-        gemm(rt, 2, rows, n, k, 1.0 / tau, zt + r0 * k, k, zt, k, 0.0, s,
-             n);
-        /* G_ij + G_ji for the band, reading G's columns r0 .. r0 + rows
-         * one row of G at a time. */
+/* Pass 2 for rows[0 .. count) (count <= BAND): B = A + A^T on those rows,
+ * dL/dZt = B Zt / tau, then back through the row normalisation; row r of
+ * the result goes to dz + r k. */
+static void simclr_rows(rntm_t *rt, const bench_refgraph_t *g, int64_t n,
+                        int64_t k, double tau, const simclr_state_t *st,
+                        const int64_t *rows, int64_t count, double *dz)
+{
+    double *s = bench_alloc((size_t)count * (size_t)n * sizeof *s);
+    double *zb = bench_alloc((size_t)count * (size_t)k * sizeof *zb);
+    double *gt = bench_alloc((size_t)count * (size_t)n * sizeof *gt);
+    double *gr = bench_alloc((size_t)count * (size_t)k * sizeof *gr);
+
+    for (int64_t r = 0; r < count; r++)
+        memcpy(zb + r * k, st->zt + rows[r] * k, (size_t)k * sizeof *zb);
+    gemm(rt, 2, count, n, k, 1.0 / tau, zb, k, st->zt, k, 0.0, s, n);
+    /* G_ji for the rows, reading G one row at a time. */
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t r = 0; r < count; r++)
+            gt[r * n + j] = entry(g, n, j, rows[r]);
+    for (int64_t r = 0; r < count; r++) {
+        const int64_t i = rows[r];
+        double *si = s + r * n;
+        const double *gti = gt + r * n;
+
         for (int64_t j = 0; j < n; j++)
-            for (int64_t r = 0; r < rows; r++)
-                gt[r * n + j] = entry(g, n, j, r0 + r);
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t i = r0 + r;
-            double *si = s + r * n;
-            const double *gti = gt + r * n;
-
-            for (int64_t j = 0; j < n; j++)
-                si[j] = j == i ? 0.0
-                               : -(entry(g, n, i, j) + gti[j]) +
-                                     deg[i] * exp(si[j] - lse[i]) +
-                                     deg[j] * exp(si[j] - lse[j]);
-        }
-        gemm(rt, 0, rows, k, n, 1.0 / tau, s, n, zt, k, 0.0, gr + r0 * k, k);
+            si[j] = j == i ? 0.0
+                           : -(entry(g, n, i, j) + gti[j]) +
+                                 st->deg[i] * exp(si[j] - st->lse[i]) +
+                                 st->deg[j] * exp(si[j] - st->lse[j]);
     }
-    for (int64_t i = 0; i < n; i++) {
-        const double c = dot(zt + i * k, gr + i * k, k);
+    gemm(rt, 0, count, k, n, 1.0 / tau, s, n, st->zt, k, 0.0, gr, k);
+    for (int64_t r = 0; r < count; r++) {
+        const double *zi = st->zt + rows[r] * k;
+        const double c = dot(zi, gr + r * k, k);
 
         for (int64_t q = 0; q < k; q++)
-            dz[i * k + q] = (gr[i * k + q] - zt[i * k + q] * c) / norm[i];
+            dz[r * k + q] = (gr[r * k + q] - zi[q] * c) / st->norm[rows[r]];
     }
-    *value = v;
-    free(zt);
-    free(norm);
-    free(lse);
-    free(deg);
     free(s);
+    free(zb);
     free(gt);
     free(gr);
+}
+
+static void simclr_free(simclr_state_t *st)
+{
+    free(st->zt);
+    free(st->norm);
+    free(st->lse);
+    free(st->deg);
+}
+
+static void simclr(rntm_t *rt, int threads, const bench_refgraph_t *g,
+                   int64_t n, int64_t k, const double *z, double tau,
+                   double *value, double *dz)
+{
+    int64_t rows[BAND];
+    simclr_state_t st;
+
+    simclr_pass1(rt, threads, g, n, k, z, tau, &st);
+    for (int64_t r0 = 0; r0 < n; r0 += BAND) {
+        const int64_t count = n - r0 < BAND ? n - r0 : BAND;
+
+        for (int64_t r = 0; r < count; r++)
+            rows[r] = r0 + r;
+        simclr_rows(rt, g, n, k, tau, &st, rows, count, dz + r0 * k);
+    }
+    *value = st.value;
+    simclr_free(&st);
+}
+
+void bench_reference_simclr_rows(const bench_refgraph_t *g, pal_dtype_t dt,
+                                 int64_t n, int64_t k, const void *z,
+                                 int threads, const int64_t *rows,
+                                 int64_t count, double *value, double *dz)
+{
+    const size_t nk = (size_t)n * (size_t)k;
+    double *z64 = bench_alloc(nk * sizeof *z64);
+    simclr_state_t st;
+    rntm_t rt;
+
+    bli_rntm_init(&rt);
+    bli_rntm_set_num_threads(threads, &rt);
+    for (size_t i = 0; i < nk; i++)
+        z64[i] = elem(dt, z, i);
+    simclr_pass1(&rt, threads, g, n, k, z64, 0.1, &st);
+    free(z64);
+    for (int64_t r0 = 0; r0 < count; r0 += BAND)
+        simclr_rows(&rt, g, n, k, 0.1, &st, rows + r0,
+                    count - r0 < BAND ? count - r0 : BAND, dz + r0 * k);
+    *value = st.value;
+    simclr_free(&st);
 }
 
 void bench_reference(const char *loss, const bench_refgraph_t *g,
@@ -374,6 +525,6 @@ void bench_reference(const char *loss, const bench_refgraph_t *g,
     else if (strcmp(loss, "bt") == 0)
         bt(&rt, g, n, k, z64, 1.0, value, dz);
     else
-        simclr(&rt, g, n, k, z64, 0.1, value, dz);
+        simclr(&rt, threads, g, n, k, z64, 0.1, value, dz);
     free(z64);
 }
