@@ -1,6 +1,7 @@
 # The performance benchmark (issue 4), included by the Makefile.
 #
-#   make bench         the full run (about 15 minutes on 2 cores): table,
+#   make bench         the full run (planned for 15 minutes on 2 cores,
+#                      longer when the machine is shared): table,
 #                      build/bench/results.csv, summary.txt, bench.log
 #                      and build/bench/performance.png
 #   make bench-quick   small sizes in about a minute, for CI
