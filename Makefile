@@ -5,6 +5,8 @@
 #   make check-asan    the suite under AddressSanitizer + UBSan
 #   make check-valgrind, check-tsan, lint, fuzz, fuzz-short
 #   make demo          run the main example on the handwritten digits
+#   make bench         the performance benchmark (bench-quick, bench-plot,
+#                      bench-docs: see mk/bench.mk, docs/performance.md)
 #   make install       install under $(DESTDIR)$(PREFIX)
 #   make uninstall     remove what install put there
 #
@@ -309,3 +311,5 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) lib/libpal.so* $(STATIC)
+
+include mk/bench.mk
