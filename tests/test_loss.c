@@ -23,6 +23,10 @@
  * - pal_loss_* and pal_grad_* (with and without the value pointer) give
  *   bitwise the same value and gradient.
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "testutil.h"
 
 enum { L_VIC2, L_SIMCLR, L_BT, L_PAIRS };
@@ -1501,6 +1505,138 @@ START_TEST(simclr_whole_equals_streamed_large)
 }
 END_TEST
 
+/* Found by review: more dense terms of Z's type than are folded whole;
+ * n = 1 under a tiny limit; no PAL_E_NOMEM above a limit that works;
+ * huge weights in float32 at the fixed shift; dZ ending at an
+ * inaccessible page while streaming. */
+START_TEST(simclr_review_regressions)
+{
+    enum { N = 40, K = 5 };
+    double z[N * K], a[N * N], big[N * N], dz[N * K], dz1[N * K], v, v1;
+    pal_graph_t *g9, *g1;
+    pal_ctx_t *ctx;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 5);
+    fill_normal(&r, z, N, K, K, 1.0);
+    for (int i = 0; i < N * N; i++) {
+        a[i] = trng_unit(&r) < 0.1 ? trng_unit(&r) : 0.0;
+        big[i] = 12.0 * a[i];
+    }
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    /* Twelve terms A equal one term 12 A, whole and streamed. */
+    ck_status(pal_graph_create(&g9, N, NULL), PAL_OK);
+    for (int t = 0; t < 12; t++)
+        ck_status(pal_graph_add_dense(g9, 1.0, PAL_F64, a, N, 0), PAL_OK);
+    ck_status(pal_graph_create(&g1, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(g1, 1.0, PAL_F64, big, N, 0), PAL_OK);
+    for (int lim = 0; lim < 2; lim++) {
+        ck_status(pal_ctx_set_workspace_limit(ctx, lim ? 12000 : 0), PAL_OK);
+        ck_status(pal_grad_simclr(ctx, g9, PAL_F64, N, K, z, K, NULL, &v, dz,
+                                  K),
+                  PAL_OK);
+        ck_status(pal_grad_simclr(ctx, g1, PAL_F64, N, K, z, K, NULL, &v1,
+                                  dz1, K),
+                  PAL_OK);
+        /* Limited: streamed (S whole alone would take 12.8 kB). */
+        ck_assert(!lim || pal_ctx_workspace_size(ctx) <= 12000);
+        ck_close(v, v1, 1e-12, 0.0, "12 dense terms vs one");
+        ck_assert(mat_err(dz, K, dz1, K, N, K, 1e-10, 1e-12) <= 1.0);
+    }
+    pal_graph_destroy(g9);
+    pal_graph_destroy(g1);
+
+    /* n = 1 under small limits: an answer, never a loop. */
+    {
+        double z1[3] = {1.0, 2.0, 3.0}, d1[3];
+        pal_simclr_opts_t o;
+
+        pal_simclr_opts_init(&o);
+        o.include_self = 1;
+        ck_status(pal_graph_create(&g1, 1, NULL), PAL_OK);
+        ck_status(pal_graph_add_identity(g1, 1.0), PAL_OK);
+        for (size_t lim = 1; lim < 8192; lim += 37) {
+            int rc;
+
+            ck_status(pal_ctx_set_workspace_limit(ctx, lim), PAL_OK);
+            rc = pal_grad_simclr(ctx, g1, PAL_F64, 1, 3, z1, 3, &o, &v, d1,
+                                 3);
+            ck_assert(rc == PAL_OK || rc == PAL_E_NOMEM);
+        }
+        pal_graph_destroy(g1);
+    }
+
+    /* Past the smallest limit that works, every limit works. */
+    {
+        int32_t y[N];
+        int ok = 0;
+
+        for (int i = 0; i < N; i++)
+            y[i] = i % 4;
+        ck_status(pal_graph_create(&g1, N, NULL), PAL_OK);
+        ck_status(pal_graph_add_labels(g1, 1.0, y), PAL_OK);
+        for (size_t lim = 1000; lim < 40000; lim += 64) {
+            int rc;
+
+            ck_status(pal_ctx_set_workspace_limit(ctx, lim), PAL_OK);
+            rc = pal_grad_simclr(ctx, g1, PAL_F64, N, K, z, K, NULL, &v, dz,
+                                 K);
+            ck_assert_msg(rc == PAL_OK || (!ok && rc == PAL_E_NOMEM),
+                          "limit %zu: %s", lim, pal_status_name(rc));
+            ok = ok || rc == PAL_OK ? 1 : 0;
+        }
+        ck_assert(ok);
+
+        /* dZ ending at an inaccessible page, float32, streamed. */
+        {
+            const long ps = sysconf(_SC_PAGESIZE);
+            const size_t bytes = sizeof(float) * N * 3;
+            const size_t span = (bytes + (size_t)ps - 1) / (size_t)ps *
+                                (size_t)ps;
+            char *m = mmap(NULL, span + (size_t)ps, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            float zf[N * 3], *df;
+
+            ck_assert(m != MAP_FAILED);
+            ck_assert(mprotect(m + span, (size_t)ps, PROT_NONE) == 0);
+            df = (float *)(m + span - bytes);
+            for (int i = 0; i < N * 3; i++)
+                zf[i] = (float)sin(0.1 * i + 0.3);
+            for (size_t lim = 2000; lim < 6000; lim += 250) {
+                int rc;
+
+                ck_status(pal_ctx_set_workspace_limit(ctx, lim), PAL_OK);
+                rc = pal_grad_simclr(ctx, g1, PAL_F32, N, 3, zf, 3, NULL, &v,
+                                     df, 3);
+                ck_assert(rc == PAL_OK || rc == PAL_E_NOMEM);
+            }
+            munmap(m, span + (size_t)ps);
+        }
+        pal_graph_destroy(g1);
+    }
+
+    /* Weights of 1e13 at tau = 1/30 in float32: a finite gradient. */
+    {
+        float zf[9] = {1, 0, 0, -1, 0.1f, 0, -1, -0.1f, 0}, df[9];
+        int32_t y3[3] = {0, 0, 0};
+        pal_simclr_opts_t o;
+
+        pal_simclr_opts_init(&o);
+        o.tau = 1.0 / 30.0;
+        ck_status(pal_ctx_set_workspace_limit(ctx, 0), PAL_OK);
+        ck_status(pal_graph_create(&g1, 3, NULL), PAL_OK);
+        ck_status(pal_graph_add_labels(g1, 1e13, y3), PAL_OK);
+        ck_status(pal_grad_simclr(ctx, g1, PAL_F32, 3, 3, zf, 3, &o, &v, df,
+                                  3),
+                  PAL_OK);
+        for (int i = 0; i < 9; i++)
+            ck_assert(isfinite(df[i]));
+        pal_graph_destroy(g1);
+    }
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
 Suite *suite_loss(void);
 Suite *suite_loss(void)
 {
@@ -1519,6 +1655,7 @@ Suite *suite_loss(void)
     tcase_add_test(tc, scale_invariance);
     tcase_add_test(tc, extreme_norms_float64);
     tcase_add_test(tc, simclr_whole_equals_streamed_large);
+    tcase_add_test(tc, simclr_review_regressions);
     suite_add_tcase(s, tc);
     return s;
 }

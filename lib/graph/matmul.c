@@ -25,10 +25,12 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
         switch (x->kind) {
         case PAL__DENSE:
-            /* The conversion buffer, then a block of rows of the
-             * product for pal__graph_quad. */
+            /* The conversion buffer (for another type), then a block of
+             * rows of the product for pal__graph_quad. */
             pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
-                                 ((size_t)g->n + (size_t)k) * elem);
+                                 ((x->dtype != dtype ? (size_t)g->n : 0) +
+                                  (size_t)k) *
+                                 elem);
             break;
         case PAL__CSR:
             pal__ws_take(&w, (size_t)k * sizeof(double));
@@ -274,9 +276,11 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
         switch (term->kind) {
         case PAL__DENSE: {
             /* Y_blk = A_blk X, rows of a block at a time, into ws after
-             * the conversion buffer. */
+             * the conversion buffer (none for Z's type). */
             int64_t rows = convert_rows(n, elem);
-            void *yb = (char *)ws + (size_t)rows * (size_t)n * elem;
+            void *yb = (char *)ws + (term->dtype != dtype
+                                         ? (size_t)rows * (size_t)n * elem
+                                         : 0);
 
             for (int64_t r0 = 0; r0 < n; r0 += rows) {
                 int64_t nr = n - r0 < rows ? n - r0 : rows;

@@ -30,6 +30,8 @@
  * rows of Zt have norm at most 1), while exp(-2/tau) stays a normal
  * number; at smaller temperatures each row by its own maximum.
  */
+#include <float.h>
+
 #include "loss_internal.h"
 
 /* Largest similarity matrix kept whole when the context sets no
@@ -65,6 +67,7 @@ typedef struct simclr_ws {
     double *colacc;               /* streamed: per column of a tile */
     double *cm, *cs;              /* whole: n each */
     double *cpart;                /* whole: column sums by panels */
+    void *gt;                     /* streamed: a tile's product, tb x k */
     pal__grad_t grad;
 } simclr_ws_t;
 
@@ -105,40 +108,34 @@ static void simclr_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     w->cj = pal__ws_take(ws, (size_t)a->n * a->elem);
     w->colacc = whole ? NULL
                       : pal__ws_take(ws, (size_t)tb * sizeof(double));
+    w->gt = whole ? NULL : pal__ws_take(ws, (size_t)tb * (size_t)a->k *
+                                                a->elem);
     w->cm = whole ? pal__ws_take(ws, nd) : NULL;
     w->cs = whole ? pal__ws_take(ws, nd) : NULL;
     w->cpart = pal__ws_take(ws, cpart_size(a->n, tb));
 }
 
 /*
- * The side of the square tiles of S: n (S held whole) when it fits the
- * budget, else as large as the budget allows. other is the rest of the
- * workspace.
+ * The side of the square tiles of S when it is streamed (n >= 2): as
+ * large as the budget left by the rest of the workspace (other bytes)
+ * allows, at most TILE_BYTES, at least 1, below n.
  */
 static int64_t tile_side(const pal_ctx_t *ctx, const pal__zarg_t *a,
                          size_t other)
 {
-    size_t limit = pal__ctx_limit(ctx), budget, whole;
+    size_t limit = pal__ctx_limit(ctx), budget;
     int64_t tb;
 
-    if (limit == SIZE_MAX) {
-        budget = WHOLE_BYTES;
-    } else {
-        /* Leave room for the rest of the workspace and alignment. */
-        budget = limit > other + 4096 ? limit - other - 4096 : 0;
-    }
-    /* S whole and its column sums by panels (n^2 elem bytes did not
-     * overflow, so neither do these). */
-    if (pal__mul_size((size_t)a->n * a->elem, (size_t)a->n, &whole) &&
-        whole + cpart_size(a->n, a->n) + 64 <= budget)
-        return a->n;
+    /* Leave room for the rest of the workspace and alignment. */
+    budget = limit > other + 4096 ? limit - other - 4096 : 0;
     if (budget > TILE_BYTES)
         budget = TILE_BYTES;
-    /* A tile, two vectors of its side, and the column sums of its chunks
-     * of rows, with room for alignment. */
+    /* A tile, a product block of its rows, two vectors of its side, and
+     * the column sums of its chunks of rows, with room for alignment. */
     for (tb = (int64_t)sqrt((double)budget / (double)a->elem); tb > 1;
          tb--) {
-        size_t need = (size_t)tb * ((size_t)tb * a->elem + a->elem + 8) +
+        size_t need = (size_t)tb * ((size_t)tb * a->elem +
+                                    (size_t)a->k * a->elem + a->elem + 8) +
                       cpart_size(a->n, tb);
 
         if (need + 512 <= budget)
@@ -155,14 +152,21 @@ static int64_t tile_side(const pal_ctx_t *ctx, const pal__zarg_t *a,
 static void find_fold(const pal_graph_t *g, pal_dtype_t dtype, bool whole,
                       pal__fold_t *fold, bool *rest, bool *rest_sym)
 {
+    int64_t dense = 0;
+
     fold->n = 0;
     *rest = false;
     *rest_sym = true;
+    /* All of them or none: the products skip every dense term of Z's
+     * type once any is folded. */
+    for (int64_t t = 0; t < g->nterms; t++)
+        dense += g->terms[t].kind == PAL__DENSE && g->terms[t].dtype == dtype;
+    if (dense > PAL__FOLD_MAX)
+        whole = false;
     for (int64_t t = 0; t < g->nterms; t++) {
         const pal__term_t *x = &g->terms[t];
 
-        if (whole && x->kind == PAL__DENSE && x->dtype == dtype &&
-            fold->n < PAL__FOLD_MAX) {
+        if (whole && x->kind == PAL__DENSE && x->dtype == dtype) {
             fold->w[fold->n] = x->w;
             fold->a[fold->n] = x->a;
             fold->lda[fold->n] = x->lda;
@@ -184,7 +188,7 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     pal__ws_t ws = {NULL, 0};
     simclr_ws_t w;
     pal__fold_t fold;
-    bool sym, skip, whole, rest, rest_sym, shifted = false;
+    bool skip, whole, rest, rest_sym, shifted = false;
     pal_dtype_t skip_dense;
     int64_t tb;
     double value, pos = 0.0, dsum = 0.0, itau;
@@ -205,11 +209,32 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     itau = 1.0 / o.tau;
     nt = pal__ctx_nthreads(ctx);
 
-    sym = pal__graph_symmetric(g);
-    simclr_layout(ctx, g, a, sym, 0, &ws, &w);
-    tb = tile_side(ctx, a, ws.used);
-    whole = tb == n;
-    find_fold(g, a->dtype, whole, &fold, &rest, &rest_sym);
+    /* S whole when its exact layout fits the limit (without a limit,
+     * when S takes at most WHOLE_BYTES); else streamed in the largest
+     * tiles the rest of the workspace leaves room for. */
+    {
+        size_t nn, limit = pal__ctx_limit(ctx);
+
+        find_fold(g, a->dtype, true, &fold, &rest, &rest_sym);
+        whole = pal__mul_size((size_t)n * elem, (size_t)n, &nn) &&
+                nn <= SIZE_MAX / 4;
+        if (whole && limit == SIZE_MAX) {
+            whole = nn <= WHOLE_BYTES;
+        } else if (whole) {
+            simclr_layout(ctx, g, a, rest_sym, n, &ws, &w);
+            whole = ws.used <= limit - 64;
+        }
+        if (whole) {
+            tb = n;
+        } else {
+            if (n < 2)
+                return PAL_E_NOMEM;
+            find_fold(g, a->dtype, false, &fold, &rest, &rest_sym);
+            ws.used = 0;
+            simclr_layout(ctx, g, a, rest_sym, 0, &ws, &w);
+            tb = tile_side(ctx, a, ws.used);
+        }
+    }
     skip_dense = fold.n > 0 ? a->dtype : (pal_dtype_t)0;
     ws.used = 0;
     simclr_layout(ctx, g, a, rest_sym, tb, &ws, &w);
@@ -269,7 +294,18 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     /* Row log-sum-exps of S: whole, from its lower triangle (along the
      * rows, then down the columns); else from the tiles of its lower
      * block triangle, each computed once. */
-    shifted = itau <= (a->dtype == PAL_F32 ? SHIFT_MAX_F32 : SHIFT_MAX_F64);
+    /* The fixed shift while exp(-2 / tau) is a normal number and the
+     * scalings d_i / sum_i <= d_max exp(2 / tau) stay far from overflow. */
+    {
+        double dmax = 0.0;
+
+        for (int64_t i = 0; i < n; i++)
+            dmax = w.d[i] > dmax ? w.d[i] : dmax;
+        shifted = itau <= (a->dtype == PAL_F32 ? SHIFT_MAX_F32
+                                                : SHIFT_MAX_F64) &&
+                  dmax * exp(2.0 * itau) <=
+                      (a->dtype == PAL_F32 ? FLT_MAX : DBL_MAX) / 64.0;
+    }
     if (whole)
         pal__syrk_lower(ctx, a->dtype, n, k, itau, w.zt, k, 1, 0.0, w.s, n);
     if (whole && shifted) {
@@ -415,15 +451,23 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                 else
                     kern->tile_b(a->dtype, w.s, bi, bj, tb, i0, j0, skip,
                                  w.lse, w.d, w.lsej, w.colmax);
+                /* Each product into a block of our own (beta = 0), then
+                 * added: the caller's dZ is never an accumulating BLIS
+                 * output, which Debian's BLIS 0.9 may read past. */
                 pal__gemm(ctx, a->dtype, bi, k, bj, 1.0, w.s, tb, 1, ztj, k,
-                          1, 1.0,
-                          (char *)w.grad.p + pal__row(a, i0, w.grad.ld),
-                          w.grad.ld, 1);
-                if (j0 != i0)
+                          1, 0.0, w.gt, k, 1);
+                pal__mat_axpby(a->dtype, nt, bi, k, 1.0, w.gt, k, 1.0,
+                               (char *)w.grad.p +
+                                   pal__row(a, i0, w.grad.ld),
+                               w.grad.ld);
+                if (j0 != i0) {
                     pal__gemm(ctx, a->dtype, bj, k, bi, 1.0, w.s, 1, tb, zti,
-                              k, 1, 1.0,
-                              (char *)w.grad.p + pal__row(a, j0, w.grad.ld),
-                              w.grad.ld, 1);
+                              k, 1, 0.0, w.gt, k, 1);
+                    pal__mat_axpby(a->dtype, nt, bj, k, 1.0, w.gt, k, 1.0,
+                                   (char *)w.grad.p +
+                                       pal__row(a, j0, w.grad.ld),
+                                   w.grad.ld);
+                }
             }
         }
     }
