@@ -1615,6 +1615,51 @@ START_TEST(simclr_review_regressions)
         pal_graph_destroy(g1);
     }
 
+    /* Every loss on a dense float32 graph with dZ ending at an
+     * inaccessible page, for column counts 1 to 7 (BLIS reads past row
+     * ends for 2 and 3 mod 4), whole and streamed, 1 and 2 threads. */
+    {
+        const long ps = sysconf(_SC_PAGESIZE);
+        float gf[N * N], zf[N * 7];
+
+        for (int i = 0; i < N * N; i++)
+            gf[i] = (float)a[i];
+        for (int i = 0; i < N * 7; i++)
+            zf[i] = (float)sin(0.37 * i + 0.1);
+        ck_status(pal_graph_create(&g1, N, NULL), PAL_OK);
+        ck_status(pal_graph_add_dense(g1, 1.0, PAL_F32, gf, N, 0), PAL_OK);
+        for (int kk = 1; kk <= 7; kk++) {
+            const size_t bytes = sizeof(float) * N * (size_t)kk;
+            const size_t span = (bytes + (size_t)ps - 1) / (size_t)ps *
+                                (size_t)ps;
+            char *m = mmap(NULL, span + (size_t)ps, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            float *df;
+
+            ck_assert(m != MAP_FAILED);
+            ck_assert(mprotect(m + span, (size_t)ps, PROT_NONE) == 0);
+            df = (float *)(m + span - bytes);
+            for (int run = 0; run < 4; run++) {
+                ck_status(pal_ctx_set_threads(ctx, 1 + run % 2), PAL_OK);
+                ck_status(pal_ctx_set_workspace_limit(ctx,
+                                                      run < 2 ? 0 : 12000),
+                          PAL_OK);
+                ck_status(pal_grad_vic2(ctx, g1, PAL_F32, N, kk, zf, kk,
+                                        NULL, &v, df, kk),
+                          PAL_OK);
+                ck_status(pal_grad_bt(ctx, g1, PAL_F32, N, kk, zf, kk, NULL,
+                                      &v, df, kk),
+                          PAL_OK);
+                ck_status(pal_grad_simclr(ctx, g1, PAL_F32, N, kk, zf, kk,
+                                          NULL, &v, df, kk),
+                          PAL_OK);
+            }
+            munmap(m, span + (size_t)ps);
+        }
+        ck_status(pal_ctx_set_threads(ctx, 0), PAL_OK);
+        pal_graph_destroy(g1);
+    }
+
     /* Weights of 1e13 at tau = 1/30 in float32: a finite gradient. */
     {
         float zf[9] = {1, 0, 0, -1, 0.1f, 0, -1, -0.1f, 0}, df[9];

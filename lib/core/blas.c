@@ -7,6 +7,46 @@
 
 #include "internal.h"
 
+/*
+ * Debian 12's BLIS (0.9) sgemm, with beta != 0 and a row-major C (column
+ * stride 1) of 2 or 3 (mod 4) columns, reads up to 8 bytes past the end
+ * of a row of C: past the last row, beyond the caller's array (a crash
+ * when it ends at an unmapped page). Such calls leave the last row of C
+ * to last_row_f32, which forms it here, in double.
+ */
+static bool overreads(pal_dtype_t dtype, double beta, int64_t csc,
+                      int64_t n)
+{
+    return dtype == PAL_F32 && beta != 0.0 && csc == 1 && n % 4 >= 2;
+}
+
+/* c = alpha a B + beta c for one row: a has k entries (stride sa), B is
+ * k x n (strides rsb, csb), c has n entries. Columns go by chunks so that
+ * B is read along its rows. */
+static void last_row_f32(int64_t n, int64_t k, double alpha, const float *a,
+                         int64_t sa, const float *b, int64_t rsb,
+                         int64_t csb, double beta, float *c)
+{
+    enum { CH = 128 };
+    double acc[CH];
+
+    for (int64_t j0 = 0; j0 < n; j0 += CH) {
+        const int64_t w = n - j0 < CH ? n - j0 : CH;
+
+        for (int64_t j = 0; j < w; j++)
+            acc[j] = 0.0;
+        for (int64_t p = 0; p < k; p++) {
+            const double ap = (double)a[p * sa];
+            const float *bp = b + p * rsb + j0 * csb;
+
+            for (int64_t j = 0; j < w; j++)
+                acc[j] += ap * (double)bp[j * csb];
+        }
+        for (int64_t j = 0; j < w; j++)
+            c[j0 + j] = (float)(beta * (double)c[j0 + j] + alpha * acc[j]);
+    }
+}
+
 void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
                int64_t n, int64_t k, double alpha, const void *a,
                int64_t rsa, int64_t csa, const void *b, int64_t rsb,
@@ -15,6 +55,12 @@ void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
     rntm_t rntm;
 
     pal__ctx_rntm(ctx, &rntm);
+    if (m > 0 && overreads(dtype, beta, csc, n)) {
+        last_row_f32(n, k, alpha, (const float *)a + (m - 1) * rsa, csa, b,
+                     rsb, csb, beta, (float *)c + (m - 1) * rsc);
+        if (--m == 0 || k == 0)
+            return;
+    }
     if (dtype == PAL_F32) {
         float al = (float)alpha, be = (float)beta;
 
@@ -53,20 +99,41 @@ void pal__symm_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
                      int64_t ldc)
 {
     rntm_t rntm;
+    bool split = m > 0 && overreads(dtype, beta, 1, n);
 
     pal__ctx_rntm(ctx, &rntm);
-    if (dtype == PAL_F32) {
+    /* See overreads: the last row of C from the last row of A (the lower
+     * triangle holds it whole), and the rest from the leading m - 1 rows
+     * and columns plus the last column of A, A[m-1][i] for row i. */
+    if (split) {
+        last_row_f32(n, m, alpha, (const float *)a + (m - 1) * lda, 1, b,
+                     ldb, 1, beta, (float *)c + (m - 1) * ldc);
+        m--;
+    }
+    if (m > 0 && dtype == PAL_F32) {
         float al = (float)alpha, be = (float)beta;
 
         bli_ssymm_ex(BLIS_LEFT, BLIS_LOWER, BLIS_NO_CONJUGATE,
                      BLIS_NO_TRANSPOSE, m, n, &al, (float *)a, lda, 1,
                      (float *)b, ldb, 1, &be, (float *)c, ldc, 1, NULL,
                      &rntm);
-    } else {
+    } else if (m > 0) {
         bli_dsymm_ex(BLIS_LEFT, BLIS_LOWER, BLIS_NO_CONJUGATE,
                      BLIS_NO_TRANSPOSE, m, n, &alpha, (double *)a, lda, 1,
                      (double *)b, ldb, 1, &beta, (double *)c, ldc, 1, NULL,
                      &rntm);
+    }
+    if (split) {
+        const float *al = (const float *)a + m * lda;
+        const float *bl = (const float *)b + m * ldb;
+
+        for (int64_t i = 0; i < m; i++) {
+            float *ci = (float *)c + i * ldc;
+            const double f = alpha * (double)al[i];
+
+            for (int64_t j = 0; j < n; j++)
+                ci[j] = (float)((double)ci[j] + f * (double)bl[j]);
+        }
     }
 }
 
