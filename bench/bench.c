@@ -272,7 +272,7 @@ static void csv_row(const row_t *r)
         fprintf(csv, "%.1f,%.1f,", r->rss_mib, r->rss_limit_mib);
     else
         fprintf(csv, ",,");
-    fprintf(csv, "%s,%.3g,%.3g,%.2f,%.2f,\"%s\"\n",
+    fprintf(csv, "\"%s\",%.3g,%.3g,%.2f,%.2f,\"%s\"\n",
             r->verified ? r->against : "none", r->err_value, r->err_grad,
             r->other, r->steal, r->note);
     fflush(csv);

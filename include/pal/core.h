@@ -179,7 +179,9 @@ PAL_API void pal_ctx_destroy(pal_ctx_t *ctx);
  * Number of threads for the dense products (BLIS) of later calls on this
  * context. 0 (the default) uses BLIS's own setting (its environment
  * variables, such as BLIS_NUM_THREADS). More threads than cores only
- * slows the products down. The elementwise passes of the losses run on
+ * slows the products down, and on a machine whose cores are busy with
+ * other work a second thread can make a call many times slower (the
+ * threads wait for each other). The elementwise passes of the losses run on
  * the same number of OpenMP threads. Results for a fixed thread count
  * are bitwise reproducible run to run; different thread counts agree to
  * rounding (BLIS may round an accumulating product differently where it

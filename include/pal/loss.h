@@ -119,9 +119,10 @@ PAL_API int pal_grad_vic2(pal_ctx_t *ctx, const pal_graph_t *g,
    terms of Z's type cost no product). Otherwise S is streamed in square
    tiles of its lower triangle, computed twice: about 2 GEMMs, in
    O(n k + tile) memory. Both modes give the same value to rounding.
-   Exponentials are shifted by 1/tau, exact while 1/tau <= 30 (float32)
-   or 300 (float64); smaller temperatures shift each row by its maximum
-   at about twice the elementwise cost. For a fixed thread count results
+   Exponentials are shifted by 1/tau, at full precision while 1/tau <= 30
+   (float32) or 300 (float64) and the degrees d_i stay below the type's
+   largest value times exp(-2/tau) / 64; otherwise each row is shifted by
+   its own maximum, at about twice the elementwise cost. For a fixed thread count results
    are bitwise reproducible. */
 
 typedef struct pal_simclr_opts {

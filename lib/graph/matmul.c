@@ -414,7 +414,7 @@ void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
 
     memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#pragma omp parallel for num_threads(nt) if (n * k >= 262144)
 #endif
     for (int64_t c0 = 0; c0 < k; c0 += cols) {
         const int64_t w = k - c0 < cols ? k - c0 : cols;
@@ -459,7 +459,7 @@ void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
     const size_t elem = pal_dtype_size(dtype);
 
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= 32768)
+#pragma omp parallel for num_threads(nt) if (n * k >= 262144)
 #endif
     for (int64_t i = 0; i < n; i++) {
         int32_t c = t->y ? t->y[i] : 0;

@@ -39,9 +39,9 @@
 #define WHOLE_BYTES ((size_t)256 << 20)
 #define TILE_BYTES ((size_t)32 << 20)
 
-/* Whole, the exponentials take the fixed shift 1/tau (no row maxima) up
- * to these 1/tau: exp(-2 / tau) and the scalings c_i = d_i / sum_i stay
- * well inside the type's normal range. */
+/* Whole or streamed, the exponentials take the fixed shift 1/tau (no row
+ * maxima) up to these 1/tau, so that exp(-2 / tau) stays a normal number
+ * (the degrees bound the scalings c_i = d_i / sum_i; see simclr()). */
 #define SHIFT_MAX_F32 30.0
 #define SHIFT_MAX_F64 300.0
 

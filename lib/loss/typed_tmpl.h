@@ -12,10 +12,12 @@
  * columns split the columns (each column's sum runs over the rows in
  * order), and the one full reduction, mat_dot, sums fixed row ranges
  * then the range sums in order. So no result depends on the thread
- * count. Small matrices stay on one thread.
+ * count. Matrices under 2^18 entries stay on one thread: a parallel
+ * region costs a few microseconds, and far more when another process
+ * holds a core and a thread of the team has to wait for it.
  */
 #ifndef PAL__PAR_MIN
-#define PAL__PAR_MIN 32768
+#define PAL__PAR_MIN 262144
 #define PAL__COLS 16   /* columns per parallel block */
 #define PAL__RANGES 64 /* row ranges of mat_dot */
 #endif
