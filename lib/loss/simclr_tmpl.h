@@ -42,6 +42,25 @@ static inline PAL_T FN(row_max_)(const PAL_T *x, int64_t n)
     return best;
 }
 
+/* sum_j exp(x_j - sh), in double. */
+static inline double FN(row_expsum_)(const PAL_T *x, int64_t n, PAL_T sh)
+{
+    const PAL_V sv = PAL_VSET(sh);
+    pal__v4d acc[PAL_VL / 4];
+    double s = 0.0;
+    int64_t j = 0;
+
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
+        acc[l] = pal__v4d_set(0.0);
+    for (; j + PAL_VL <= n; j += PAL_VL)
+        PAL_VACC(acc, PAL_VEXP(PAL_VLOAD(x + j) - sv));
+    for (int64_t l = 0; l < PAL_VL / 4; l++)
+        s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
+    for (; j < n; j++)
+        s += (double)PAL_SEXP(x[j] - sh);
+    return s;
+}
+
 /*
  * Streamed mode: S is visited in square tiles S_IJ = Zt_I Zt_J^T / tau
  * (rows I, columns J, bi x bj entries, row stride ld) of its lower block
@@ -93,20 +112,9 @@ static void FN(tile_stats_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
          * new running maximum. */
         if (mi > -INFINITY) {
             const PAL_T sh = (PAL_T)mi;
-            const PAL_V sv = PAL_VSET(sh);
-            pal__v4d acc[PAL_VL / 4];
-            double add = 0.0;
-            int64_t c = 0;
 
-            for (int64_t l = 0; l < PAL_VL / 4; l++)
-                acc[l] = pal__v4d_set(0.0);
-            for (; c + PAL_VL <= bj; c += PAL_VL)
-                PAL_VACC(acc, PAL_VEXP(PAL_VLOAD(row + c) - sv));
-            for (int64_t l = 0; l < PAL_VL / 4; l++)
-                add += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
-            for (; c < bj; c++)
-                add += (double)PAL_SEXP(row[c] - sh);
-            FN(stats_update_)(&m[i0 + a], &sum[i0 + a], (double)sh, add);
+            FN(stats_update_)(&m[i0 + a], &sum[i0 + a], (double)sh,
+                              FN(row_expsum_)(row, bj, sh));
         }
     }
     if (diag)
@@ -295,24 +303,6 @@ static void FN(tile_bs_)(PAL_T *s, int64_t bi, int64_t bj, int64_t ld,
     (void)threads;
 }
 
-/* sum_j exp(x_j - sh), in double. */
-static inline double FN(row_expsum_)(const PAL_T *x, int64_t n, PAL_T sh)
-{
-    const PAL_V sv = PAL_VSET(sh);
-    pal__v4d acc[PAL_VL / 4];
-    double s = 0.0;
-    int64_t j = 0;
-
-    for (int64_t l = 0; l < PAL_VL / 4; l++)
-        acc[l] = pal__v4d_set(0.0);
-    for (; j + PAL_VL <= n; j += PAL_VL)
-        PAL_VACC(acc, PAL_VEXP(PAL_VLOAD(x + j) - sv));
-    for (int64_t l = 0; l < PAL_VL / 4; l++)
-        s += (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
-    for (; j < n; j++)
-        s += (double)PAL_SEXP(x[j] - sh);
-    return s;
-}
 
 /*
  * Whole mode: S is held as its lower triangle (s_ij for j <= i, one
