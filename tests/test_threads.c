@@ -412,8 +412,10 @@ Suite *suite_threads(void)
     tcase_add_test(tc, fixed_thread_count_is_reproducible);
 #ifndef PAL_TEST_TSAN
     /* Thread teams of the OpenMP runtime, whose synchronisation
-     * ThreadSanitizer cannot see (see check-tsan in the Makefile). */
-    tcase_add_test(tc, thread_counts_large);
+     * ThreadSanitizer cannot see (see check-tsan in the Makefile), and
+     * which valgrind runs far too slowly (see check-valgrind). */
+    if (!getenv("PAL_TEST_NO_TEAMS"))
+        tcase_add_test(tc, thread_counts_large);
 #endif
     tcase_add_test(tc, oracles_in_parallel_equal_serial);
     suite_add_tcase(s, tc);
