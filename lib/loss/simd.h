@@ -79,12 +79,14 @@ static inline __attribute__((always_inline)) void pal__v4d_store(double *p,
 }
 
 /* Lanes where mask is all ones from a, the others from b. */
-static inline __attribute__((always_inline)) pal__v8f pal__v8f_select(pal__v8i mask, pal__v8f a, pal__v8f b)
+static inline __attribute__((always_inline)) pal__v8f
+pal__v8f_select(pal__v8i mask, pal__v8f a, pal__v8f b)
 {
     return (pal__v8f)(((pal__v8i)a & mask) | ((pal__v8i)b & ~mask));
 }
 
-static inline __attribute__((always_inline)) pal__v4d pal__v4d_select(pal__v4l mask, pal__v4d a, pal__v4d b)
+static inline __attribute__((always_inline)) pal__v4d
+pal__v4d_select(pal__v4l mask, pal__v4d a, pal__v4d b)
 {
     return (pal__v4d)(((pal__v4l)a & mask) | ((pal__v4l)b & ~mask));
 }

@@ -127,8 +127,9 @@ static void FN(row_axpy_)(int nt, int64_t n, int64_t k, const double *s,
     }
 }
 
-static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
-                          int64_t ldx, double *out)
+/* Column sums of x, or of its squares. */
+static void FN(col_reduce_)(int nt, int64_t n, int64_t k, const PAL_T *x,
+                            int64_t ldx, bool square, double *out)
 {
     (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
@@ -140,27 +141,24 @@ static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
         for (int64_t j = c0; j < c1; j++)
             out[j] = 0.0;
         for (int64_t i = 0; i < n; i++)
-            for (int64_t j = c0; j < c1; j++)
-                out[j] += (double)x[i * ldx + j];
+            for (int64_t j = c0; j < c1; j++) {
+                const double v = (double)x[i * ldx + j];
+
+                out[j] += square ? v * v : v;
+            }
     }
+}
+
+static void FN(col_sums_)(int nt, int64_t n, int64_t k, const PAL_T *x,
+                          int64_t ldx, double *out)
+{
+    FN(col_reduce_)(nt, n, k, x, ldx, false, out);
 }
 
 static void FN(col_norm2_)(int nt, int64_t n, int64_t k, const PAL_T *x,
                            int64_t ldx, double *out)
 {
-    (void)nt; /* unused when built without OpenMP */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
-#endif
-    for (int64_t c0 = 0; c0 < k; c0 += PAL__COLS) {
-        const int64_t c1 = c0 + PAL__COLS < k ? c0 + PAL__COLS : k;
-
-        for (int64_t j = c0; j < c1; j++)
-            out[j] = 0.0;
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = c0; j < c1; j++)
-                out[j] += (double)x[i * ldx + j] * (double)x[i * ldx + j];
-    }
+    FN(col_reduce_)(nt, n, k, x, ldx, true, out);
 }
 
 /*
