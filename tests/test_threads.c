@@ -161,6 +161,9 @@ END_TEST
  */
 #define BN 1100
 #define BK 13
+/* Entries per row of the sparse graph: BN * BNZ * BK passes the size at
+ * which sparse products split their rows. */
+#define BNZ 24
 
 static void big_run(pal_ctx_t *ctx, const pal_graph_t *g, pal_dtype_t t,
                     int loss, double tau, const void *z, double *value,
@@ -195,8 +198,8 @@ START_TEST(thread_counts_large)
     double *dz[3];
     int32_t *y = malloc(sizeof(int32_t) * BN);
     int64_t *rowptr = malloc(sizeof(int64_t) * (BN + 1));
-    int32_t *col = malloc(sizeof(int32_t) * BN * 4);
-    double *val = malloc(sizeof(double) * BN * 4);
+    int32_t *col = malloc(sizeof(int32_t) * BN * BNZ);
+    double *val = malloc(sizeof(double) * BN * BNZ);
     pal_graph_t *g[5];
     pal_ctx_t *ctx[2], *lim[2];
     trng_t r;
@@ -222,28 +225,30 @@ START_TEST(thread_counts_large)
             gf[j * BN + i] = gf[i * BN + j];
     rowptr[0] = 0;
     for (int64_t i = 0; i < BN; i++) {
-        for (int64_t q = 0; q < 4; q++) {
-            col[i * 4 + q] = (int32_t)((i * 7 + q * 131 + 1) % BN);
-            val[i * 4 + q] = 0.25 + 0.1 * (double)q;
+        for (int64_t q = 0; q < BNZ; q++) {
+            col[i * BNZ + q] = (int32_t)((i * 7 + q * 131 + 1) % BN);
+            val[i * BNZ + q] = 0.25 + 0.01 * (double)q;
         }
         /* Strictly increasing columns within a row. */
-        for (int64_t q = 1; q < 4; q++)
-            for (int64_t p = q; p > 0 && col[i * 4 + p] < col[i * 4 + p - 1];
-                 p--) {
-                int32_t c = col[i * 4 + p];
+        for (int64_t q = 1; q < BNZ; q++) {
+            int32_t *c = col + i * BNZ;
 
-                col[i * 4 + p] = col[i * 4 + p - 1];
-                col[i * 4 + p - 1] = c;
+            for (int64_t p = q; p > 0 && c[p] < c[p - 1]; p--) {
+                int32_t t = c[p];
+
+                c[p] = c[p - 1];
+                c[p - 1] = t;
             }
-        rowptr[i + 1] = (i + 1) * 4;
+        }
+        rowptr[i + 1] = (i + 1) * BNZ;
     }
     for (int q = 0; q < 5; q++)
         ck_status(pal_graph_create(&g[q], BN, NULL), PAL_OK);
     ck_status(pal_graph_add_dense(g[0], 1.0, PAL_F64, gd, BN, 0), PAL_OK);
     ck_status(pal_graph_add_dense(g[1], 1.0, PAL_F32, gf, BN, 0), PAL_OK);
     ck_status(pal_graph_add_labels(g[2], 1.0, y), PAL_OK);
-    ck_status(pal_graph_add_csr(g[3], 1.0, PAL_F64, BN * 4, rowptr, col, val,
-                                0),
+    ck_status(pal_graph_add_csr(g[3], 1.0, PAL_F64, BN * BNZ, rowptr, col,
+                                val, 0),
               PAL_OK);
     ck_status(pal_graph_add_labels(g[4], 0.5, y), PAL_OK);
     ck_status(pal_graph_add_dense(g[4], 0.5, PAL_F32, gf, BN, 0), PAL_OK);

@@ -108,14 +108,14 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
                        int64_t ldx, void *ws, pal_dtype_t skip_dense);
 
 /*
- * For a graph without dense terms, in two steps, so that a loss can
+ * For a graph without dense or CSR terms, in two steps, so that a loss can
  * check its value before it writes its gradient: pal__graph_quad_prep
  * returns <X, G X> and keeps in prep (pal__graph_prep_ws bytes) each
  * block term's W Y^T X (plus W^T Y^T X when both); pal__graph_apply_prep
  * then writes y = alpha G X (alpha (G + G^T) X when both) from it, and
  * from X for the other terms, on nt threads. Block terms' class sums are
- * computed once for both. ws as for pal__graph_mul. The class sums run
- * over the rows in order whatever the thread count.
+ * computed once for both; quad_prep's ws as for pal__graph_mul. The
+ * class sums run over the rows in order whatever the thread count.
  */
 size_t pal__graph_prep_ws(const pal_graph_t *g, int64_t k);
 double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
@@ -123,11 +123,15 @@ double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
                             int64_t ldx, bool both, void *prep, void *ws);
 void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
                            const void *x, int64_t ldx, double alpha, bool both,
-                           const void *prep, void *y, int64_t ldy, void *ws,
-                           int nt);
+                           const void *prep, void *y, int64_t ldy, int nt);
 
 /* True when some term is dense (its products cost n^2 k). */
 bool pal__graph_has_dense(const pal_graph_t *g);
+
+/* True when some term is dense or CSR: its product reads rows of X all
+ * over (n^2 k, or nnz k with random gathers), so a loss that needs the
+ * product twice keeps it in an n x k buffer instead. */
+bool pal__graph_has_gathers(const pal_graph_t *g);
 
 /*
  * Class space of a block term T = Y W Y^T (nc classes): s = Y^T X, the

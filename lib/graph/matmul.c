@@ -32,9 +32,6 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
                                   (size_t)k) *
                                  elem);
             break;
-        case PAL__CSR:
-            pal__ws_take(&w, (size_t)k * sizeof(double));
-            break;
         case PAL__BLOCK:
             /* Class sums, W times them, W^T times them. */
             pal__ws_take(&w, 3 * (size_t)x->nc * (size_t)k * sizeof(double));
@@ -122,26 +119,69 @@ static void axpy_row(pal_dtype_t dtype, const void *x, int64_t ldx,
     }
 }
 
+/* Columns of a row of a CSR product summed at a time (in double, on the
+ * stack), and entries ahead whose rows of X are fetched early: at large n
+ * the rows gathered lie beyond the caches, and a row fetched a few
+ * entries ahead arrives while the current ones are summed. */
+#define CSR_COLS 64
+#define CSR_AHEAD 8
+
+/* Row i of Y += w * (row i of the CSR matrix) X. Every entry of the row
+ * is summed in the same order whatever the threads. */
+static void csr_row(const pal__term_t *t, const int64_t *ptr,
+                    const int32_t *idx, const int64_t *pos, int64_t nnz,
+                    int64_t i, double w, pal_dtype_t dtype, int64_t k,
+                    const void *x, int64_t ldx, void *y, int64_t ldy)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const size_t row_bytes = (size_t)k * elem;
+    double acc[CSR_COLS];
+
+    for (int64_t c0 = 0; c0 < k; c0 += CSR_COLS) {
+        const int64_t nc = k - c0 < CSR_COLS ? k - c0 : CSR_COLS;
+        const char *xc = (const char *)x + (size_t)c0 * elem;
+
+        memset(acc, 0, sizeof acc);
+        for (int64_t p = ptr[i]; p < ptr[i + 1]; p++) {
+            const double v =
+                t->vals ? pal__get(t->dtype, t->vals, pos ? pos[p] : p)
+                        : 1.0;
+
+            /* The first pass over the row brings every column in. */
+            if (c0 == 0 && p + CSR_AHEAD < nnz) {
+                const char *ahead = (const char *)x +
+                                    (size_t)idx[p + CSR_AHEAD] *
+                                        (size_t)ldx * elem;
+
+                for (size_t b = 0; b < row_bytes && b < 1024; b += 64)
+                    __builtin_prefetch(ahead + b);
+            }
+            axpy_row(dtype, xc, ldx, idx[p], nc, v, acc);
+        }
+        add_row(dtype, (char *)y + (size_t)c0 * elem, ldy, i, nc, w, acc);
+    }
+}
+
+/* Y += w * A X or w * A^T X for a CSR term, rows split over nt threads
+ * when the work is large enough to pay for them. */
 static void mul_csr(int64_t n, const pal__term_t *t, double w, int trans,
                     pal_dtype_t dtype, int64_t k, const void *x, int64_t ldx,
-                    void *y, int64_t ldy, double *acc)
+                    void *y, int64_t ldy, int nt)
 {
     const bool use_tr = trans && t->tr.ptr;
     const int64_t *ptr = use_tr ? t->tr.ptr : t->rowptr;
     const int32_t *idx = use_tr ? t->tr.idx : t->colidx;
+    const int64_t *pos = use_tr ? t->tr.pos : NULL;
+    const int64_t nnz = ptr[n];
 
-    for (int64_t i = 0; i < n; i++) {
-        if (ptr[i] == ptr[i + 1])
-            continue;
-        memset(acc, 0, (size_t)k * sizeof *acc);
-        for (int64_t p = ptr[i]; p < ptr[i + 1]; p++) {
-            int64_t q = use_tr ? t->tr.pos[p] : p;
-            double v = t->vals ? pal__get(t->dtype, t->vals, q) : 1.0;
-
-            axpy_row(dtype, x, ldx, idx[p], k, v, acc);
-        }
-        add_row(dtype, y, ldy, i, k, w, acc);
-    }
+    (void)nt; /* unused when built without OpenMP */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) \
+    if (nnz * k >= 262144)
+#endif
+    for (int64_t i = 0; i < n; i++)
+        if (ptr[i] < ptr[i + 1])
+            csr_row(t, ptr, idx, pos, nnz, i, w, dtype, k, x, ldx, y, ldy);
 }
 
 static void mul_block(int64_t n, const pal__term_t *t, double tw, int trans,
@@ -242,7 +282,8 @@ void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                       ws);
             break;
         case PAL__CSR:
-            mul_csr(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
+            mul_csr(g->n, term, w, trans, dtype, k, x, ldx, y, ldy,
+                    pal__ctx_nthreads(ctx));
             break;
         case PAL__BLOCK:
             mul_block(g->n, term, w, trans, dtype, k, x, ldx, y, ldy, ws);
@@ -405,6 +446,14 @@ bool pal__graph_has_dense(const pal_graph_t *g)
     return false;
 }
 
+bool pal__graph_has_gathers(const pal_graph_t *g)
+{
+    for (int64_t t = 0; t < g->nterms; t++)
+        if (g->terms[t].kind == PAL__DENSE || g->terms[t].kind == PAL__CSR)
+            return true;
+    return false;
+}
+
 void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
                      int64_t k, const void *x, int64_t ldx, double *s, int nt)
 {
@@ -524,8 +573,7 @@ double pal__graph_quad_prep(pal_ctx_t *ctx, const pal_graph_t *g,
 
 void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
                            const void *x, int64_t ldx, double alpha, bool both,
-                           const void *prep, void *y, int64_t ldy, void *ws,
-                           int nt)
+                           const void *prep, void *y, int64_t ldy, int nt)
 {
     const size_t elem = pal_dtype_size(dtype);
     const int64_t n = g->n;
@@ -563,9 +611,9 @@ void pal__graph_apply_prep(const pal_graph_t *g, pal_dtype_t dtype, int64_t k,
             written = true;
         }
         if (term->kind == PAL__CSR) {
-            mul_csr(n, term, w, 0, dtype, k, x, ldx, y, ldy, ws);
+            mul_csr(n, term, w, 0, dtype, k, x, ldx, y, ldy, nt);
             if (both)
-                mul_csr(n, term, w, 1, dtype, k, x, ldx, y, ldy, ws);
+                mul_csr(n, term, w, 1, dtype, k, x, ldx, y, ldy, nt);
         } else {
             mul_ident(n, term, both ? 2.0 * w : w, dtype, k, x, ldx, y, ldy);
         }

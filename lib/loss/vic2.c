@@ -26,8 +26,8 @@ typedef struct vic2_ws {
     pal__grad_t grad;
 } vic2_ws_t;
 
-/* dense: the graph has dense terms, whose product is kept for the
- * gradient; a structured graph needs no n x k buffer. */
+/* dense: the graph has dense or CSR terms, whose product is kept for the
+ * gradient; a graph of class structures needs no n x k buffer. */
 static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
                         const pal__zarg_t *a, bool sym, bool offdiag,
                         bool dense, pal__ws_t *ws, vic2_ws_t *w)
@@ -74,14 +74,14 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_E_EMPTY;
 
     sym = pal__graph_symmetric(g);
-    dense = pal__graph_has_dense(g);
+    dense = pal__graph_has_gathers(g);
     vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
     vic2_layout(ctx, g, a, sym, o.offdiag, dense, &ws, &w);
 
-    /* M = Z^T Z; <Z, G Z> from the kept product G Z when G has dense
-     * terms, else from the terms' structure (class sums). */
+    /* M = Z^T Z; <Z, G Z> from the kept product G Z when G has dense or
+     * CSR terms, else from the terms' structure (class sums). */
     pal__syrk(ctx, a->dtype, a->k, a->n, 1.0, a->z, 1, a->ldz, 0.0, w.m,
               a->k);
     if (dense) {
@@ -116,7 +116,7 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         /* -2 (G + G^T) Z, from the class sums kept for the value. */
         pal__graph_apply_prep(g, a->dtype, a->k, a->z, a->ldz,
                               sym ? -4.0 : -2.0, !sym, w.prep, w.grad.p,
-                              w.grad.ld, w.mul, nt);
+                              w.grad.ld, nt);
     } else if (sym) {
         pal__mat_axpby(a->dtype, nt, a->n, a->k, -4.0, w.h, a->k, 0.0,
                        w.grad.p, w.grad.ld);
