@@ -203,10 +203,13 @@ check-asan: $(ASAN_DIR)/pal_tests
 		$(ASAN_DIR)/pal_tests
 
 # Valgrind runs one thread at a time, so OpenMP teams that spin while they
-# wait take a time slice per barrier: threads wait passively here, and the
-# large thread-team test (run by check and check-asan) is left out.
+# wait take a time slice per barrier: threads wait passively here, BLIS
+# runs on one thread unless a test's context asks for more, and the large
+# thread-team test (run by check and check-asan) is left out.
 check-valgrind: all $(TEST_BIN) | deps-valgrind
-	CK_FORK=no PAL_TEST_NO_TEAMS=1 OMP_WAIT_POLICY=passive valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	CK_FORK=no PAL_TEST_NO_TEAMS=1 OMP_WAIT_POLICY=passive \
+	BLIS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible \
 		--error-exitcode=1 --suppressions=tests/valgrind.supp $(TEST_BIN)
 
