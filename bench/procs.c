@@ -129,12 +129,14 @@ void bench_torch_stop(bench_torch_t *w)
 static pid_t spawner_pid = -1;
 static int spawner_req = -1, spawner_res = -1;
 
-static int read_all(int fd, void *p, size_t n)
+/* Move n bytes through a pipe whatever the partial transfers and
+ * interruptions: out writes p to fd, else reads fd into p. */
+static int move_all(int fd, void *p, size_t n, int out)
 {
     char *c = p;
 
     while (n > 0) {
-        ssize_t r = read(fd, c, n);
+        ssize_t r = out ? write(fd, c, n) : read(fd, c, n);
 
         if (r < 0 && errno == EINTR)
             continue;
@@ -146,21 +148,14 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
+static int read_all(int fd, void *p, size_t n)
+{
+    return move_all(fd, p, n, 0);
+}
+
 static int write_all(int fd, const void *p, size_t n)
 {
-    const char *c = p;
-
-    while (n > 0) {
-        ssize_t r = write(fd, c, n);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        c += r;
-        n -= (size_t)r;
-    }
-    return 0;
+    return move_all(fd, (void *)p, n, 1);
 }
 
 /* The measured child: what a training step on N = 65,536 items holds. */
