@@ -316,8 +316,8 @@ PAL_API int pal_grad_vicreg(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
    the denominator runs over the 2n - 1 other rows (same-view ones
    included):
      L = sum_{a < 2n} [ -s(w_a, w_p(a)) + log sum_{b != a} exp(s(w_a, w_b)) ]
-   This is pal_loss_simclr (default options) on the pairing graph of the
-   2n rows, exactly. Sums, not means: divide by n (or 2n) for a mean.
+   This is pal_loss_simclr (include_self = 0, the same tau and eps) on
+   the pairing graph of the 2n rows, exactly. Sums, not means: divide by n (or 2n) for a mean.
 
    Gradient: with P the softmax of each anchor's row over its
    denominator and A = P - (1 on each anchor's positive), dL/dW =

@@ -93,7 +93,7 @@ static void TV_FN(tv_ntx_rows_)(int nt, PAL_T *p, int64_t rows, int64_t cols,
         const int64_t pos = sym ? (a + half) % (2 * half) : a;
         PAL_T *s = p + r * ld;
         const double spos = (double)s[pos];
-        double top = -INFINITY, sum = 0.0, lse, inv;
+        double top = -INFINITY, sum, lse, inv;
 
         for (int64_t c = 0; c < cols; c++)
             if (c != self && (double)s[c] > top)
@@ -101,11 +101,14 @@ static void TV_FN(tv_ntx_rows_)(int nt, PAL_T *p, int64_t rows, int64_t cols,
         /* A NaN never compares greater: keep it visible in the value. */
         if (top != top || spos != spos)
             top = NAN;
+        /* The positive is always in the denominator: sum starts there. */
+        sum = exp(spos - top);
         for (int64_t c = 0; c < cols; c++) {
             const double e = c == self ? 0.0 : exp((double)s[c] - top);
 
             s[c] = (PAL_T)e;
-            sum += e;
+            if (c != pos)
+                sum += e;
         }
         lse = top + log(sum);
         rowloss[r] = lse - spos;
