@@ -235,7 +235,8 @@ enum {
     C_STORE, C_ANSWER, C_ANSWER_BATCH, C_STORE_GRAPH, C_STORE_JOURNAL,
     C_STORE_REPLAY, C_ORACLE, C_STEP, C_STEP_BATCH, C_NEXT_ANSWER,
     C_PASSIVE_STEP, C_SSL_STEP, C_ORACLE_JOURNAL, C_ORACLE_REPLAY,
-    C_ANSWER_JOURNALED, C_STEP_JOURNALED, N_CALLS
+    C_ANSWER_JOURNALED, C_STEP_JOURNALED, C_VICREG, C_NTXENT, C_BARLOW,
+    C_SPECTRAL, N_CALLS
 };
 
 static const char *const call_name[N_CALLS] = {
@@ -253,7 +254,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_next + answer", "pal_oracle_step (passive)",
     "pal_oracle_step (ssl)", "pal_oracle_journal_open",
     "pal_oracle_journal_open (replay)", "pal_store_answer (journal)",
-    "pal_oracle_step (journal)"};
+    "pal_oracle_step (journal)", "pal_grad_vicreg", "pal_grad_ntxent",
+    "pal_grad_barlow", "pal_grad_spectral"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -432,6 +434,20 @@ static int run(world_t *w, int call)
          * again from pal_oracle_next. */
         return pal_oracle_answer(w->o, ans, w->b);
     }
+    /* The two-view losses: view 2 is the first N x K entries of the
+     * dense array, its gradient goes to y. */
+    case C_VICREG:
+        return pal_grad_vicreg(w->ctx, PAL_F64, N, K, w->z, K, w->dense, K,
+                               NULL, &w->loss, w->dz, K, w->y, K);
+    case C_NTXENT:
+        return pal_grad_ntxent(w->ctx, PAL_F64, N, K, w->z, K, w->dense, K,
+                               NULL, &w->loss, w->dz, K, w->y, K);
+    case C_BARLOW:
+        return pal_grad_barlow(w->ctx, PAL_F64, N, K, w->z, K, w->dense, K,
+                               NULL, &w->loss, w->dz, K, w->y, K);
+    case C_SPECTRAL:
+        return pal_grad_spectral(w->ctx, PAL_F64, N, K, w->z, K, w->dense, K,
+                                 NULL, &w->loss, w->dz, K, w->y, K);
     default:
         return pal_oracle_journal_open(w->o, w->path, 0, NULL);
     }

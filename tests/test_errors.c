@@ -1112,6 +1112,338 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* ---- The two-view losses ------------------------------------------------
+ * Their own table: two inputs and two outputs per call. Each case runs
+ * in both modes it names and must return its code with every input and
+ * output byte as it was.
+ */
+
+enum { TV_VICREG, TV_NTXENT, TV_BARLOW, TV_SPECTRAL, TV_N };
+
+#define TV_ALL 15u
+
+typedef struct tvfix {
+    double z1[N * LDZ], z2[N * LDZ], zrow[N * LDZ], zcol[N * LDZ];
+    double znan[N * LDZ], zinf[N * LDZ];
+    float zf1[N * LDZ], zf2[N * LDZ];
+    double out[4 * N * LDDZ];
+    double value;
+} tvfix_t;
+
+static tvfix_t tvx;
+
+typedef struct tvcall {
+    int loss;
+    unsigned mode;
+    pal_ctx_t *ctx;
+    pal_dtype_t dtype;
+    int64_t n, k, ld1, ld2, ldd1, ldd2;
+    const void *z1, *z2;
+    void *d1, *d2;
+    double *value;
+    const void *opts;
+    union {
+        pal_vicreg_opts_t vic;
+        pal_ntxent_opts_t ntx;
+        pal_barlow_opts_t bar;
+        pal_spectral_opts_t spe;
+        unsigned char raw[128];
+        max_align_t align;
+    } ob;
+} tvcall_t;
+
+static void tv_valid(tvcall_t *c, int loss, unsigned mode)
+{
+    memset(c, 0, sizeof *c);
+    c->loss = loss;
+    c->mode = mode;
+    c->ctx = fx.ctx;
+    c->dtype = PAL_F64;
+    c->n = N;
+    c->k = K;
+    c->ld1 = c->ld2 = LDZ;
+    c->ldd1 = c->ldd2 = LDDZ;
+    c->z1 = tvx.z1;
+    c->z2 = tvx.z2;
+    c->d1 = tvx.out;
+    c->d2 = tvx.out + 2 * N * LDDZ;
+    c->value = &tvx.value;
+    c->opts = &c->ob;
+    if (loss == TV_VICREG)
+        pal_vicreg_opts_init(&c->ob.vic);
+    else if (loss == TV_NTXENT)
+        pal_ntxent_opts_init(&c->ob.ntx);
+    else if (loss == TV_BARLOW)
+        pal_barlow_opts_init(&c->ob.bar);
+    else
+        pal_spectral_opts_init(&c->ob.spe);
+}
+
+static int tv_run(const tvcall_t *c)
+{
+    if (c->mode == VALUE) {
+        switch (c->loss) {
+        case TV_VICREG:
+            return pal_loss_vicreg(c->ctx, c->dtype, c->n, c->k, c->z1,
+                                   c->ld1, c->z2, c->ld2, c->opts, c->value);
+        case TV_NTXENT:
+            return pal_loss_ntxent(c->ctx, c->dtype, c->n, c->k, c->z1,
+                                   c->ld1, c->z2, c->ld2, c->opts, c->value);
+        case TV_BARLOW:
+            return pal_loss_barlow(c->ctx, c->dtype, c->n, c->k, c->z1,
+                                   c->ld1, c->z2, c->ld2, c->opts, c->value);
+        default:
+            return pal_loss_spectral(c->ctx, c->dtype, c->n, c->k, c->z1,
+                                     c->ld1, c->z2, c->ld2, c->opts,
+                                     c->value);
+        }
+    }
+    switch (c->loss) {
+    case TV_VICREG:
+        return pal_grad_vicreg(c->ctx, c->dtype, c->n, c->k, c->z1, c->ld1,
+                               c->z2, c->ld2, c->opts, c->value, c->d1,
+                               c->ldd1, c->d2, c->ldd2);
+    case TV_NTXENT:
+        return pal_grad_ntxent(c->ctx, c->dtype, c->n, c->k, c->z1, c->ld1,
+                               c->z2, c->ld2, c->opts, c->value, c->d1,
+                               c->ldd1, c->d2, c->ldd2);
+    case TV_BARLOW:
+        return pal_grad_barlow(c->ctx, c->dtype, c->n, c->k, c->z1, c->ld1,
+                               c->z2, c->ld2, c->opts, c->value, c->d1,
+                               c->ldd1, c->d2, c->ldd2);
+    default:
+        return pal_grad_spectral(c->ctx, c->dtype, c->n, c->k, c->z1, c->ld1,
+                                 c->z2, c->ld2, c->opts, c->value, c->d1,
+                                 c->ldd1, c->d2, c->ldd2);
+    }
+}
+
+static void t_none(tvcall_t *c) { (void)c; }
+static void t_f32(tvcall_t *c)
+{
+    c->dtype = PAL_F32;
+    c->z1 = tvx.zf1;
+    c->z2 = tvx.zf2;
+}
+static void t_same(tvcall_t *c) { c->z2 = c->z1; }
+static void t_ctx(tvcall_t *c) { c->ctx = NULL; }
+static void t_z1(tvcall_t *c) { c->z1 = NULL; }
+static void t_z2(tvcall_t *c) { c->z2 = NULL; }
+static void t_d1(tvcall_t *c) { c->d1 = NULL; }
+static void t_d2(tvcall_t *c) { c->d2 = NULL; }
+static void t_value(tvcall_t *c) { c->value = NULL; }
+static void t_n0(tvcall_t *c) { c->n = 0; }
+static void t_nneg(tvcall_t *c) { c->n = -2; }
+static void t_k0(tvcall_t *c) { c->k = 0; }
+static void t_nhuge(tvcall_t *c) { c->n = (int64_t)INT32_MAX + 1; }
+static void t_ld1(tvcall_t *c) { c->ld1 = K - 1; }
+static void t_ld2(tvcall_t *c) { c->ld2 = 0; }
+static void t_ldd1(tvcall_t *c) { c->ldd1 = K - 1; }
+static void t_ldd2(tvcall_t *c) { c->ldd2 = -1; }
+static void t_ld2big(tvcall_t *c) { c->ld2 = INT64_MAX / 4; }
+static void t_dtype(tvcall_t *c) { c->dtype = (pal_dtype_t)3; }
+static void t_misaligned(tvcall_t *c)
+{
+    c->z2 = (const char *)(const void *)tvx.z2 + 1;
+}
+static void t_d1_z1(tvcall_t *c) { c->d1 = (void *)(uintptr_t)c->z1; }
+static void t_d1_z2(tvcall_t *c)
+{
+    /* The output area holds both inputs and outputs: finite bytes. */
+    c->z2 = tvx.out + 2 * N * LDDZ;
+    c->d2 = tvx.out;
+    c->d1 = tvx.out + 2 * N * LDDZ + 3;
+}
+static void t_d2_z1(tvcall_t *c)
+{
+    c->z1 = tvx.out + 3 * N * LDDZ;
+    c->d2 = tvx.out + 3 * N * LDDZ - 2;
+    c->d1 = tvx.out;
+}
+static void t_d1_d2(tvcall_t *c) { c->d2 = tvx.out + N * LDDZ - 4; }
+static void t_nan1(tvcall_t *c) { c->z1 = tvx.znan; }
+static void t_inf2(tvcall_t *c) { c->z2 = tvx.zinf; }
+static void t_nan2_checked(tvcall_t *c)
+{
+    c->z2 = tvx.znan;
+    c->ctx = fx.checked;
+}
+static void t_checked(tvcall_t *c) { c->ctx = fx.checked; }
+static void t_tiny(tvcall_t *c) { c->ctx = fx.tiny; }
+static void t_osize0(tvcall_t *c) { c->ob.vic.size = 0; }
+static void t_otail(tvcall_t *c)
+{
+    size_t size;
+
+    memcpy(&size, c->ob.raw, sizeof size);
+    c->ob.raw[size + 3] = 1;
+    size += 16;
+    memcpy(c->ob.raw, &size, sizeof size);
+}
+static void t_onull(tvcall_t *c) { c->opts = NULL; }
+static void t_one(tvcall_t *c) { c->n = 1; }
+static void t_alpha(tvcall_t *c) { c->ob.vic.alpha = -1.0; }
+static void t_beta(tvcall_t *c) { c->ob.vic.beta = NAN; }
+static void t_gamma(tvcall_t *c) { c->ob.vic.gamma = INFINITY; }
+static void t_veps(tvcall_t *c) { c->ob.vic.eps = -1e-4; }
+static void t_tau0(tvcall_t *c) { c->ob.ntx.tau = 0.0; }
+static void t_taunan(tvcall_t *c) { c->ob.ntx.tau = NAN; }
+static void t_sym2(tvcall_t *c) { c->ob.ntx.symmetric = 2; }
+static void t_neps(tvcall_t *c) { c->ob.ntx.eps = -1.0; }
+static void t_lambda(tvcall_t *c) { c->ob.bar.lambda = -0.5; }
+static void t_center(tvcall_t *c) { c->ob.bar.center = -1; }
+static void t_beps(tvcall_t *c) { c->ob.bar.eps = NAN; }
+static void t_diag(tvcall_t *c) { c->ob.spe.diag = 2; }
+static void t_zrow(tvcall_t *c)
+{
+    c->z2 = tvx.zrow;
+    c->ob.ntx.eps = 0.0;
+}
+static void t_zcol(tvcall_t *c)
+{
+    c->z1 = tvx.zcol;
+    c->ob.bar.eps = 0.0;
+}
+
+#define TVV (1u << TV_VICREG)
+#define TVN (1u << TV_NTXENT)
+#define TVB (1u << TV_BARLOW)
+#define TVS (1u << TV_SPECTRAL)
+
+typedef struct tvcase {
+    const char *name;
+    unsigned losses, modes;
+    int want;
+    void (*mod)(tvcall_t *c);
+} tvcase_t;
+
+static const tvcase_t tv_cases[] = {
+    {"valid call", TV_ALL, BOTH, PAL_OK, t_none},
+    {"valid call, f32", TV_ALL, BOTH, PAL_OK, t_f32},
+    {"z1 == z2", TV_ALL, BOTH, PAL_OK, t_same},
+    {"opts NULL", TV_ALL, BOTH, PAL_OK, t_onull},
+    {"checks on, NaN padding", TV_ALL, BOTH, PAL_OK, t_checked},
+    {"n = 1", TVN | TVS, BOTH, PAL_OK, t_one},
+    {"ctx NULL", TV_ALL, BOTH, PAL_E_NULL, t_ctx},
+    {"z1 NULL", TV_ALL, BOTH, PAL_E_NULL, t_z1},
+    {"z2 NULL", TV_ALL, BOTH, PAL_E_NULL, t_z2},
+    {"dz1 NULL", TV_ALL, FUSED, PAL_E_NULL, t_d1},
+    {"dz2 NULL", TV_ALL, FUSED, PAL_E_NULL, t_d2},
+    {"value NULL", TV_ALL, VALUE, PAL_E_NULL, t_value},
+    {"n = 0", TV_ALL, BOTH, PAL_E_SIZE, t_n0},
+    {"n < 0", TV_ALL, BOTH, PAL_E_SIZE, t_nneg},
+    {"k = 0", TV_ALL, BOTH, PAL_E_SIZE, t_k0},
+    {"n > INT32_MAX", TV_ALL, BOTH, PAL_E_SIZE, t_nhuge},
+    {"n = 1", TVV | TVB, BOTH, PAL_E_SIZE, t_one},
+    {"n * ldz2 overflows", TV_ALL, BOTH, PAL_E_SIZE, t_ld2big},
+    {"ldz1 < k", TV_ALL, BOTH, PAL_E_STRIDE, t_ld1},
+    {"ldz2 < k", TV_ALL, BOTH, PAL_E_STRIDE, t_ld2},
+    {"lddz1 < k", TV_ALL, FUSED, PAL_E_STRIDE, t_ldd1},
+    {"lddz2 < k", TV_ALL, FUSED, PAL_E_STRIDE, t_ldd2},
+    {"dtype 3", TV_ALL, BOTH, PAL_E_TYPE, t_dtype},
+    {"z2 misaligned", TV_ALL, BOTH, PAL_E_ALIGN, t_misaligned},
+    {"dz1 == z1", TV_ALL, FUSED, PAL_E_ALIAS, t_d1_z1},
+    {"dz1 overlaps z2", TV_ALL, FUSED, PAL_E_ALIAS, t_d1_z2},
+    {"dz2 overlaps z1", TV_ALL, FUSED, PAL_E_ALIAS, t_d2_z1},
+    {"dz1 overlaps dz2", TV_ALL, FUSED, PAL_E_ALIAS, t_d1_d2},
+    {"NaN in z1", TV_ALL, BOTH, PAL_E_NONFINITE, t_nan1},
+    {"infinity in z2", TV_ALL, BOTH, PAL_E_NONFINITE, t_inf2},
+    {"NaN in z2, checked", TV_ALL, BOTH, PAL_E_NONFINITE, t_nan2_checked},
+    {"workspace limit too small", TV_ALL, BOTH, PAL_E_NOMEM, t_tiny},
+    {"opts size 0", TV_ALL, BOTH, PAL_E_RANGE, t_osize0},
+    {"opts larger, non-zero tail", TV_ALL, BOTH, PAL_E_RANGE, t_otail},
+    {"alpha < 0", TVV, BOTH, PAL_E_RANGE, t_alpha},
+    {"beta NaN", TVV, BOTH, PAL_E_RANGE, t_beta},
+    {"gamma infinite", TVV, BOTH, PAL_E_RANGE, t_gamma},
+    {"vicreg eps < 0", TVV, BOTH, PAL_E_RANGE, t_veps},
+    {"tau 0", TVN, BOTH, PAL_E_RANGE, t_tau0},
+    {"tau NaN", TVN, BOTH, PAL_E_RANGE, t_taunan},
+    {"symmetric 2", TVN, BOTH, PAL_E_RANGE, t_sym2},
+    {"ntxent eps < 0", TVN, BOTH, PAL_E_RANGE, t_neps},
+    {"lambda < 0", TVB, BOTH, PAL_E_RANGE, t_lambda},
+    {"center -1", TVB, BOTH, PAL_E_RANGE, t_center},
+    {"barlow eps NaN", TVB, BOTH, PAL_E_RANGE, t_beps},
+    {"diag 2", TVS, BOTH, PAL_E_RANGE, t_diag},
+    {"zero row, eps = 0", TVN, BOTH, PAL_E_ZERO_NORM, t_zrow},
+    {"zero column, eps = 0", TVB, BOTH, PAL_E_ZERO_NORM, t_zcol},
+};
+
+static void tv_fixture(void)
+{
+    trng_t r;
+
+    memset(&tvx, 0, sizeof tvx);
+    trng_seed(&r, test_seed() + 31);
+    for (int64_t q = 0; q < N * LDZ; q++)
+        tvx.z1[q] = tvx.z2[q] = NAN;
+    fill_normal(&r, tvx.z1, N, K, LDZ, 1.0);
+    fill_normal(&r, tvx.z2, N, K, LDZ, 1.0);
+    round_to_float(tvx.z1, N, K, LDZ);
+    round_to_float(tvx.z2, N, K, LDZ);
+    for (int64_t q = 0; q < N * LDZ; q++) {
+        tvx.zf1[q] = (float)tvx.z1[q];
+        tvx.zf2[q] = (float)tvx.z2[q];
+    }
+    memcpy(tvx.zrow, tvx.z2, sizeof tvx.zrow);
+    memcpy(tvx.zcol, tvx.z1, sizeof tvx.zcol);
+    memcpy(tvx.znan, tvx.z1, sizeof tvx.znan);
+    memcpy(tvx.zinf, tvx.z2, sizeof tvx.zinf);
+    for (int64_t c = 0; c < K; c++)
+        tvx.zrow[3 * LDZ + c] = 0.0;
+    for (int64_t i = 0; i < N; i++)
+        tvx.zcol[i * LDZ + 2] = 0.0;
+    tvx.znan[2 * LDZ + 1] = NAN;
+    tvx.zinf[5 * LDZ] = INFINITY;
+    memset(tvx.out, SENT, sizeof tvx.out);
+    tvx.value = -4242.0;
+}
+
+START_TEST(twoview_table)
+{
+    static const char *const names[TV_N] = {"vicreg", "ntxent", "barlow",
+                                            "spectral"};
+    tvfix_t *before = xmalloc(sizeof *before);
+    int errors = 0;
+
+    setup();
+    tv_fixture();
+    for (size_t i = 0; i < sizeof tv_cases / sizeof tv_cases[0]; i++) {
+        const tvcase_t *e = &tv_cases[i];
+
+        for (int loss = 0; loss < TV_N; loss++) {
+            for (unsigned mode = VALUE; mode <= FUSED; mode <<= 1) {
+                tvcall_t c;
+                int rc;
+
+                if (!(e->losses & (1u << loss)) || !(e->modes & mode))
+                    continue;
+                tv_valid(&c, loss, mode);
+                e->mod(&c);
+                memcpy(before, &tvx, sizeof tvx);
+                rc = tv_run(&c);
+                ck_assert_msg(rc == e->want, "%s, %s %s: %s, expected %s",
+                              e->name, names[loss],
+                              mode == VALUE ? "value" : "gradient",
+                              pal_status_name(rc), pal_status_name(e->want));
+                if (e->want != PAL_OK) {
+                    ck_assert_msg(memcmp(before, &tvx, sizeof tvx) == 0,
+                                  "%s, %s %s: an input or output changed",
+                                  e->name, names[loss],
+                                  mode == VALUE ? "value" : "gradient");
+                    errors++;
+                } else {
+                    memset(tvx.out, SENT, sizeof tvx.out);
+                    tvx.value = -4242.0;
+                }
+            }
+        }
+    }
+    printf("errors: %d two-view error cases checked\n", errors);
+    free(before);
+    teardown();
+}
+END_TEST
+
 Suite *suite_errors(void);
 Suite *suite_errors(void)
 {
@@ -1122,6 +1454,7 @@ Suite *suite_errors(void)
     tcase_add_test(tc, error_table);
     tcase_add_test(tc, nonfinite_graph_input);
     tcase_add_test(tc, allocation_failures);
+    tcase_add_test(tc, twoview_table);
     suite_add_tcase(s, tc);
     return s;
 }

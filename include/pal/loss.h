@@ -201,6 +201,236 @@ PAL_API int pal_grad_pairs(pal_ctx_t *ctx, const pal_batch_t *batch,
                            const void *z, int64_t ldz, double *loss,
                            void *dz, int64_t lddz);
 
+/* ---- The classic two-view losses (the paper's eqs. 2-5) ----------------
+
+   For a trainer that holds two views of a batch: Z1 and Z2, both n x k
+   of type dtype, row i of each the embedding of one view of sample i
+   (so (z1_i, z2_i) is the i-th positive pair). Each view has its own row
+   stride (ldz1, ldz2 >= k). Z1 and Z2 may be the same array.
+
+   pal_loss_* return the value; pal_grad_* return the value (the pointer
+   may be NULL) and both gradients dL/dZ1 (dz1, row stride lddz1 >= k)
+   and dL/dZ2 (dz2, lddz2 >= k), overwritten, padding untouched.
+
+   Aliasing: dz1 and dz2 must overlap neither each other nor the memory
+   Z1 or Z2 spans (PAL_E_ALIAS); the rows of each output are written only
+   after everything has been read.
+
+   Errors (besides the codes listed per loss): PAL_E_NULL (ctx, z1, z2,
+   dz1, dz2, or the value pointer of pal_loss_*), PAL_E_TYPE, PAL_E_ALIGN,
+   PAL_E_SIZE (n < 1, k < 1, n or k > INT32_MAX, or a stride product
+   overflows), PAL_E_STRIDE (a row stride < k), PAL_E_ALIAS,
+   PAL_E_RANGE (an option out of its range, or a bad options size, as
+   for the graph losses), PAL_E_NOMEM (workspace), PAL_E_NONFINITE (NaN
+   or infinity in Z1 or Z2 when the context checks, or a non-finite
+   value from non-finite input), PAL_E_OVERFLOW (finite input whose
+   value overflowed; with PAL_CHECK_FINITE, also a gradient that
+   did). All arguments are validated and the workspace allocated before
+   any output is written: on error every output is as it was.
+
+   Numerics: every scalar reduction accumulates in double, from the
+   inputs or from products formed in the working type by BLIS; means are
+   taken first and variances from the centred values (two passes), so a
+   large constant offset in Z costs no precision beyond the input's own.
+
+   Cost: the K x K products of VICReg and BarlowTwins, O(n k^2); the
+   n x n products of NT-Xent and of the spectral loss, O(n^2 k) (the
+   spectral loss uses k x k products instead when k <= n). The workspace
+   comes from the context (see each loss for its size); once it has grown,
+   a call allocates nothing.
+
+   Thread safety: as the graph losses (one context per thread; Z1, Z2 may
+   be shared). Since 0.1.0. docs/twoview.md derives every formula and
+   gradient, and how each loss relates to the graph losses above on the
+   two-view pairing graph. */
+
+/* ---- VICReg (eq. 2) -------------------------------------------------------
+
+   X = [Z1; Z2] - 1 mu^T   (2n x k, mu the column means of all 2n rows)
+   C = X^T X / (2n - 1)    (the unbiased covariance of the stacked views)
+   L = alpha sum_k max(0, 1 - sqrt(C_kk + eps))
+     + beta sum_{k != l} C_kl^2
+     + gamma / n sum_i ||z1_i - z2_i||^2
+
+   Eq. 2 is gamma = 1. The defaults alpha = 25, beta = 1, gamma = 25,
+   eps = 1e-4 are the VICReg paper's weights (variance 25, covariance 1,
+   invariance 25): each term of eq. 2 is k times the per-dimension mean
+   that paper weighs, so the ratios carry over. That paper computes the
+   variance and covariance terms per view; eq. 2 (and this call) on the
+   stacked views.
+
+   Gradient, with s_k = sqrt(C_kk + eps), m = 2n - 1:
+     dL/dX = X (4 beta / m Coff + diag(f)),  f_k = -alpha / (m s_k)
+   where s_k < 1, else f_k = 0 (at the hinge's kink s_k = 1 the inactive
+   side's derivative, 0, is taken), and f_k = 0 where s_k = 0 (a constant
+   column with eps = 0: the minimum-norm element of the generalised
+   gradient, so collapsed embeddings get finite gradients); Coff is C
+   with its diagonal cleared. dL/dZ1 = dL/dX1 + 2 gamma/n (Z1 - Z2),
+   dL/dZ2 = dL/dX2 - 2 gamma/n (Z1 - Z2) (the centring passes the
+   gradient unchanged: its columns already sum to zero).
+
+   n = 1 is PAL_E_SIZE: one sample has no variance across the batch (its
+   stacked covariance would only see the gap between its two views).
+   Workspace: two k x k and two 2n x k arrays of the working type. */
+
+typedef struct pal_vicreg_opts {
+    size_t size;   /* sizeof(pal_vicreg_opts_t) */
+    double alpha;  /* variance weight, >= 0. Default 25. */
+    double beta;   /* covariance weight, >= 0. Default 1. */
+    double gamma;  /* invariance weight, >= 0. Default 25 (eq. 2: 1). */
+    double eps;    /* inside the square root, >= 0. Default 1e-4. */
+} pal_vicreg_opts_t;
+
+/** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
+PAL_API void pal_vicreg_opts_init(pal_vicreg_opts_t *opts);
+
+/** VICReg value. Also PAL_E_SIZE (n = 1), PAL_E_RANGE. */
+PAL_API int pal_loss_vicreg(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_vicreg_opts_t *opts, double *loss);
+
+/** VICReg value and both gradients. */
+PAL_API int pal_grad_vicreg(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_vicreg_opts_t *opts, double *loss,
+                            void *dz1, int64_t lddz1, void *dz2,
+                            int64_t lddz2);
+
+/* ---- SimCLR's NT-Xent (eq. 3) ---------------------------------------------
+
+   Rows are normalised, u_i = z1_i / max(||z1_i||, eps) and v_i likewise
+   for Z2, and compared by s(a, b) = a . b / tau.
+
+   Default (symmetric = 0), eq. 3 read per anchor: each row of view 1 is
+   an anchor, its positive is the same row of view 2 and its denominator
+   runs over all n rows of view 2, the positive included:
+     L = sum_i [ -s(u_i, v_i) + log sum_j exp(s(u_i, v_j)) ]
+   (eq. 3 as printed puts one logarithm around a sum over all j != i; we
+   read it as the per-anchor cross-entropy of SimCLR, whose denominator
+   holds the positive, so that every term is >= 0.)
+
+   symmetric = 1, the 2n-view form of the SimCLR paper: all 2n rows of
+   W = [U; V] are anchors, the positive of a row is its other view, and
+   the denominator runs over the 2n - 1 other rows (same-view ones
+   included):
+     L = sum_{a < 2n} [ -s(w_a, w_p(a)) + log sum_{b != a} exp(s(w_a, w_b)) ]
+   This is pal_loss_simclr (include_self = 0, the same tau and eps) on
+   the pairing graph of the 2n rows, exactly. Sums, not means: divide by n (or 2n) for a mean.
+
+   Gradient: with P the softmax of each anchor's row over its
+   denominator and A = P - (1 on each anchor's positive), dL/dW =
+   (A W_c + A^T W_a) / tau over anchors a and candidates c, then back
+   through the normalisation: dz = (g - w (w . g)) / ||z|| where ||z|| >
+   eps, and g / eps where the floor holds.
+
+   n = 1 gives L = 0 with zero gradients. Log-sum-exps are shifted by
+   each row's maximum. A zero row with eps = 0 is PAL_E_ZERO_NORM.
+   Cost: 3 (n x n x k) products, 12 with symmetric (a 2n x 2n matrix).
+   Workspace: the normalised rows and their gradient (4 n k elements),
+   and the similarities held whole when they take at most 32 MiB, else
+   in panels of rows as large as that (or the context's limit) allows. */
+
+typedef struct pal_ntxent_opts {
+    size_t size;    /* sizeof(pal_ntxent_opts_t) */
+    double tau;     /* temperature, > 0. Default 0.1. */
+    int symmetric;  /* 1: the 2n-view form. Default 0 (eq. 3). */
+    double eps;     /* norm floor, >= 0. Default 1e-8. */
+} pal_ntxent_opts_t;
+
+PAL_API void pal_ntxent_opts_init(pal_ntxent_opts_t *opts);
+
+/** NT-Xent value. Also PAL_E_RANGE, PAL_E_ZERO_NORM. */
+PAL_API int pal_loss_ntxent(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_ntxent_opts_t *opts, double *loss);
+
+/** NT-Xent value and both gradients. */
+PAL_API int pal_grad_ntxent(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_ntxent_opts_t *opts, double *loss,
+                            void *dz1, int64_t lddz1, void *dz2,
+                            int64_t lddz2);
+
+/* ---- BarlowTwins (eq. 4) --------------------------------------------------
+
+   Each column of each view is (optionally centred over the batch, then)
+   normalised: u_k = z1_k / max(||z1_k||, eps), v_k likewise for Z2.
+   C = U^T V (k x k: the cosines between the columns of the two views;
+   with center, their correlations, as the original method's batch
+   normalisation gives up to its epsilon), and
+     L = sum_k (1 - C_kk)^2 + lambda sum_{k != l} C_kl^2.
+   Gradient: B = 2 W o (C - I) (W: 1 on the diagonal, lambda elsewhere),
+   dL/dU = V B^T, dL/dV = U B, then back through each normalisation
+   (as NT-Xent, per column) and, with center, each gradient column
+   loses its mean. Defaults: lambda = 5e-3 and center = 1 (the original
+   method); eq. 4 as printed is center = 0.
+   n = 1 is PAL_E_SIZE (the cosines of one-entry columns are +-1). A
+   zero column with eps = 0 is PAL_E_ZERO_NORM (with center, a column
+   constant over the batch).
+   Workspace: 4 n k + 2 k^2 elements and 2 k^2 doubles. */
+
+typedef struct pal_barlow_opts {
+    size_t size;    /* sizeof(pal_barlow_opts_t) */
+    double lambda;  /* off-diagonal weight, >= 0. Default 5e-3. */
+    int center;     /* 1: centre each column first. Default 1. */
+    double eps;     /* norm floor, >= 0. Default 1e-8. */
+} pal_barlow_opts_t;
+
+PAL_API void pal_barlow_opts_init(pal_barlow_opts_t *opts);
+
+/** BarlowTwins value. Also PAL_E_SIZE (n = 1), PAL_E_RANGE,
+ * PAL_E_ZERO_NORM. */
+PAL_API int pal_loss_barlow(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_barlow_opts_t *opts, double *loss);
+
+/** BarlowTwins value and both gradients. */
+PAL_API int pal_grad_barlow(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                            int64_t k, const void *z1, int64_t ldz1,
+                            const void *z2, int64_t ldz2,
+                            const pal_barlow_opts_t *opts, double *loss,
+                            void *dz1, int64_t lddz1, void *dz2,
+                            int64_t lddz2);
+
+/* ---- Spectral contrastive loss (eq. 5) ------------------------------------
+
+   With d_i = z1_i . z2_i and P = Z1 Z2^T (n x n),
+     L = -2 sum_i d_i + 1/n sum_{i != j} P_ij^2
+   (with diag = 1 the second sum runs over all i, j). Gradients:
+     dL/dZ1 = -2 Z2 + 2/n Poff Z2,  dL/dZ2 = -2 Z1 + 2/n Poff^T Z1
+   (Poff: P with its diagonal cleared, or P itself with diag = 1).
+   When k <= n, ||P||_F^2 = <Z1^T Z1, Z2^T Z2> and Poff Z2 = Z1 (Z2^T Z2)
+   - diag(d) Z2 replace the n x n products with k x k ones, O(n k^2).
+   n = 1 is valid (the second sum is empty). No option can be out of
+   range but diag (0 or 1). Workspace: 2 n k elements, and two k x k
+   arrays or the n x n products (in panels, as NT-Xent). */
+
+typedef struct pal_spectral_opts {
+    size_t size;  /* sizeof(pal_spectral_opts_t) */
+    int diag;     /* 1: include i = j in the second sum. Default 0. */
+} pal_spectral_opts_t;
+
+PAL_API void pal_spectral_opts_init(pal_spectral_opts_t *opts);
+
+/** Spectral contrastive value. Also PAL_E_RANGE. */
+PAL_API int pal_loss_spectral(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                              int64_t k, const void *z1, int64_t ldz1,
+                              const void *z2, int64_t ldz2,
+                              const pal_spectral_opts_t *opts, double *loss);
+
+/** Spectral contrastive value and both gradients. */
+PAL_API int pal_grad_spectral(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
+                              int64_t k, const void *z1, int64_t ldz1,
+                              const void *z2, int64_t ldz2,
+                              const pal_spectral_opts_t *opts, double *loss,
+                              void *dz1, int64_t lddz1, void *dz2,
+                              int64_t lddz2);
+
 #ifdef __cplusplus
 }
 #endif
