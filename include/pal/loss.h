@@ -240,9 +240,9 @@ PAL_API int pal_grad_pairs(pal_ctx_t *ctx, const pal_batch_t *batch,
    a call allocates nothing.
 
    Thread safety: as the graph losses (one context per thread; Z1, Z2 may
-   be shared). Since 0.2.0 (unreleased). docs/twoview.md derives every formula and
-   gradient, and how each loss relates to the graph losses above on the
-   two-view pairing graph. */
+   be shared). New after 0.1.0. docs/twoview.md derives every formula
+   and gradient, and how each loss relates to the graph losses above on
+   the two-view pairing graph. */
 
 /* ---- VICReg (eq. 2) -------------------------------------------------------
 
