@@ -47,14 +47,11 @@ static void last_row_f32(int64_t n, int64_t k, double alpha, const float *a,
     }
 }
 
-void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
-               int64_t n, int64_t k, double alpha, const void *a,
-               int64_t rsa, int64_t csa, const void *b, int64_t rsb,
-               int64_t csb, double beta, void *c, int64_t rsc, int64_t csc)
+static void gemm_rntm(rntm_t *rntm, pal_dtype_t dtype, int64_t m, int64_t n,
+                      int64_t k, double alpha, const void *a, int64_t rsa,
+                      int64_t csa, const void *b, int64_t rsb, int64_t csb,
+                      double beta, void *c, int64_t rsc, int64_t csc)
 {
-    rntm_t rntm;
-
-    pal__ctx_rntm(ctx, &rntm);
     if (m > 0 && overreads(dtype, beta, csc, n)) {
         last_row_f32(n, k, alpha, (const float *)a + (m - 1) * rsa, csa, b,
                      rsb, csb, beta, (float *)c + (m - 1) * rsc);
@@ -66,12 +63,37 @@ void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
 
         bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &al,
                      (float *)a, rsa, csa, (float *)b, rsb, csb, &be,
-                     (float *)c, rsc, csc, NULL, &rntm);
+                     (float *)c, rsc, csc, NULL, rntm);
     } else {
         bli_dgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
                      (double *)a, rsa, csa, (double *)b, rsb, csb, &beta,
-                     (double *)c, rsc, csc, NULL, &rntm);
+                     (double *)c, rsc, csc, NULL, rntm);
     }
+}
+
+void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
+               int64_t n, int64_t k, double alpha, const void *a,
+               int64_t rsa, int64_t csa, const void *b, int64_t rsb,
+               int64_t csb, double beta, void *c, int64_t rsc, int64_t csc)
+{
+    rntm_t rntm;
+
+    pal__ctx_rntm(ctx, &rntm);
+    gemm_rntm(&rntm, dtype, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+              rsc, csc);
+}
+
+void pal__gemm_serial(pal_dtype_t dtype, int64_t m, int64_t n, int64_t k,
+                      double alpha, const void *a, int64_t rsa, int64_t csa,
+                      const void *b, int64_t rsb, int64_t csb, double beta,
+                      void *c, int64_t rsc, int64_t csc)
+{
+    rntm_t rntm;
+
+    bli_rntm_init(&rntm);
+    bli_rntm_set_num_threads(1, &rntm);
+    gemm_rntm(&rntm, dtype, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+              rsc, csc);
 }
 
 void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
