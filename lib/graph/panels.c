@@ -119,9 +119,32 @@ FORM(form_dd, double, double)
 #ifdef __SSE2__
 /*
  * The same for a term of T's type, with SSE2 transposes of 4 x 4 floats
- * or 2 x 2 doubles, the sums in T's type: t op= wd a + wt b^T, the
- * order of the operations the same in the vector and the scalar code.
+ * or 2 x 2 doubles and the sums in T's type: t op= wt b^T + wd a, the
+ * operations in the same order in the vector and the scalar code (which
+ * forms the tiles cut by the edges of the block). The tiles go down the
+ * rows of T; each asks for the lines of the tile AHEAD tiles further
+ * (rows of A for the direct part, further along the same rows for the
+ * transposed one), so that the reads from memory overlap.
  */
+#define AHEAD 4
+
+static void edge_f32(float *d, int64_t ldd, int64_t bi, int64_t bj,
+                     const float *dir, const float *tr, int64_t lda,
+                     float fd, float ft, bool add)
+{
+    for (int64_t u = 0; u < bi; u++) {
+        for (int64_t v = 0; v < bj; v++) {
+            float e = 0.0f;
+
+            if (ft != 0.0f)
+                e = ft * tr[v * lda + u];
+            if (fd != 0.0f)
+                e = e + fd * dir[u * lda + v];
+            d[u * ldd + v] = add ? d[u * ldd + v] + e : e;
+        }
+    }
+}
+
 static void form_f32(float *t, int64_t nr, int64_t nc, const float *a,
                      int64_t lda, int64_t r0, int64_t c0, double wd,
                      double wt, bool add)
@@ -130,55 +153,85 @@ static void form_f32(float *t, int64_t nr, int64_t nc, const float *a,
     const __m128 vd = _mm_set1_ps(fd), vt = _mm_set1_ps(ft);
 
     for (int64_t j0 = 0; j0 < nc; j0 += TILE) {
-        const int64_t j1 = nc - j0 < TILE ? nc : j0 + TILE;
+        const int64_t bj = nc - j0 < TILE ? nc - j0 : TILE;
 
         for (int64_t i0 = 0; i0 < nr; i0 += TILE) {
-            const int64_t i1 = nr - i0 < TILE ? nr : i0 + TILE;
+            const int64_t bi = nr - i0 < TILE ? nr - i0 : TILE;
+            const int64_t ia = i0 + AHEAD * TILE;
+            const float *dir = a + (r0 + i0) * lda + c0 + j0;
+            const float *tr = a + (c0 + j0) * lda + r0 + i0;
 
-            for (int64_t j = j0; j < j1; j += 4) {
-                for (int64_t i = i0; i < i1; i += 4) {
-                    const float *dir = a + (r0 + i) * lda + c0 + j;
-                    const float *tr = a + (c0 + j) * lda + r0 + i;
-                    float *d = t + i * nc + j;
-                    __m128 q[4];
+            for (int64_t u = 0; ia < nr && u < TILE; u++) {
+                if (ft != 0.0f && u < bj)
+                    _mm_prefetch((const char *)(tr + u * lda + AHEAD * TILE),
+                                 _MM_HINT_T0);
+                if (fd != 0.0f && ia + u < nr)
+                    _mm_prefetch((const char *)(dir + (AHEAD * TILE + u) *
+                                                          lda),
+                                 _MM_HINT_T0);
+            }
+            if (bi < TILE || bj < TILE) {
+                edge_f32(t + i0 * nc + j0, nc, bi, bj, dir, tr, lda, fd, ft,
+                         add);
+                continue;
+            }
+            for (int64_t j = 0; j < TILE; j += 4) {
+                for (int64_t i = 0; i < TILE; i += 4) {
+                    const float *s = tr + j * lda + i, *r = dir + i * lda + j;
+                    float *d = t + (i0 + i) * nc + j0 + j;
+                    __m128 q0, q1, q2, q3;
 
-                    if (j + 4 > j1 || i + 4 > i1) {
-                        const int64_t bi = i1 - i < 4 ? i1 - i : 4;
-                        const int64_t bj = j1 - j < 4 ? j1 - j : 4;
-
-                        for (int64_t u = 0; u < bi; u++)
-                            for (int64_t v = 0; v < bj; v++) {
-                                float e = 0.0f;
-
-                                if (wt != 0.0)
-                                    e = ft * tr[v * lda + u];
-                                if (wd != 0.0)
-                                    e = e + fd * dir[u * lda + v];
-                                d[u * nc + v] = add ? d[u * nc + v] + e : e;
-                            }
-                        continue;
-                    }
-                    if (wt != 0.0) {
-                        for (int u = 0; u < 4; u++)
-                            q[u] = _mm_loadu_ps(tr + u * lda);
-                        _MM_TRANSPOSE4_PS(q[0], q[1], q[2], q[3]);
-                        for (int u = 0; u < 4; u++)
-                            q[u] = _mm_mul_ps(vt, q[u]);
+                    if (ft != 0.0f) {
+                        q0 = _mm_loadu_ps(s);
+                        q1 = _mm_loadu_ps(s + lda);
+                        q2 = _mm_loadu_ps(s + 2 * lda);
+                        q3 = _mm_loadu_ps(s + 3 * lda);
+                        _MM_TRANSPOSE4_PS(q0, q1, q2, q3);
+                        q0 = _mm_mul_ps(vt, q0);
+                        q1 = _mm_mul_ps(vt, q1);
+                        q2 = _mm_mul_ps(vt, q2);
+                        q3 = _mm_mul_ps(vt, q3);
                     } else {
-                        for (int u = 0; u < 4; u++)
-                            q[u] = _mm_setzero_ps();
+                        q0 = q1 = q2 = q3 = _mm_setzero_ps();
                     }
-                    for (int u = 0; u < 4; u++) {
-                        if (wd != 0.0)
-                            q[u] = _mm_add_ps(
-                                q[u],
-                                _mm_mul_ps(vd, _mm_loadu_ps(dir + u * lda)));
-                        if (add)
-                            q[u] = _mm_add_ps(_mm_loadu_ps(d + u * nc), q[u]);
-                        _mm_storeu_ps(d + u * nc, q[u]);
+                    if (fd != 0.0f) {
+                        q0 = _mm_add_ps(q0, _mm_mul_ps(vd, _mm_loadu_ps(r)));
+                        q1 = _mm_add_ps(q1, _mm_mul_ps(vd, _mm_loadu_ps(
+                                                               r + lda)));
+                        q2 = _mm_add_ps(q2, _mm_mul_ps(vd, _mm_loadu_ps(
+                                                               r + 2 * lda)));
+                        q3 = _mm_add_ps(q3, _mm_mul_ps(vd, _mm_loadu_ps(
+                                                               r + 3 * lda)));
                     }
+                    if (add) {
+                        q0 = _mm_add_ps(_mm_loadu_ps(d), q0);
+                        q1 = _mm_add_ps(_mm_loadu_ps(d + nc), q1);
+                        q2 = _mm_add_ps(_mm_loadu_ps(d + 2 * nc), q2);
+                        q3 = _mm_add_ps(_mm_loadu_ps(d + 3 * nc), q3);
+                    }
+                    _mm_storeu_ps(d, q0);
+                    _mm_storeu_ps(d + nc, q1);
+                    _mm_storeu_ps(d + 2 * nc, q2);
+                    _mm_storeu_ps(d + 3 * nc, q3);
                 }
             }
+        }
+    }
+}
+
+static void edge_f64(double *d, int64_t ldd, int64_t bi, int64_t bj,
+                     const double *dir, const double *tr, int64_t lda,
+                     double wd, double wt, bool add)
+{
+    for (int64_t u = 0; u < bi; u++) {
+        for (int64_t v = 0; v < bj; v++) {
+            double e = 0.0;
+
+            if (wt != 0.0)
+                e = wt * tr[v * lda + u];
+            if (wd != 0.0)
+                e = e + wd * dir[u * lda + v];
+            d[u * ldd + v] = add ? d[u * ldd + v] + e : e;
         }
     }
 }
@@ -190,52 +243,61 @@ static void form_f64(double *t, int64_t nr, int64_t nc, const double *a,
     const __m128d vd = _mm_set1_pd(wd), vt = _mm_set1_pd(wt);
 
     for (int64_t j0 = 0; j0 < nc; j0 += TILE) {
-        const int64_t j1 = nc - j0 < TILE ? nc : j0 + TILE;
+        const int64_t bj = nc - j0 < TILE ? nc - j0 : TILE;
 
         for (int64_t i0 = 0; i0 < nr; i0 += TILE) {
-            const int64_t i1 = nr - i0 < TILE ? nr : i0 + TILE;
+            const int64_t bi = nr - i0 < TILE ? nr - i0 : TILE;
+            const int64_t ia = i0 + AHEAD * TILE;
+            const double *dir = a + (r0 + i0) * lda + c0 + j0;
+            const double *tr = a + (c0 + j0) * lda + r0 + i0;
 
-            for (int64_t j = j0; j < j1; j += 2) {
-                for (int64_t i = i0; i < i1; i += 2) {
-                    const double *dir = a + (r0 + i) * lda + c0 + j;
-                    const double *tr = a + (c0 + j) * lda + r0 + i;
-                    double *d = t + i * nc + j;
-                    __m128d q[2];
+            /* A tile row of doubles spans two lines. */
+            for (int64_t u = 0; ia < nr && u < TILE; u++) {
+                if (wt != 0.0 && u < bj) {
+                    const double *q = tr + u * lda + AHEAD * TILE;
 
-                    if (j + 2 > j1 || i + 2 > i1) {
-                        const int64_t bi = i1 - i < 2 ? i1 - i : 2;
-                        const int64_t bj = j1 - j < 2 ? j1 - j : 2;
+                    _mm_prefetch((const char *)q, _MM_HINT_T0);
+                    _mm_prefetch((const char *)(q + 8), _MM_HINT_T0);
+                }
+                if (wd != 0.0 && ia + u < nr) {
+                    const double *q = dir + (AHEAD * TILE + u) * lda;
 
-                        for (int64_t u = 0; u < bi; u++)
-                            for (int64_t v = 0; v < bj; v++) {
-                                double e = 0.0;
+                    _mm_prefetch((const char *)q, _MM_HINT_T0);
+                    _mm_prefetch((const char *)(q + 8), _MM_HINT_T0);
+                }
+            }
+            if (bi < TILE || bj < TILE) {
+                edge_f64(t + i0 * nc + j0, nc, bi, bj, dir, tr, lda, wd, wt,
+                         add);
+                continue;
+            }
+            for (int64_t j = 0; j < TILE; j += 2) {
+                for (int64_t i = 0; i < TILE; i += 2) {
+                    const double *s = tr + j * lda + i;
+                    const double *r = dir + i * lda + j;
+                    double *d = t + (i0 + i) * nc + j0 + j;
+                    __m128d q0, q1;
 
-                                if (wt != 0.0)
-                                    e = wt * tr[v * lda + u];
-                                if (wd != 0.0)
-                                    e = e + wd * dir[u * lda + v];
-                                d[u * nc + v] = add ? d[u * nc + v] + e : e;
-                            }
-                        continue;
-                    }
                     if (wt != 0.0) {
-                        const __m128d x0 = _mm_loadu_pd(tr);
-                        const __m128d x1 = _mm_loadu_pd(tr + lda);
+                        const __m128d x0 = _mm_loadu_pd(s);
+                        const __m128d x1 = _mm_loadu_pd(s + lda);
 
-                        q[0] = _mm_mul_pd(vt, _mm_unpacklo_pd(x0, x1));
-                        q[1] = _mm_mul_pd(vt, _mm_unpackhi_pd(x0, x1));
+                        q0 = _mm_mul_pd(vt, _mm_unpacklo_pd(x0, x1));
+                        q1 = _mm_mul_pd(vt, _mm_unpackhi_pd(x0, x1));
                     } else {
-                        q[0] = q[1] = _mm_setzero_pd();
+                        q0 = q1 = _mm_setzero_pd();
                     }
-                    for (int u = 0; u < 2; u++) {
-                        if (wd != 0.0)
-                            q[u] = _mm_add_pd(
-                                q[u],
-                                _mm_mul_pd(vd, _mm_loadu_pd(dir + u * lda)));
-                        if (add)
-                            q[u] = _mm_add_pd(_mm_loadu_pd(d + u * nc), q[u]);
-                        _mm_storeu_pd(d + u * nc, q[u]);
+                    if (wd != 0.0) {
+                        q0 = _mm_add_pd(q0, _mm_mul_pd(vd, _mm_loadu_pd(r)));
+                        q1 = _mm_add_pd(q1, _mm_mul_pd(vd, _mm_loadu_pd(
+                                                               r + lda)));
                     }
+                    if (add) {
+                        q0 = _mm_add_pd(_mm_loadu_pd(d), q0);
+                        q1 = _mm_add_pd(_mm_loadu_pd(d + nc), q1);
+                    }
+                    _mm_storeu_pd(d, q0);
+                    _mm_storeu_pd(d + nc, q1);
                 }
             }
         }
