@@ -1682,6 +1682,331 @@ START_TEST(simclr_review_regressions)
 }
 END_TEST
 
+/* ---- Non-symmetric dense terms ------------------------------------------ */
+
+/* dL/dZ of VIC^2 from SPEC 3.1 in double, O(n^2 k): 4 Z (Z^T Z) - 2 (G +
+ * G^T) Z, minus 4 (||z_i||^2 - G_ii) z_i off the diagonal. */
+static void ref_grad_vic2(const problem_t *p, const double *z, double *g)
+{
+    const int64_t n = p->n, k = p->k;
+
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t c = 0; c < k; c++) {
+            double v = 0.0;
+
+            for (int64_t j = 0; j < n; j++)
+                v += (4.0 * dotk(z + i * k, z + j * k, k) -
+                      2.0 * (p->gd[i * n + j] + p->gd[j * n + i])) *
+                     z[j * k + c];
+            if (p->o.offdiag)
+                v -= 4.0 * (dotk(z + i * k, z + i * k, k) - p->gd[i * n + i]) *
+                     z[i * k + c];
+            g[i * k + c] = v;
+        }
+    }
+}
+
+/* dL/dZ of BarlowTwins from SPEC 3.3 in double, O(n^2 k + n k^2):
+ * G Zt B^T + G^T Zt B, back through the normalisation and the
+ * centring. */
+static void ref_grad_bt(const problem_t *p, const double *z, double *g)
+{
+    const int64_t n = p->n, k = p->k;
+    double *zt = xmalloc((size_t)(n * k) * sizeof *zt);
+    double *h = xmalloc((size_t)(n * k) * sizeof *h);
+    double *ht = xmalloc((size_t)(n * k) * sizeof *ht);
+    double *b = xmalloc((size_t)(k * k) * sizeof *b);
+    double *r = xmalloc((size_t)k * sizeof *r);
+
+    for (int64_t c = 0; c < k; c++) {
+        double mean = 0.0, s = 0.0;
+
+        for (int64_t i = 0; p->o.center && i < n; i++)
+            mean += z[i * k + c] / (double)n;
+        for (int64_t i = 0; i < n; i++) {
+            zt[i * k + c] = z[i * k + c] - mean;
+            s += zt[i * k + c] * zt[i * k + c];
+        }
+        r[c] = sqrt(s);
+        for (int64_t i = 0; i < n; i++)
+            zt[i * k + c] /= r[c] > p->o.eps ? r[c] : p->o.eps;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t c = 0; c < k; c++) {
+            double v = 0.0, vt = 0.0;
+
+            for (int64_t j = 0; j < n; j++) {
+                v += p->gd[i * n + j] * zt[j * k + c];
+                vt += p->gd[j * n + i] * zt[j * k + c];
+            }
+            h[i * k + c] = v;
+            ht[i * k + c] = vt;
+        }
+    }
+    for (int64_t a = 0; a < k; a++) {
+        for (int64_t c = 0; c < k; c++) {
+            double v = 0.0;
+
+            for (int64_t i = 0; i < n; i++)
+                v += zt[i * k + a] * h[i * k + c];
+            b[a * k + c] = a == c ? 2.0 * (v - 1.0) : 2.0 * p->o.lambda * v;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t c = 0; c < k; c++) {
+            double v = 0.0;
+
+            for (int64_t e = 0; e < k; e++)
+                v += h[i * k + e] * b[c * k + e] + ht[i * k + e] * b[e * k + c];
+            g[i * k + c] = v;
+        }
+    }
+    for (int64_t c = 0; c < k; c++) {
+        double d = 0.0, mean = 0.0;
+
+        for (int64_t i = 0; i < n; i++)
+            d += zt[i * k + c] * g[i * k + c];
+        for (int64_t i = 0; i < n; i++) {
+            g[i * k + c] = r[c] > p->o.eps
+                               ? (g[i * k + c] - zt[i * k + c] * d) / r[c]
+                               : g[i * k + c] / p->o.eps;
+            mean += g[i * k + c] / (double)n;
+        }
+        for (int64_t i = 0; p->o.center && i < n; i++)
+            g[i * k + c] -= mean;
+    }
+    free(zt);
+    free(h);
+    free(ht);
+    free(b);
+    free(r);
+}
+
+/*
+ * One problem through lib_run (value-only and fused calls, strided Z and
+ * dZ) in type t: the float64 value within 1e-12 mag of the reference and
+ * the gradient within 1e-11 of the largest entry of the reference
+ * gradient `want`; float32 within 1e-5 and 1e-4.
+ */
+static void check_against(pal_ctx_t *ctx, const problem_t *p, pal_dtype_t t,
+                          const double *z, const double *want, double ref,
+                          double mag, const char *what)
+{
+    const int64_t nk = p->n * p->k;
+    const double tv = t == PAL_F32 ? 1e-5 : 1e-12;
+    const double tg = t == PAL_F32 ? 1e-4 : 1e-11;
+    double *dz = xmalloc((size_t)nk * sizeof *dz), v = NAN, e;
+    int rc = lib_run(ctx, p, t, z, &v, dz);
+
+    ck_assert_msg(rc == PAL_OK, "%s: %s", what, pal_status_name(rc));
+    ck_assert_msg(fabs(v - ref) <= tv * mag,
+                  "%s: value %.17g, reference %.17g (mag %g)", what, v, ref,
+                  mag);
+    e = rel_err(dz, want, nk, 1e-300);
+    ck_assert_msg(e <= tg, "%s: gradient error %.3g", what, e);
+    free(dz);
+}
+
+/* The graphs of the non-symmetric tests: one dense term of either type,
+ * or dense terms of both types (symmetric or not) with other kinds. */
+static void nsym_graph(tgraph_t *tg, trng_t *r, int which, int64_t n)
+{
+    int32_t *y = xmalloc((size_t)n * sizeof *y);
+
+    tg_init(tg, n);
+    random_labels(r, y, n, 3, 0.2);
+    switch (which) {
+    case 0:
+        tg_dense(tg, r, 0.8, PAL_F64, 0, 1);
+        break;
+    case 1:
+        tg_dense(tg, r, -0.6, PAL_F32, 0, 0);
+        break;
+    default:
+        tg_dense(tg, r, 0.5, PAL_F32, 0, 1);
+        tg_dense(tg, r, -0.3, PAL_F64, 0, 0);
+        tg_dense(tg, r, 0.7, PAL_F64, 1, 1);
+        tg_csr(tg, r, 0.4, PAL_F64, 0.2, 0, 0);
+        tg_labels(tg, 1.0, y);
+        tg_identity(tg, 0.2);
+        break;
+    }
+    free(y);
+}
+
+/*
+ * VIC^2 and BarlowTwins with non-symmetric dense terms multiply through
+ * blocks of G + G^T or G^T formed in the workspace, their size set by the
+ * workspace limit: checked against references written from the formulas
+ * at n smaller than a block (5), at odd n cut by blocks of 8 to 24 rows
+ * and columns (37), and at n above the default block of 512 rows (1100,
+ * where two threads share the blocks), on 1 and 2 threads. The smallest
+ * limit that works is found by trying limits upwards.
+ */
+START_TEST(nonsymmetric_dense_blocks)
+{
+    static const int64_t sizes[3][2] = {{5, 3}, {37, 7}, {1100, 2}};
+    static const lopts_t opts[4] = {
+        {L_VIC2, 0, 0, 0, 0, 0, 0},
+        {L_VIC2, 1, 0, 0, 0, 0, 0},
+        {L_BT, 0, 0, 0, 0, 1.0, 0},
+        {L_BT, 0, 0, 0, 0, 0.005, 1},
+    };
+    pal_ctx_t *ctx;
+    trng_t r;
+    char what[256];
+
+    trng_seed(&r, test_seed() + 31);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    /* n = 1100 runs the blocks on a thread team, which valgrind runs far
+     * too slowly (see check-valgrind); the smaller sizes cover the edges
+     * of the blocks. */
+    for (int si = 0; si < (getenv("PAL_TEST_NO_TEAMS") ? 2 : 3); si++) {
+        const int64_t n = sizes[si][0], k = sizes[si][1];
+
+        for (int gi = si == 2 ? 2 : 0; gi < 3; gi++) {
+            tgraph_t tg;
+            pal_graph_t *g;
+            double *gd = xmalloc((size_t)(n * n) * sizeof *gd);
+            double *z = random_z(&r, n, k);
+            double *want = xmalloc((size_t)(n * k) * sizeof *want);
+
+            nsym_graph(&tg, &r, gi, n);
+            tg_expand(&tg, gd);
+            g = tg_build(&tg);
+            /* At n = 1100, one option set per loss. */
+            for (int oi = 0; oi < 4; oi += si == 2 ? 3 : 1) {
+                problem_t p = {opts[oi], n, k, gd, g, NULL};
+                /* The limits (the blocks) on one thread, for one option
+                 * set per loss: the others do not reach the blocks. */
+                const int sweep = n < 100 && (oi == 0 || oi == 3);
+                double mag, ref = ref_loss(&p, z, &mag);
+
+                if (p.o.loss == L_VIC2)
+                    ref_grad_vic2(&p, z, want);
+                else
+                    ref_grad_bt(&p, z, want);
+                for (int run = 0; run < 4; run++) {
+                    const pal_dtype_t t = run < 2 ? PAL_F64 : PAL_F32;
+                    const int nt = 1 + run % 2;
+                    size_t low = 0;
+
+                    ck_status(pal_ctx_set_threads(ctx, nt), PAL_OK);
+                    /* The smallest limit that works (the smallest blocks),
+                     * then larger ones, then none. */
+                    for (size_t lim = 256; sweep && nt == 1 && !low;
+                         lim += 64) {
+                        double v, *dz = xmalloc((size_t)(n * k) * 8);
+                        void *zt = xmalloc((size_t)(n * k) * 8);
+
+                        if (t == PAL_F32)
+                            for (int64_t q = 0; q < n * k; q++)
+                                ((float *)zt)[q] = (float)z[q];
+                        else
+                            memcpy(zt, z, (size_t)(n * k) * 8);
+                        ck_status(pal_ctx_set_workspace_limit(ctx, lim),
+                                  PAL_OK);
+                        if (call_grad(ctx, &p, t, zt, k, &v, dz, k) == PAL_OK)
+                            low = lim;
+                        free(dz);
+                        free(zt);
+                    }
+                    for (int li = 0; li < 4; li++) {
+                        static const size_t more[3] = {0, 600, 4000};
+                        const size_t lim = li < 3 && low ? low + more[li] : 0;
+
+                        if (li < 3 && !low)
+                            continue;
+                        ck_status(pal_ctx_set_workspace_limit(ctx, lim),
+                                  PAL_OK);
+                        snprintf(what, sizeof what,
+                                 "%s graph %d, n %lld k %lld, %s, %d threads, "
+                                 "limit %zu",
+                                 loss_name[p.o.loss], gi, (long long)n,
+                                 (long long)k, t == PAL_F32 ? "f32" : "f64",
+                                 nt, lim);
+                        check_against(ctx, &p, t, z, want, ref, mag, what);
+                        ck_assert(!lim || pal_ctx_workspace_size(ctx) <= lim);
+                    }
+                }
+            }
+            pal_graph_destroy(g);
+            tg_free(&tg);
+            free(gd);
+            free(z);
+            free(want);
+        }
+    }
+    ck_status(pal_ctx_set_workspace_limit(ctx, 0), PAL_OK);
+
+    /* Float32, k = 1 to 7, Z and dZ each ending at an inaccessible page
+     * (BLIS reads past row ends of outputs of 2 and 3 (mod 4) columns),
+     * the default blocks on 1 and 2 threads, the smallest on 1. */
+    {
+        enum { N = 29 };
+        const long ps = sysconf(_SC_PAGESIZE);
+        const size_t span = ((sizeof(float) * N * 7 + (size_t)ps - 1) /
+                             (size_t)ps) * (size_t)ps;
+        char *mz = mmap(NULL, span + (size_t)ps, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char *md = mmap(NULL, span + (size_t)ps, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        tgraph_t tg;
+        pal_graph_t *g;
+
+        ck_assert(mz != MAP_FAILED && md != MAP_FAILED);
+        ck_assert(mprotect(mz + span, (size_t)ps, PROT_NONE) == 0);
+        ck_assert(mprotect(md + span, (size_t)ps, PROT_NONE) == 0);
+        nsym_graph(&tg, &r, 2, N);
+        g = tg_build(&tg);
+        for (int kk = 1; kk <= 7; kk++) {
+            float *zf = (float *)(mz + span) - N * kk;
+            float *df = (float *)(md + span) - N * kk;
+            double v0, v;
+
+            for (int i = 0; i < N * kk; i++)
+                zf[i] = (float)sin(0.37 * i + 0.1);
+            for (int run = 0; run < 3; run++) {
+                size_t lim = 512;
+
+                ck_status(pal_ctx_set_threads(ctx, run == 1 ? 2 : 1),
+                          PAL_OK);
+                ck_status(pal_ctx_set_workspace_limit(ctx, 0), PAL_OK);
+                ck_status(pal_grad_vic2(ctx, g, PAL_F32, N, kk, zf, kk, NULL,
+                                        &v0, df, kk),
+                          PAL_OK);
+                while (run == 2) {
+                    ck_status(pal_ctx_set_workspace_limit(ctx, lim += 128),
+                              PAL_OK);
+                    if (pal_grad_vic2(ctx, g, PAL_F32, N, kk, zf, kk, NULL,
+                                      &v, df, kk) == PAL_OK)
+                        break;
+                }
+                ck_assert(run < 2 || fabs(v - v0) <= 1e-5 * fabs(v0));
+                ck_status(pal_ctx_set_workspace_limit(ctx, 0), PAL_OK);
+                ck_status(pal_grad_bt(ctx, g, PAL_F32, N, kk, zf, kk, NULL,
+                                      &v0, df, kk),
+                          PAL_OK);
+                for (lim = 512; run == 2;) {
+                    ck_status(pal_ctx_set_workspace_limit(ctx, lim += 128),
+                              PAL_OK);
+                    if (pal_grad_bt(ctx, g, PAL_F32, N, kk, zf, kk, NULL, &v,
+                                    df, kk) == PAL_OK)
+                        break;
+                }
+                ck_assert(run < 2 || fabs(v - v0) <= 1e-5 * fabs(v0) + 1e-6);
+            }
+        }
+        pal_graph_destroy(g);
+        tg_free(&tg);
+        munmap(mz, span + (size_t)ps);
+        munmap(md, span + (size_t)ps);
+    }
+    ck_status(pal_ctx_set_threads(ctx, 0), PAL_OK);
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
 Suite *suite_loss(void);
 Suite *suite_loss(void)
 {
@@ -1701,6 +2026,7 @@ Suite *suite_loss(void)
     tcase_add_test(tc, extreme_norms_float64);
     tcase_add_test(tc, simclr_whole_equals_streamed_large);
     tcase_add_test(tc, simclr_review_regressions);
+    tcase_add_test(tc, nonsymmetric_dense_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

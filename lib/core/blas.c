@@ -47,14 +47,50 @@ static void last_row_f32(int64_t n, int64_t k, double alpha, const float *a,
     }
 }
 
-void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
-               int64_t n, int64_t k, double alpha, const void *a,
-               int64_t rsa, int64_t csa, const void *b, int64_t rsb,
-               int64_t csb, double beta, void *c, int64_t rsc, int64_t csc)
+/*
+ * The same sgemm, for a single column of B and C (n = 1) and 16 rows or
+ * more, reads past the end of B's column. Such products are formed here,
+ * in double, by chunks of rows (A read along its columns in a chunk, so
+ * that both a row-major and a transposed A are read in runs).
+ */
+static void one_col_f32(int64_t m, int64_t k, double alpha, const float *a,
+                        int64_t rsa, int64_t csa, const float *b, int64_t rsb,
+                        double beta, float *c, int64_t rsc)
 {
-    rntm_t rntm;
+    enum { CH = 128 };
+    double acc[CH];
 
-    pal__ctx_rntm(ctx, &rntm);
+    for (int64_t i0 = 0; i0 < m; i0 += CH) {
+        const int64_t w = m - i0 < CH ? m - i0 : CH;
+
+        for (int64_t i = 0; i < w; i++)
+            acc[i] = 0.0;
+        for (int64_t p = 0; p < k; p++) {
+            const double bp = (double)b[p * rsb];
+            const float *ap = a + i0 * rsa + p * csa;
+
+            for (int64_t i = 0; i < w; i++)
+                acc[i] += (double)ap[i * rsa] * bp;
+        }
+        for (int64_t i = 0; i < w; i++) {
+            float *ci = c + (i0 + i) * rsc;
+
+            /* beta = 0 writes C without reading it, as BLAS does. */
+            *ci = (float)(beta == 0.0 ? alpha * acc[i]
+                                      : beta * (double)*ci + alpha * acc[i]);
+        }
+    }
+}
+
+static void gemm_rntm(rntm_t *rntm, pal_dtype_t dtype, int64_t m, int64_t n,
+                      int64_t k, double alpha, const void *a, int64_t rsa,
+                      int64_t csa, const void *b, int64_t rsb, int64_t csb,
+                      double beta, void *c, int64_t rsc, int64_t csc)
+{
+    if (dtype == PAL_F32 && n == 1) {
+        one_col_f32(m, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc);
+        return;
+    }
     if (m > 0 && overreads(dtype, beta, csc, n)) {
         last_row_f32(n, k, alpha, (const float *)a + (m - 1) * rsa, csa, b,
                      rsb, csb, beta, (float *)c + (m - 1) * rsc);
@@ -66,12 +102,37 @@ void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
 
         bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &al,
                      (float *)a, rsa, csa, (float *)b, rsb, csb, &be,
-                     (float *)c, rsc, csc, NULL, &rntm);
+                     (float *)c, rsc, csc, NULL, rntm);
     } else {
         bli_dgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha,
                      (double *)a, rsa, csa, (double *)b, rsb, csb, &beta,
-                     (double *)c, rsc, csc, NULL, &rntm);
+                     (double *)c, rsc, csc, NULL, rntm);
     }
+}
+
+void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
+               int64_t n, int64_t k, double alpha, const void *a,
+               int64_t rsa, int64_t csa, const void *b, int64_t rsb,
+               int64_t csb, double beta, void *c, int64_t rsc, int64_t csc)
+{
+    rntm_t rntm;
+
+    pal__ctx_rntm(ctx, &rntm);
+    gemm_rntm(&rntm, dtype, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+              rsc, csc);
+}
+
+void pal__gemm_serial(pal_dtype_t dtype, int64_t m, int64_t n, int64_t k,
+                      double alpha, const void *a, int64_t rsa, int64_t csa,
+                      const void *b, int64_t rsb, int64_t csb, double beta,
+                      void *c, int64_t rsc, int64_t csc)
+{
+    rntm_t rntm;
+
+    bli_rntm_init(&rntm);
+    bli_rntm_set_num_threads(1, &rntm);
+    gemm_rntm(&rntm, dtype, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+              rsc, csc);
 }
 
 void pal__syrk_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,

@@ -120,6 +120,13 @@ void pal__gemm(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
                int64_t rsa, int64_t csa, const void *b, int64_t rsb,
                int64_t csb, double beta, void *c, int64_t rsc, int64_t csc);
 
+/* The same on one thread, whatever the context says: for products run
+ * from inside a parallel region, each thread on its own block. */
+void pal__gemm_serial(pal_dtype_t dtype, int64_t m, int64_t n, int64_t k,
+                      double alpha, const void *a, int64_t rsa, int64_t csa,
+                      const void *b, int64_t rsb, int64_t csb, double beta,
+                      void *c, int64_t rsc, int64_t csc);
+
 /* C = alpha A A^T + beta C for A n x k (strides rsa, csa) and a full
  * symmetric row-major n x n C (both triangles written). */
 void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,

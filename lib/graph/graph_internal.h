@@ -82,8 +82,11 @@ int pal__term_frob(const pal_allocator_t *alloc, int64_t n,
 /* Release what a term owns. */
 void pal__term_free(const pal_allocator_t *alloc, pal__term_t *t);
 
-/* Bytes of workspace pal__graph_mul needs for k columns of dtype. */
+/* Bytes of workspace pal__graph_mul needs for k columns of dtype; the
+ * _ex form leaves the dense terms out unless dense is set. */
 size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k);
+size_t pal__graph_mul_ws_ex(const pal_graph_t *g, pal_dtype_t dtype,
+                            int64_t k, bool dense);
 
 /*
  * Y = G X or G^T X (trans), X and Y n x k of dtype, already validated.
@@ -100,6 +103,42 @@ void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
                        pal_dtype_t dtype, int64_t k, const void *x,
                        int64_t ldx, void *y, int64_t ldy, void *ws,
                        pal_dtype_t skip_dense, double alpha, bool accumulate);
+
+/*
+ * Products through the transpose of the dense terms, without BLIS's
+ * transposed operand: each thread forms blocks of rows x cols of the
+ * matrix needed, in X's type, and multiplies them on its own. A plan
+ * fixes the block size for a thread count and a room in bytes (the
+ * largest block that fits, down to 8 x 8; SIZE_MAX for the default);
+ * pal__panel_ws gives the bytes of the blocks of all the threads.
+ */
+enum { PAL__PANEL_SYM, PAL__PANEL_TRANS };
+
+typedef struct pal__panel {
+    int64_t rows, cols;
+    int nt;
+} pal__panel_t;
+
+void pal__panel_plan(int64_t n, pal_dtype_t dtype, int nt, size_t room,
+                     pal__panel_t *pl);
+size_t pal__panel_ws(const pal__panel_t *pl, pal_dtype_t dtype);
+
+/* Y = beta Y + sum over the dense terms of w (A + A^T) X (PAL__PANEL_SYM)
+ * or w A^T X (PAL__PANEL_TRANS). pw holds pal__panel_ws bytes. The graph
+ * must have a dense term. */
+void pal__graph_dense_panels(const pal_graph_t *g, int mode,
+                             const pal__panel_t *pl, pal_dtype_t dtype,
+                             int64_t k, const void *x, int64_t ldx,
+                             double beta, void *y, int64_t ldy, void *pw);
+
+/* Y = (G + G^T) X (PAL__PANEL_SYM) or G^T X (PAL__PANEL_TRANS): the dense
+ * terms by panels (pw as above), the others through their structure (ws:
+ * pal__graph_mul_ws_ex without the dense terms) on pl->nt threads. With
+ * no dense term, only pl->nt is read and pw may be NULL. */
+void pal__graph_mul_panels(const pal_graph_t *g, int mode,
+                           const pal__panel_t *pl, pal_dtype_t dtype,
+                           int64_t k, const void *x, int64_t ldx, void *y,
+                           int64_t ldy, void *pw, void *ws);
 
 /* <X, G X> without an n x k output (the same terms left out). ws as for
  * pal__graph_mul. */

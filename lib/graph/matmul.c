@@ -16,6 +16,12 @@ static int64_t convert_rows(int64_t n, size_t elem)
 
 size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 {
+    return pal__graph_mul_ws_ex(g, dtype, k, true);
+}
+
+size_t pal__graph_mul_ws_ex(const pal_graph_t *g, pal_dtype_t dtype,
+                            int64_t k, bool dense)
+{
     const size_t elem = pal_dtype_size(dtype);
     size_t need = 0;
 
@@ -25,6 +31,8 @@ size_t pal__graph_mul_ws(const pal_graph_t *g, pal_dtype_t dtype, int64_t k)
 
         switch (x->kind) {
         case PAL__DENSE:
+            if (!dense)
+                break;
             /* The conversion buffer (for another type), then a block of
              * rows of the product for pal__graph_quad. */
             pal__ws_take(&w, (size_t)convert_rows(g->n, elem) *
@@ -290,6 +298,46 @@ void pal__graph_mul_ex(pal_ctx_t *ctx, const pal_graph_t *g, int trans,
             break;
         default:
             mul_ident(g->n, term, w, dtype, k, x, ldx, y, ldy);
+            break;
+        }
+    }
+}
+
+void pal__graph_mul_panels(const pal_graph_t *g, int mode,
+                           const pal__panel_t *pl, pal_dtype_t dtype,
+                           int64_t k, const void *x, int64_t ldx, void *y,
+                           int64_t ldy, void *pw, void *ws)
+{
+    const size_t elem = pal_dtype_size(dtype);
+    const int both = mode == PAL__PANEL_SYM;
+
+    if (pal__graph_has_dense(g))
+        pal__graph_dense_panels(g, mode, pl, dtype, k, x, ldx, 0.0, y, ldy,
+                                pw);
+    else
+        for (int64_t i = 0; i < g->n; i++)
+            memset((char *)y + (size_t)(i * ldy) * elem, 0, (size_t)k * elem);
+    for (int64_t t = 0; t < g->nterms; t++) {
+        const pal__term_t *term = &g->terms[t];
+
+        switch (term->kind) {
+        case PAL__DENSE:
+            break;
+        case PAL__CSR:
+            if (both)
+                mul_csr(g->n, term, term->w, 0, dtype, k, x, ldx, y, ldy,
+                        pl->nt);
+            mul_csr(g->n, term, term->w, 1, dtype, k, x, ldx, y, ldy, pl->nt);
+            break;
+        case PAL__BLOCK:
+            if (both)
+                mul_block(g->n, term, term->w, 0, dtype, k, x, ldx, y, ldy,
+                          ws);
+            mul_block(g->n, term, term->w, 1, dtype, k, x, ldx, y, ldy, ws);
+            break;
+        default:
+            mul_ident(g->n, term, both ? 2.0 * term->w : term->w, dtype, k, x,
+                      ldx, y, ldy);
             break;
         }
     }

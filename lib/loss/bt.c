@@ -6,7 +6,9 @@
  *   dL/dZt = G Zt B^T + G^T Zt B,   B = 2 W o (C - I)
  *
  * then back through the normalisation and the centring. One graph product
- * (two when G is not symmetric) serves the value and the gradient.
+ * serves the value and the gradient; a non-symmetric G needs G^T Zt too,
+ * whose dense terms are transposed in blocks (graph/panels.c) instead of
+ * going through BLIS's slower transposed operand.
  */
 #include "loss_internal.h"
 
@@ -27,6 +29,8 @@ typedef struct bt_ws {
     double *cd, *bd; /* k x k, in double */
     double *s, *ms, *mts, *t;  /* class space: nc x k each */
     void *mul;
+    void *pw;        /* blocks of G^T (non-symmetric dense G) */
+    pal__panel_t pl;
     pal__grad_t grad;
 } bt_ws_t;
 
@@ -70,6 +74,17 @@ static void bt_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
     w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
+    w->pw = NULL;
+    /* (Not w->ht, which is NULL while the layout is measured.) */
+    if (!blk && !sym && a->dz && pal__graph_has_dense(g)) {
+        /* The blocks take what the limit leaves, up to their default. */
+        const size_t lim = pal__ctx_limit(ctx);
+        const size_t at = (ws->used + 63u) & ~(size_t)63u;
+
+        pal__panel_plan(a->n, a->dtype, pal__ctx_nthreads(ctx),
+                        lim > at ? lim - at : 0, &w->pl);
+        w->pw = pal__ws_take(ws, pal__panel_ws(&w->pl, a->dtype));
+    }
 }
 
 static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
@@ -186,7 +201,12 @@ static int bt(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
             pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, k, 1, 0.0,
                       w.grad.p, w.grad.ld, 1);
         } else {
-            pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k, w.mul);
+            if (w.pw)
+                pal__graph_mul_panels(g, PAL__PANEL_TRANS, &w.pl, a->dtype,
+                                      k, w.zt, k, w.ht, k, w.pw, w.mul);
+            else
+                pal__graph_mul(ctx, g, 1, a->dtype, k, w.zt, k, w.ht, k,
+                               w.mul);
             pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.h, k, 1, w.b, 1, k, 0.0,
                       w.grad.p, w.grad.ld, 1);
             pal__gemm(ctx, a->dtype, n, k, k, 1.0, w.ht, k, 1, w.b, k, 1,

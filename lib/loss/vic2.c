@@ -4,8 +4,11 @@
  *   L = ||Z^T Z||_F^2 - 2 <Z, G Z> + ||G||_F^2
  *   dL/dZ = 4 Z (Z^T Z) - 2 (G + G^T) Z
  *
- * Z Z^T is never formed: one k x k Gram matrix, one graph product (two
- * when G is not symmetric), and O(n k) elementwise work.
+ * Z Z^T is never formed: one k x k Gram matrix, one graph product, and
+ * O(n k) elementwise work. For a non-symmetric G the value and the
+ * gradient both need only the symmetric part: <Z, G Z> = <Z, S Z> / 2
+ * with S = G + G^T, so the one product is S Z, its dense terms formed in
+ * blocks (graph/panels.c).
  */
 #include "loss_internal.h"
 
@@ -19,9 +22,11 @@ void pal_vic2_opts_init(pal_vic2_opts_t *opts)
 
 typedef struct vic2_ws {
     void *m;        /* k x k Gram matrix Z^T Z */
-    void *h, *ht;   /* G Z and, for a non-symmetric G, G^T Z */
+    void *h;        /* G Z, or (G + G^T) Z for a non-symmetric G */
     double *rn;     /* squared row norms (offdiag only) */
     void *mul;      /* graph product workspace */
+    void *pw;       /* blocks of G + G^T (non-symmetric dense G) */
+    pal__panel_t pl;
     void *prep;     /* structured graphs: class-space sums */
     pal__grad_t grad;
 } vic2_ws_t;
@@ -36,12 +41,24 @@ static void vic2_layout(const pal_ctx_t *ctx, const pal_graph_t *g,
 
     w->m = pal__ws_take(ws, (size_t)a->k * (size_t)a->k * a->elem);
     w->h = dense ? pal__ws_take(ws, nk) : NULL;
-    w->ht = dense && !sym && a->dz ? pal__ws_take(ws, nk) : NULL;
     w->rn = offdiag ? pal__ws_take(ws, (size_t)a->n * sizeof(double)) : NULL;
-    w->mul = pal__ws_take(ws, pal__graph_mul_ws(g, a->dtype, a->k));
+    w->mul = pal__ws_take(ws, pal__graph_mul_ws_ex(g, a->dtype, a->k,
+                                                   sym));
     w->prep = dense ? NULL : pal__ws_take(ws, pal__graph_prep_ws(g, a->k));
     if (a->dz)
         pal__grad_layout(ctx, a, ws, &w->grad);
+    w->pw = NULL;
+    w->pl.rows = w->pl.cols = 0;
+    w->pl.nt = pal__ctx_nthreads(ctx);
+    if (dense && !sym && pal__graph_has_dense(g)) {
+        /* The blocks take what the limit leaves, up to their default. */
+        const size_t lim = pal__ctx_limit(ctx);
+        const size_t at = (ws->used + 63u) & ~(size_t)63u;
+
+        pal__panel_plan(a->n, a->dtype, pal__ctx_nthreads(ctx),
+                        lim > at ? lim - at : 0, &w->pl);
+        w->pw = pal__ws_take(ws, pal__panel_ws(&w->pl, a->dtype));
+    }
 }
 
 static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
@@ -84,10 +101,15 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
      * CSR terms, else from the terms' structure (class sums). */
     pal__syrk(ctx, a->dtype, a->k, a->n, 1.0, a->z, 1, a->ldz, 0.0, w.m,
               a->k);
-    if (dense) {
+    if (dense && sym) {
         pal__graph_mul(ctx, g, 0, a->dtype, a->k, a->z, a->ldz, w.h, a->k,
                        w.mul);
         pos = pal__mat_dot(a->dtype, nt, a->n, a->k, a->z, a->ldz, w.h, a->k);
+    } else if (dense) {
+        pal__graph_mul_panels(g, PAL__PANEL_SYM, &w.pl, a->dtype, a->k, a->z,
+                              a->ldz, w.h, a->k, w.pw, w.mul);
+        pos = 0.5 * pal__mat_dot(a->dtype, nt, a->n, a->k, a->z, a->ldz, w.h,
+                                 a->k);
     } else {
         pos = pal__graph_quad_prep(ctx, g, a->dtype, a->k, a->z, a->ldz,
                                    !sym, w.prep, w.mul);
@@ -111,22 +133,15 @@ static int vic2(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
         return PAL_OK;
     }
 
-    /* dZ = 4 Z M - 2 (H + G^T Z), minus 4 (||z_i||^2 - G_ii) z_i. */
+    /* dZ = 4 Z M - 2 (G + G^T) Z, minus 4 (||z_i||^2 - G_ii) z_i. */
     if (!dense) {
         /* -2 (G + G^T) Z, from the class sums kept for the value. */
         pal__graph_apply_prep(g, a->dtype, a->k, a->z, a->ldz,
                               sym ? -4.0 : -2.0, !sym, w.prep, w.grad.p,
                               w.grad.ld, nt);
-    } else if (sym) {
-        pal__mat_axpby(a->dtype, nt, a->n, a->k, -4.0, w.h, a->k, 0.0,
-                       w.grad.p, w.grad.ld);
     } else {
-        pal__graph_mul(ctx, g, 1, a->dtype, a->k, a->z, a->ldz, w.ht, a->k,
-                       w.mul);
-        pal__mat_axpby(a->dtype, nt, a->n, a->k, -2.0, w.h, a->k, 0.0,
-                       w.grad.p, w.grad.ld);
-        pal__mat_axpby(a->dtype, nt, a->n, a->k, -2.0, w.ht, a->k, 1.0,
-                       w.grad.p, w.grad.ld);
+        pal__mat_axpby(a->dtype, nt, a->n, a->k, sym ? -4.0 : -2.0, w.h,
+                       a->k, 0.0, w.grad.p, w.grad.ld);
     }
     pal__gemm(ctx, a->dtype, a->n, a->k, a->k, 4.0, a->z, a->ldz, 1, w.m,
               a->k, 1, 1.0, w.grad.p, w.grad.ld, 1);
