@@ -253,7 +253,7 @@ START_TEST(options_and_create)
     } while (0)
     BAD(size, 3, PAL_E_RANGE);
     BAD(sampler, (pal_sampler_t)0, PAL_E_RANGE);
-    BAD(sampler, (pal_sampler_t)4, PAL_E_RANGE);
+    BAD(sampler, (pal_sampler_t)5, PAL_E_RANGE);
     BAD(screen_size, 0, PAL_E_RANGE);
     BAD(views, 0, PAL_E_RANGE);
     BAD(reg_mode, -2, PAL_E_RANGE);
