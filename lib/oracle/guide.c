@@ -32,6 +32,8 @@ void pal__guide_free(pal_oracle_t *o)
     pal__free(&o->alloc, g->v);
     pal__free(&o->alloc, g->best);
     pal__free(&o->alloc, g->rank);
+    pal__free(&o->alloc, g->per_class);
+    pal__free(&o->alloc, g->best_cls);
     pal__free(&o->alloc, g->priors);
     memset(g, 0, sizeof *g);
 }
