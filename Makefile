@@ -5,6 +5,7 @@
 #   make check-asan    the suite under AddressSanitizer + UBSan
 #   make check-valgrind, check-tsan, lint, fuzz, fuzz-short
 #   make demo          run the main example on the handwritten digits
+#   make oracle-demo   answers needed to label the digits, by oracle
 #   make bench         the performance benchmark (bench-quick, bench-plot,
 #                      bench-docs: see mk/bench.mk, docs/performance.md)
 #   make install       install under $(DESTDIR)$(PREFIX)
@@ -88,6 +89,7 @@ HOST_LIBS := -Llib -lpal -Wl,-rpath,'$$ORIGIN/../../lib' $(LIB_LIBS)
 
 .PHONY: FORCE all deps-lib deps-check deps-demo deps-valgrind check test \
 	check-asan check-valgrind check-tsan lint deps-lint examples demo \
+	oracle-demo \
 	install uninstall clean
 
 all: lib/libpal.so $(STATIC)
@@ -140,7 +142,7 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS) lib/libpal.so
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
 
-examples: $(EXAMPLE_BIN)
+examples: $(EXAMPLE_BIN) $(BUILD)/examples/oracle_digits
 
 # Golden values from an independent implementation, when present.
 PAL_VECTORS_DIR ?= $(wildcard ../shared/vectors)
@@ -282,6 +284,16 @@ $(BUILD)/examples/demo_digits: examples/demo/demo_digits.c $(HEADERS) lib/libpal
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) $(BLIS_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ \
 		$< $(HOST_LIBS)
+
+# How many cheap answers label the whole digits set, by oracle
+# (examples/oracles/, docs/oracles.md). A few seconds.
+oracle-demo: all deps-demo $(BUILD)/examples/oracle_digits $(BUILD)/digits.csv
+	$(BUILD)/examples/oracle_digits $(BUILD)/digits.csv
+
+$(BUILD)/examples/oracle_digits: examples/oracles/oracle_digits.c $(HEADERS) lib/libpal.so
+	@mkdir -p $(dir $@)
+	$(call quiet,CC $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
 
 $(BUILD)/digits.csv: examples/data/digits.csv.gz
 	@mkdir -p $(dir $@)

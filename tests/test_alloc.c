@@ -8,6 +8,7 @@
  * and leave the objects usable: the same call then succeeds. The suite
  * prints how many failure points it exercised.
  */
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -26,6 +27,8 @@ typedef struct world {
     pal_store_t *s;
     pal_oracle_t *o;
     double z[N * K], dz[N * K], y[N * K], loss;
+    double z2[N * K], pri[2];
+    bool peek;              /* snapshots include the next question */
     double dense[N * N], diag[N];
     int64_t rowptr[N + 1], source[N];
     int32_t colidx[N], labels[N], ea[2], eb[2];
@@ -138,6 +141,17 @@ static void take(world_t *w, snap_t *s)
         if (pal_oracle_templates(w->o, tpl, N, &count) == PAL_OK)
             put(s, tpl, (size_t)count * sizeof *tpl);
         snap_store(s, pal_oracle_store(w->o));
+        if (w->peek) {
+            /* A guided question depends on the guidance and draws
+             * nothing at random: peeking at it changes nothing. */
+            int64_t anchor, m;
+            const int64_t *cand;
+
+            ck_status(pal_oracle_next(w->o, &anchor, &m, &cand), PAL_OK);
+            put(s, &anchor, sizeof anchor);
+            put(s, cand, (size_t)m * sizeof *cand);
+            pal_oracle_cancel(w->o);
+        }
     }
 }
 
@@ -164,6 +178,10 @@ static void world_init(world_t *w, pal_sampler_t sampler)
     w->t.fail_at = 0;
     trng_seed(&r, test_seed() + 17);
     fill_normal(&r, w->z, N, K, K, 1.0);
+    fill_normal(&r, w->z2, N, K, K, 1.0);
+    w->pri[0] = 2.0;
+    w->pri[1] = 0.5;
+    w->peek = false;
     for (int i = 0; i < N; i++) {
         w->labels[i] = i % 3;
         w->diag[i] = 0.5;
@@ -236,7 +254,8 @@ enum {
     C_STORE_REPLAY, C_ORACLE, C_STEP, C_STEP_BATCH, C_NEXT_ANSWER,
     C_PASSIVE_STEP, C_SSL_STEP, C_ORACLE_JOURNAL, C_ORACLE_REPLAY,
     C_ANSWER_JOURNALED, C_STEP_JOURNALED, C_VICREG, C_NTXENT, C_BARLOW,
-    C_SPECTRAL, N_CALLS
+    C_SPECTRAL, C_SET_EMBEDDING, C_SET_SCORES, C_SET_PRIORS,
+    C_ITEM_STEP, C_GUIDED_STEP, N_CALLS
 };
 
 static const char *const call_name[N_CALLS] = {
@@ -255,7 +274,9 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_step (ssl)", "pal_oracle_journal_open",
     "pal_oracle_journal_open (replay)", "pal_store_answer (journal)",
     "pal_oracle_step (journal)", "pal_grad_vicreg", "pal_grad_ntxent",
-    "pal_grad_barlow", "pal_grad_spectral"};
+    "pal_grad_barlow", "pal_grad_spectral", "pal_oracle_set_embedding",
+    "pal_oracle_set_scores", "pal_oracle_set_priors",
+    "pal_oracle_step (item, guided)", "pal_oracle_step (captcha, guided)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -288,6 +309,10 @@ static void prepare(world_t *w, int call)
         if (call == C_ANSWER_JOURNALED)
             ck_status(pal_store_journal_open(w->s, w->path, 0, NULL),
                       PAL_OK);
+    } else if (call >= C_SET_EMBEDDING) {
+        ck_status(pal_oracle_set_embedding(w->o, PAL_F64, N, K, w->z, K),
+                  PAL_OK);
+        w->peek = call != C_ITEM_STEP && call != C_GUIDED_STEP;
     } else if (call == C_ORACLE_JOURNAL || call == C_ORACLE_REPLAY ||
                call == C_STEP_JOURNALED) {
         pal_oracle_opts_t op;
@@ -420,7 +445,15 @@ static int run(world_t *w, int call)
     case C_SSL_STEP:
         return pal_oracle_step(w->o, call == C_STEP ? NULL : w->b);
     case C_STEP_BATCH:
+    case C_ITEM_STEP:
+    case C_GUIDED_STEP:
         return pal_oracle_step(w->o, w->b);
+    case C_SET_EMBEDDING:
+        return pal_oracle_set_embedding(w->o, PAL_F64, N, K - 1, w->z2, K);
+    case C_SET_SCORES:
+        return pal_oracle_set_scores(w->o, PAL_F64, N, 1, w->z2, K);
+    case C_SET_PRIORS:
+        return pal_oracle_set_priors(w->o, 1, w->pri);
     case C_NEXT_ANSWER: {
         int64_t anchor, m;
         const int64_t *cand;
@@ -455,6 +488,9 @@ static int run(world_t *w, int call)
 
 static pal_sampler_t sampler_for(int call)
 {
+    if (call == C_SET_EMBEDDING || call == C_SET_SCORES ||
+        call == C_SET_PRIORS || call == C_ITEM_STEP)
+        return PAL_SAMPLER_ITEM;
     return call == C_PASSIVE_STEP ? PAL_SAMPLER_PASSIVE
            : call == C_SSL_STEP   ? PAL_SAMPLER_SSL
                                   : PAL_SAMPLER_CAPTCHA;

@@ -709,6 +709,72 @@ static void run_loss_table(void)
 
 /* ---- Graph and batch calls ----------------------------------------------- */
 
+/*
+ * Guidance of an item oracle: each refused call leaves the guidance as it
+ * was, so the oracle asks what a twin given only the valid calls asks.
+ */
+static void run_guidance_cases(void)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o, *twin, *passive;
+    static const double pri[2] = {1.0, -1.0};
+    int64_t a1, m1, a2, m2;
+    const int64_t *c1, *c2;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_ITEM;
+    ck_status(pal_oracle_create(&o, N, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_create(&twin, N, &op, NULL), PAL_OK);
+    op.sampler = PAL_SAMPLER_PASSIVE;
+    ck_status(pal_oracle_create(&passive, N, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, N, K, fx.z, LDZ), PAL_OK);
+    ck_status(pal_oracle_set_embedding(twin, PAL_F64, N, K, fx.z, LDZ),
+              PAL_OK);
+
+    EXPECT(pal_oracle_set_embedding(NULL, PAL_F64, N, K, fx.z, LDZ),
+           PAL_E_NULL);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, K, NULL, LDZ),
+           PAL_E_NULL);
+    EXPECT(pal_oracle_set_embedding(o, (pal_dtype_t)0, N, K, fx.z, LDZ),
+           PAL_E_TYPE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, 0, fx.z, LDZ),
+           PAL_E_SIZE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, -N, K, fx.z, LDZ),
+           PAL_E_SIZE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, K, fx.z, INT64_MAX / 2),
+           PAL_E_SIZE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, K, fx.z, K - 1),
+           PAL_E_STRIDE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N - 1, K, fx.z, LDZ),
+           PAL_E_SHAPE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F32, N, K,
+                                    (const char *)fx.zf + 1, LDZ),
+           PAL_E_ALIGN);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, K, fx.znan, LDZ),
+           PAL_E_NONFINITE);
+    EXPECT(pal_oracle_set_embedding(passive, PAL_F64, N, K, fx.z, LDZ),
+           PAL_E_STATE);
+    EXPECT(pal_oracle_set_scores(o, PAL_F64, N, 2, fx.z, LDZ), PAL_E_SHAPE);
+    EXPECT(pal_oracle_set_embedding(o, PAL_F64, N, K, fx.zinf, LDZ),
+           PAL_E_NONFINITE);
+    EXPECT(pal_oracle_set_scores(passive, PAL_F64, N, 1, fx.z, LDZ),
+           PAL_E_STATE);
+    EXPECT(pal_oracle_set_priors(NULL, 1, pri), PAL_E_NULL);
+    EXPECT(pal_oracle_set_priors(o, 1, NULL), PAL_E_NULL);
+    EXPECT(pal_oracle_set_priors(o, -1, pri), PAL_E_SIZE);
+    EXPECT(pal_oracle_set_priors(o, 2, pri), PAL_E_SHAPE);
+    EXPECT(pal_oracle_set_priors(o, 1, pri + 1), PAL_E_RANGE);
+    EXPECT(pal_oracle_set_priors(passive, 1, pri), PAL_E_STATE);
+
+    ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+    ck_status(pal_oracle_next(twin, &a2, &m2, &c2), PAL_OK);
+    ck_assert_int_eq(a1, a2);
+    ck_assert_int_eq(c1[0], c2[0]);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(twin);
+    pal_oracle_destroy(passive);
+}
+
 static void run_graph_cases(void)
 {
     pal_graph_t *g = fx.g[FG_LABELS];
@@ -955,6 +1021,8 @@ static void run_graph_cases(void)
     ck_assert_int_eq(pal_batch_n_reg(NULL), -1);
     ck_assert_int_eq(pal_batch_n_offered_pairs(NULL), -1);
     ck_assert_int_eq(pal_batch_n_offered_reg(NULL), -1);
+
+    run_guidance_cases();
 }
 
 START_TEST(error_table)

@@ -1880,6 +1880,149 @@ START_TEST(writers_killed_at_random)
 }
 END_TEST
 
+/* ---- Guided oracles ------------------------------------------------------ */
+
+static int guided_truth(void *user, int64_t anchor, int64_t m,
+                        const int64_t *cand, pal_answer_t *ans)
+{
+    const int32_t *y = user;
+
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = y[cand[k]] == y[anchor] ? PAL_ANSWER_SAME
+                                         : PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+static pal_oracle_t *guided_oracle(pal_sampler_t smp, int order,
+                                   int64_t known, int64_t n,
+                                   const int32_t *y)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = smp;
+    op.seed = 17;
+    op.screen_size = 4;
+    op.num_classes = known;
+    op.item_order = order;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, guided_truth, (void *)y), PAL_OK);
+    return o;
+}
+
+/*
+ * A journal written by a guided oracle (guidance switched on, changed
+ * and off along the way, with a cancelled question) replays without the
+ * guidance into the state of an oracle that never stopped: given the
+ * same guidance afterwards, both ask the same questions.
+ */
+START_TEST(guided_oracles_replay)
+{
+    const int64_t n = 40;
+    int32_t y[40];
+    double z[40 * 2], w[40 * 2];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+    trng_t r;
+
+    tdir_make(&d);
+    path = tfile(&d, "guided", buf);
+    trng_seed(&r, test_seed() + 3);
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = (int32_t)trng_below(&r, 4);
+        z[2 * i] = y[i] + trng_unit(&r);
+        z[2 * i + 1] = trng_unit(&r);
+        w[2 * i] = trng_unit(&r);
+        w[2 * i + 1] = trng_unit(&r);
+    }
+    for (int mode = 0; mode < 4; mode++) {
+        pal_sampler_t smp = mode < 3 ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        int order = mode == 1 ? PAL_ITEM_ORDER_RANDOM : PAL_ITEM_ORDER_CERTAIN;
+        int64_t known = mode == 2 ? 4 : 0;
+        pal_oracle_t *a = guided_oracle(smp, order, known, n, y);
+        pal_oracle_t *b = guided_oracle(smp, order, known, n, y);
+        pal_oracle_t *c;
+        pal_journal_info_t info = {.size = sizeof info};
+        int64_t anchor, m;
+        const int64_t *cand;
+        int64_t steps = 0;
+
+        unlink(path);
+        ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+        for (int step = 0; step < 24; step++) {
+            pal_oracle_t *both[2] = {a, b};
+            int rc[2];
+
+            for (int k = 0; k < 2; k++) {
+                if (step == 2)
+                    ck_status(pal_oracle_set_embedding(both[k], PAL_F64, n,
+                                                       2, z, 2),
+                              PAL_OK);
+                if (step == 4)
+                    ck_status(pal_oracle_set_embedding(both[k], PAL_F64, n,
+                                                       2, w, 2),
+                              PAL_OK);
+                if (step == 5) {
+                    ck_status(pal_oracle_next(both[k], &anchor, &m, &cand),
+                              PAL_OK);
+                    pal_oracle_cancel(both[k]);
+                }
+                if (step == 6)
+                    pal_oracle_clear_guidance(both[k]);
+                if (step == 7)
+                    ck_status(pal_oracle_set_embedding(both[k], PAL_F64, n,
+                                                       2, z, 2),
+                              PAL_OK);
+                rc[k] = pal_oracle_step(both[k], NULL);
+            }
+            ck_status(rc[0], rc[1]);
+            if (rc[0] != PAL_OK)
+                break;
+            steps++;
+        }
+        ck_assert_int_ge(steps, 8);
+        pal_oracle_destroy(a);
+
+        /* Replay with no guidance, then hand in the last one. */
+        c = guided_oracle(smp, order, known, n, y);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.records, steps + 1);
+        ck_status(pal_oracle_set_embedding(c, PAL_F64, n, 2, z, 2), PAL_OK);
+        for (int step = 0; step < 30; step++) {
+            int64_t a2, m2;
+            const int64_t *c2;
+            pal_answer_t ans[4];
+            int rb = pal_oracle_next(b, &anchor, &m, &cand);
+
+            ck_status(pal_oracle_next(c, &a2, &m2, &c2), rb);
+            if (rb != PAL_OK)
+                break;
+            ck_assert_int_eq(anchor, a2);
+            ck_assert_int_eq(m, m2);
+            ck_assert(memcmp(cand, c2, (size_t)m * sizeof *cand) == 0);
+            guided_truth(y, anchor, m, cand, ans);
+            ck_status(pal_oracle_answer(b, ans, NULL), PAL_OK);
+            ck_status(pal_oracle_answer(c, ans, NULL), PAL_OK);
+        }
+        {
+            pal_oracle_costs_t cb = {.size = sizeof cb}, cc = {.size = sizeof cc};
+
+            ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+            ck_status(pal_oracle_costs(c, &cc), PAL_OK);
+            ck_assert_int_eq(cb.answers, cc.answers);
+            ck_assert_int_eq(cb.classes, cc.classes);
+            ck_assert_int_eq(cb.deduced, cc.deduced);
+        }
+        pal_oracle_destroy(b);
+        pal_oracle_destroy(c);
+    }
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
 Suite *suite_journal(void);
 Suite *suite_journal(void)
 {
@@ -1901,6 +2044,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, store_allocation_failures);
     tcase_add_test(tc, oracle_allocation_failures);
     tcase_add_test(tc, writers_killed_at_random);
+    tcase_add_test(tc, guided_oracles_replay);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -253,7 +253,7 @@ START_TEST(options_and_create)
     } while (0)
     BAD(size, 3, PAL_E_RANGE);
     BAD(sampler, (pal_sampler_t)0, PAL_E_RANGE);
-    BAD(sampler, (pal_sampler_t)4, PAL_E_RANGE);
+    BAD(sampler, (pal_sampler_t)5, PAL_E_RANGE);
     BAD(screen_size, 0, PAL_E_RANGE);
     BAD(views, 0, PAL_E_RANGE);
     BAD(reg_mode, -2, PAL_E_RANGE);
@@ -1184,6 +1184,506 @@ START_TEST(ssl_step_fails_cleanly)
 }
 END_TEST
 
+/* ---- Item mode, guidance, known number of classes ------------------------ */
+
+static pal_oracle_t *class_oracle(int64_t n, pal_sampler_t sampler,
+                                  uint64_t seed, int64_t screen,
+                                  int64_t known, int order)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = sampler;
+    op.seed = seed;
+    op.screen_size = screen;
+    op.num_classes = known;
+    op.item_order = order;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    return o;
+}
+
+/* Items of a class, or templates: determined. */
+static bool determined(const pal_oracle_t *o, int64_t x)
+{
+    int64_t tmpl[512], count, size;
+
+    ck_status(pal_oracle_templates(o, tmpl, 512, &count), PAL_OK);
+    ck_status(pal_store_component(pal_oracle_store(o), x, NULL, &size),
+              PAL_OK);
+    for (int64_t c = 0; c < count && c < 512; c++)
+        if (tmpl[c] == x)
+            return true;
+    return size > 1;
+}
+
+/* Classes known different from x among the templates. */
+static int64_t rejected_by(const pal_oracle_t *o, int64_t x)
+{
+    int64_t tmpl[512], count, r = 0;
+
+    ck_status(pal_oracle_templates(o, tmpl, 512, &count), PAL_OK);
+    for (int64_t c = 0; c < count; c++) {
+        pal_relation_t rel;
+
+        ck_status(pal_store_relation(pal_oracle_store(o), tmpl[c], x, &rel),
+                  PAL_OK);
+        r += rel == PAL_REL_DIFFERENT;
+    }
+    return r;
+}
+
+/*
+ * Drive o by the pull API from true labels y until PAL_DONE, checking
+ * every question: the anchor is a template, the candidates distinct,
+ * undetermined and of unknown relation, and with the number of classes
+ * known, never an item whose class elimination has decided. Returns the
+ * answers.
+ */
+static int64_t drive(pal_oracle_t *o, const int32_t *y, int64_t n,
+                     int64_t known, double p_unsure)
+{
+    truth_t t;
+    int rc;
+
+    truth_init(&t, y, n, o, p_unsure);
+    for (;;) {
+        int64_t anchor, m, tmpl[512], count;
+        const int64_t *cand;
+        pal_answer_t ans[64];
+        bool is_template = false;
+
+        rc = pal_oracle_next(o, &anchor, &m, &cand);
+        if (rc != PAL_OK)
+            break;
+        check_question(&t, anchor, m, cand);
+        ck_status(pal_oracle_templates(o, tmpl, 512, &count), PAL_OK);
+        for (int64_t c = 0; c < count; c++)
+            is_template |= tmpl[c] == anchor;
+        ck_assert(is_template);
+        for (int64_t k = 0; k < m; k++) {
+            ck_assert(!determined(o, cand[k]));
+            if (known > 0 && count == known)
+                ck_assert_int_lt(rejected_by(o, cand[k]), known - 1);
+        }
+        truth_answers(&t, anchor, m, cand, ans);
+        t.anchor = anchor;
+        t.m = m;
+        memcpy(t.cand, cand, (size_t)m * sizeof *cand);
+        memcpy(t.ans, ans, (size_t)m * sizeof *ans);
+        ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+        truth_note(&t);
+    }
+    ck_status(rc, PAL_DONE);
+    truth_free(&t);
+    return costs(o).answers;
+}
+
+START_TEST(item_options)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+    int64_t tmpl[2], count;
+
+    pal_oracle_opts_init(&op);
+    ck_assert_int_eq(op.num_classes, 0);
+    ck_assert_int_eq(op.item_order, PAL_ITEM_ORDER_CERTAIN);
+    op.sampler = PAL_SAMPLER_ITEM;
+    ck_status(pal_oracle_create(&o, 1, &op, NULL), PAL_E_SIZE);
+    op.num_classes = 1;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
+    op.num_classes = 9;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
+    op.num_classes = -1;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
+    op.num_classes = 8;
+    op.item_order = 2;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
+    op.item_order = PAL_ITEM_ORDER_RANDOM;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_templates(o, tmpl, 2, &count), PAL_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(costs(o).classes, 1);
+    ck_assert_int_eq(costs(o).deduced, 0);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* Three items of one class: two answers, then PAL_DONE. */
+START_TEST(three_alike_two_answers)
+{
+    const int32_t y[3] = {4, 4, 4};
+
+    for (int s = 0; s < 4; s++) {
+        pal_sampler_t smp = s < 2 ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        pal_oracle_t *o = class_oracle(3, smp, 11 + (uint64_t)s, 15,
+                                       s % 2 ? 0 : 2, 0);
+        truth_t t;
+
+        truth_init(&t, y, 3, o, 0.0);
+        ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+        while (pal_oracle_step(o, NULL) == PAL_OK)
+            ;
+        ck_status(pal_oracle_step(o, NULL), PAL_DONE);
+        ck_assert_int_eq(costs(o).answers, 2);
+        ck_assert_int_eq(costs(o).screens, smp == PAL_SAMPLER_ITEM ? 2 : 1);
+        ck_assert_int_eq(store_stats(o).complete, 1);
+        truth_free(&t);
+        pal_oracle_destroy(o);
+    }
+}
+END_TEST
+
+/*
+ * Brute force over seeds, modes and labelers: the item and captcha
+ * samplers never ask a determined pair, recover the labels, and deduce
+ * only when the number of classes is known, and then correctly.
+ */
+START_TEST(item_and_known_classes)
+{
+    const int64_t n = 36;
+    trng_t r;
+    float z[36 * 2];
+
+    trng_seed(&r, test_seed() + 5);
+    for (int run = 0; run < 24; run++) {
+        int classes = 2 + run % 4;
+        int32_t *y = true_labels(n, classes, test_seed() + (uint64_t)run);
+        pal_sampler_t smp = run % 3 == 2 ? PAL_SAMPLER_CAPTCHA
+                                         : PAL_SAMPLER_ITEM;
+        int64_t known = run % 2 ? classes : 0;
+        bool guided = run % 4 >= 2;
+        double p_unsure = run % 6 == 5 ? 0.2 : 0.0;
+        pal_oracle_t *o = class_oracle(n, smp, test_seed() + 31 * run, 5,
+                                       known, run % 5 == 0);
+        pal_oracle_costs_t c;
+
+        for (int64_t i = 0; i < n; i++) {
+            z[2 * i] = (float)y[i] + 0.8f * (float)trng_unit(&r);
+            z[2 * i + 1] = (float)trng_unit(&r);
+        }
+        if (guided)
+            ck_status(pal_oracle_set_embedding(o, PAL_F32, n, 2, z, 2),
+                      PAL_OK);
+        drive(o, y, n, known, p_unsure);
+        c = costs(o);
+        ck_assert_int_eq(store_stats(o).answers, c.answers + c.deduced);
+        ck_assert_int_eq(store_stats(o).conflicts, 0);
+        if (known == 0)
+            ck_assert_int_eq(c.deduced, 0);
+        if (p_unsure == 0.0) {
+            ck_assert(labels_match(pal_oracle_store(o), y, n));
+            ck_assert_int_eq(c.classes, classes);
+            ck_assert_int_eq(store_stats(o).complete, 1);
+        }
+        pal_oracle_destroy(o);
+        free(y);
+    }
+}
+END_TEST
+
+/* Unguided item mode with many classes known deduces some items. */
+START_TEST(last_class_deduced)
+{
+    const int64_t n = 60;
+    int32_t *y = true_labels(n, 6, 77);
+    pal_oracle_t *o = class_oracle(n, PAL_SAMPLER_ITEM, 3, 1, 6,
+                                   PAL_ITEM_ORDER_RANDOM);
+    pal_oracle_t *u = class_oracle(n, PAL_SAMPLER_ITEM, 3, 1, 0,
+                                   PAL_ITEM_ORDER_RANDOM);
+    int64_t with = drive(o, y, n, 6, 0.0), without = drive(u, y, n, 0, 0.0);
+
+    ck_assert_int_gt(costs(o).deduced, 0);
+    ck_assert_int_lt(with, without);
+    ck_assert_int_eq(costs(u).deduced, 0);
+    ck_assert(labels_match(pal_oracle_store(o), y, n));
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(u);
+    free(y);
+}
+END_TEST
+
+/* A screen answered "different" throughout: every candidate becomes known
+ * different from every member of the template's class. */
+START_TEST(screen_of_noes_spreads)
+{
+    const int64_t n = 40;
+    int32_t *y = true_labels(n, 3, 9);
+    float z[40];
+
+    for (int g = 0; g < 2; g++) {
+        pal_oracle_t *o = class_oracle(n, PAL_SAMPLER_CAPTCHA, 21, 6, 0, 0);
+        const pal_store_t *s = pal_oracle_store(o);
+        int64_t anchor, m, cand[6];
+        const int64_t *q;
+        pal_answer_t ans[6];
+        truth_t t;
+
+        for (int64_t i = 0; i < n; i++)
+            z[i] = (float)y[i];
+        if (g)
+            ck_status(pal_oracle_set_embedding(o, PAL_F32, n, 1, z, 1),
+                      PAL_OK);
+        truth_init(&t, y, n, o, 0.0);
+        /* Grow a class first, then say no to a whole screen. */
+        for (int step = 0; step < 3; step++) {
+            ck_status(pal_oracle_next(o, &anchor, &m, &q), PAL_OK);
+            truth_answers(&t, anchor, m, q, ans);
+            ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+        }
+        ck_status(pal_oracle_next(o, &anchor, &m, &q), PAL_OK);
+        memcpy(cand, q, (size_t)m * sizeof *q);
+        for (int64_t k = 0; k < m; k++)
+            ans[k] = PAL_ANSWER_DIFFERENT;
+        ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+        for (int64_t x = 0, members = 0; x < n; x++) {
+            pal_relation_t rel;
+
+            ck_status(pal_store_relation(s, anchor, x, &rel), PAL_OK);
+            if (rel != PAL_REL_SAME || x == anchor)
+                continue;
+            members++;
+            for (int64_t k = 0; k < m; k++) {
+                ck_status(pal_store_relation(s, x, cand[k], &rel), PAL_OK);
+                ck_assert_int_eq(rel, PAL_REL_DIFFERENT);
+            }
+            ck_assert_int_le(members, n);
+        }
+        truth_free(&t);
+        pal_oracle_destroy(o);
+    }
+    free(y);
+}
+END_TEST
+
+/* The same seed, guidance and answers give the same questions. */
+START_TEST(guided_same_run)
+{
+    const int64_t n = 50, cap = 20000;
+    int32_t *y = true_labels(n, 4, 8);
+    int64_t *l1 = malloc(cap * sizeof *l1), *l2 = malloc(cap * sizeof *l2);
+    double z[50 * 3];
+    trng_t r;
+
+    trng_seed(&r, 5);
+    fill_normal(&r, z, n, 3, 3, 1.0);
+    for (int mode = 0; mode < 4; mode++) {
+        pal_sampler_t smp = mode == 3 ? PAL_SAMPLER_CAPTCHA
+                                      : PAL_SAMPLER_ITEM;
+        int64_t len[2];
+
+        for (int rep = 0; rep < 2; rep++) {
+            pal_oracle_t *o = class_oracle(n, smp, 99, 7, mode == 1 ? 4 : 0,
+                                           mode == 2);
+
+            if (mode > 0)
+                ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 3, z, 3),
+                          PAL_OK);
+            len[rep] = record_run(o, y, rep ? l2 : l1, cap);
+            pal_oracle_destroy(o);
+        }
+        ck_assert_int_gt(len[0], 40);
+        ck_assert_int_eq(len[0], len[1]);
+        ck_assert(memcmp(l1, l2, (size_t)len[0] * sizeof *l1) == 0);
+    }
+    free(l1);
+    free(l2);
+    free(y);
+}
+END_TEST
+
+/*
+ * A hand-made embedding: the guided captcha shows the undetermined items
+ * nearest to the class's known members, nearest first.
+ */
+START_TEST(guided_candidates_nearest)
+{
+    const int64_t n = 12;
+    const double pos[12] = {0.0, 5.0, 1.0, 9.0, 2.5, 7.0,
+                            0.4, 3.7, 8.2, 6.1, 1.7, 4.4};
+    pal_oracle_t *o = class_oracle(n, PAL_SAMPLER_CAPTCHA, 5, 3, 0, 0);
+    const pal_store_t *s = pal_oracle_store(o);
+
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 1, pos, 1), PAL_OK);
+    for (int step = 0; step < 3; step++) {
+        int64_t anchor, m;
+        const int64_t *cand;
+        pal_answer_t ans[3] = {PAL_ANSWER_SAME, PAL_ANSWER_SAME,
+                               PAL_ANSWER_SAME};
+        double d[12];
+
+        ck_status(pal_oracle_next(o, &anchor, &m, &cand), PAL_OK);
+        ck_assert_int_eq(m, 3);
+        /* Brute force: distance of each undetermined item to the class. */
+        for (int64_t x = 0; x < n; x++) {
+            pal_relation_t rel;
+
+            d[x] = INFINITY;
+            ck_status(pal_store_relation(s, anchor, x, &rel), PAL_OK);
+            if (rel != PAL_REL_UNKNOWN)
+                continue;
+            for (int64_t w = 0; w < n; w++) {
+                ck_status(pal_store_relation(s, anchor, w, &rel), PAL_OK);
+                if (rel == PAL_REL_SAME && fabs(pos[x] - pos[w]) < d[x])
+                    d[x] = fabs(pos[x] - pos[w]);
+            }
+        }
+        for (int64_t k = 0; k < m; k++) {
+            ck_assert(isfinite(d[cand[k]]));
+            if (k > 0)
+                ck_assert(d[cand[k - 1]] <= d[cand[k]]);
+            for (int64_t x = 0; x < n; x++) {
+                bool shown = false;
+
+                for (int64_t q = 0; q < m; q++)
+                    shown |= cand[q] == x;
+                ck_assert(shown || d[x] >= d[cand[k]]);
+            }
+        }
+        ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+    }
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* Scores: the most certain item first, and its classes by score. */
+START_TEST(scores_guide)
+{
+    const int64_t n = 8;
+    int32_t y[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+    double sc[8 * 2];
+    pal_oracle_t *o = class_oracle(n, PAL_SAMPLER_ITEM, 2, 1, 0, 0);
+    int64_t tmpl[4], count, anchor, m, best = -1;
+    const int64_t *cand;
+    pal_answer_t ans;
+
+    ck_status(pal_oracle_templates(o, tmpl, 4, &count), PAL_OK);
+    for (int64_t i = 0; i < n; i++) {
+        sc[2 * i] = (double)((i * 5) % 8);
+        sc[2 * i + 1] = -sc[2 * i];
+        if (i != tmpl[0] && (best < 0 || sc[2 * i] > sc[2 * best]))
+            best = i;
+    }
+    ck_status(pal_oracle_set_scores(o, PAL_F64, n, 2, sc, 2), PAL_E_SHAPE);
+    ck_status(pal_oracle_set_scores(o, PAL_F64, n, 1, sc, 2), PAL_OK);
+    ck_status(pal_oracle_next(o, &anchor, &m, &cand), PAL_OK);
+    ck_assert_int_eq(anchor, tmpl[0]);
+    ck_assert_int_eq(cand[0], best);
+
+    /* Run until two classes exist, then score them: each item is asked
+     * first against its higher-scored class. */
+    ans = y[cand[0]] == y[anchor] ? PAL_ANSWER_SAME : PAL_ANSWER_DIFFERENT;
+    ck_status(pal_oracle_answer(o, &ans, NULL), PAL_OK);
+    pal_oracle_clear_guidance(o);
+    while (pal_oracle_templates(o, tmpl, 4, &count) == PAL_OK && count < 2) {
+        ck_status(pal_oracle_next(o, &anchor, &m, &cand), PAL_OK);
+        ans = y[cand[0]] == y[anchor] ? PAL_ANSWER_SAME
+                                      : PAL_ANSWER_DIFFERENT;
+        ck_status(pal_oracle_answer(o, &ans, NULL), PAL_OK);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        sc[2 * i] = i % 3 == 0 ? 1.0 : 0.0;
+        sc[2 * i + 1] = 1.0 - sc[2 * i];
+    }
+    ck_status(pal_oracle_set_scores(o, PAL_F64, n, 2, sc, 2), PAL_OK);
+    while (pal_oracle_next(o, &anchor, &m, &cand) == PAL_OK) {
+        int64_t cls = anchor == tmpl[0] ? 0 : 1;
+        pal_relation_t rel;
+
+        ck_assert(anchor == tmpl[0] || anchor == tmpl[1]);
+        /* The other class is asked only once this one has said no. */
+        ck_status(pal_store_relation(pal_oracle_store(o), tmpl[1 - cls],
+                                     cand[0], &rel),
+                  PAL_OK);
+        if (sc[2 * cand[0] + cls] < sc[2 * cand[0] + 1 - cls])
+            ck_assert_int_eq(rel, PAL_REL_DIFFERENT);
+        ans = y[cand[0]] == y[anchor] ? PAL_ANSWER_SAME
+                                      : PAL_ANSWER_DIFFERENT;
+        ck_status(pal_oracle_answer(o, &ans, NULL), PAL_OK);
+    }
+    ck_assert(labels_match(pal_oracle_store(o), y, n));
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+/* Bad guidance is refused with its code, and changes nothing. */
+START_TEST(guidance_arguments)
+{
+    const int64_t n = 10;
+    double z[10 * 2], bad[10 * 2];
+    float zf[10 * 2];
+    double pri[2] = {1.0, 2.0};
+    pal_oracle_t *o = class_oracle(n, PAL_SAMPLER_ITEM, 4, 1, 0, 0);
+    pal_oracle_t *ref = class_oracle(n, PAL_SAMPLER_ITEM, 4, 1, 0, 0);
+    pal_oracle_t *p = new_oracle(n, PAL_SAMPLER_PASSIVE, 1, 1);
+    int64_t a1, m1, a2, m2;
+    const int64_t *c1, *c2;
+
+    for (int64_t i = 0; i < 2 * n; i++) {
+        z[i] = (double)((i * 7) % 5);
+        bad[i] = z[i];
+        zf[i] = (float)z[i];
+    }
+    bad[7] = NAN;
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, z, 2), PAL_OK);
+    ck_status(pal_oracle_set_embedding(ref, PAL_F64, n, 2, z, 2), PAL_OK);
+
+    ck_status(pal_oracle_set_embedding(NULL, PAL_F64, n, 2, z, 2),
+              PAL_E_NULL);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, NULL, 2),
+              PAL_E_NULL);
+    ck_status(pal_oracle_set_embedding(o, (pal_dtype_t)9, n, 2, z, 2),
+              PAL_E_TYPE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 0, z, 2), PAL_E_SIZE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, z, 1),
+              PAL_E_STRIDE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n - 1, 2, z, 2),
+              PAL_E_SHAPE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n / 2, 2, z, 4),
+              PAL_E_SHAPE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2,
+                                       (const char *)z + 4, 2),
+              PAL_E_ALIGN);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, bad, 2),
+              PAL_E_NONFINITE);
+    ck_status(pal_oracle_set_embedding(p, PAL_F64, n, 2, z, 2), PAL_E_STATE);
+    ck_status(pal_oracle_set_scores(o, PAL_F64, n, 2, z, 2), PAL_E_SHAPE);
+    ck_status(pal_oracle_set_scores(p, PAL_F32, n, 1, zf, 2), PAL_E_STATE);
+    ck_status(pal_oracle_set_priors(NULL, 1, pri), PAL_E_NULL);
+    ck_status(pal_oracle_set_priors(o, 1, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_set_priors(o, -1, pri), PAL_E_SIZE);
+    ck_status(pal_oracle_set_priors(o, 2, pri), PAL_E_SHAPE);
+    pri[0] = 0.0;
+    ck_status(pal_oracle_set_priors(o, 1, pri), PAL_E_RANGE);
+    pri[0] = NAN;
+    ck_status(pal_oracle_set_priors(o, 1, pri), PAL_E_RANGE);
+    pri[0] = 1.0;
+    ck_status(pal_oracle_set_priors(p, 1, pri), PAL_E_STATE);
+    pal_oracle_clear_guidance(NULL);
+    ck_status(pal_oracle_set_priors(o, 0, NULL), PAL_OK);
+
+    /* The failed calls left the guidance: the same questions follow. */
+    for (int step = 0; step < 6; step++) {
+        pal_answer_t ans = step % 2 ? PAL_ANSWER_SAME : PAL_ANSWER_DIFFERENT;
+
+        ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+        ck_status(pal_oracle_next(ref, &a2, &m2, &c2), PAL_OK);
+        ck_assert_int_eq(a1, a2);
+        ck_assert_int_eq(c1[0], c2[0]);
+        ck_status(pal_oracle_answer(o, &ans, NULL), PAL_OK);
+        ck_status(pal_oracle_answer(ref, &ans, NULL), PAL_OK);
+    }
+    /* The same embedding given as floats guides the same way. */
+    ck_status(pal_oracle_set_embedding(o, PAL_F32, n, 2, zf, 2), PAL_OK);
+    ck_status(pal_oracle_next(o, &a1, &m1, &c1), PAL_OK);
+    ck_status(pal_oracle_next(ref, &a2, &m2, &c2), PAL_OK);
+    ck_assert_int_eq(c1[0], c2[0]);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(ref);
+    pal_oracle_destroy(p);
+}
+END_TEST
+
 Suite *suite_oracle(void);
 Suite *suite_oracle(void)
 {
@@ -1209,6 +1709,15 @@ Suite *suite_oracle(void)
     tcase_add_test(tc, create_fails_cleanly);
     tcase_add_test(tc, step_fails_cleanly);
     tcase_add_test(tc, ssl_step_fails_cleanly);
+    tcase_add_test(tc, item_options);
+    tcase_add_test(tc, three_alike_two_answers);
+    tcase_add_test(tc, item_and_known_classes);
+    tcase_add_test(tc, last_class_deduced);
+    tcase_add_test(tc, screen_of_noes_spreads);
+    tcase_add_test(tc, guided_same_run);
+    tcase_add_test(tc, guided_candidates_nearest);
+    tcase_add_test(tc, scores_guide);
+    tcase_add_test(tc, guidance_arguments);
     suite_add_tcase(s, tc);
     return s;
 }

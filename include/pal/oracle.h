@@ -305,7 +305,20 @@ typedef enum pal_sampler {
      * chosen as the candidates option says. The first template is a
      * random item; an item that every existing template has rejected
      * founds a new class. */
-    PAL_SAMPLER_CAPTCHA = 3
+    PAL_SAMPLER_CAPTCHA = 3,
+    /* Item-centric pairwise: each step takes one undetermined item (in no
+     * class yet) and asks it against the template of the class it most
+     * likely belongs to (m = 1: the anchor is the template, the candidate
+     * the item). The next step goes on with the next most likely class,
+     * until the item is answered "same" or elimination decides: rejected
+     * by every class, it founds a new one; with num_classes known and
+     * every class but one rejected, it is deduced into the last one.
+     * Which item comes next is the item_order option; the class order
+     * for an item follows the guidance (pal_oracle_set_embedding,
+     * pal_oracle_set_scores) when there is some, and otherwise the
+     * priors (pal_oracle_set_priors), then the known class sizes.
+     * screen_size is not used. Since 0.2.0. */
+    PAL_SAMPLER_ITEM = 4
 } pal_sampler_t;
 
 /** How the captcha sampler chooses the candidates of a screen. */
@@ -319,6 +332,24 @@ typedef enum pal_candidates {
      * as in the plain Algorithm 3. */
     PAL_CANDIDATES_UNIFORM = 1
 } pal_candidates_t;
+
+/** Which item the item-centric sampler asks about next. */
+typedef enum pal_item_order {
+    /* With guidance, the item rejected by the most classes (so an item
+     * is followed until it is decided), then the one whose most likely
+     * class is the most certain: the smallest distance to a known member
+     * of a class it may belong to (embedding), or the highest score
+     * (scores); then the smallest index. No randomness is used. Classes
+     * grow outward from their known members, so an item meets a class
+     * when its nearest neighbours are already in it: the fewest answers
+     * to label everything, but classes are discovered late. Without
+     * guidance, as PAL_ITEM_ORDER_RANDOM. The default. */
+    PAL_ITEM_ORDER_CERTAIN = 0,
+    /* The item rejected by the most classes (so an item is followed
+     * until it is decided), uniformly at random among equals: classes
+     * are discovered early, for a few more answers in all. */
+    PAL_ITEM_ORDER_RANDOM = 1
+} pal_item_order_t;
 
 /** How a step fills the J list (the regulariser pairs) of a batch. */
 typedef enum pal_reg_mode {
@@ -348,6 +379,19 @@ typedef struct pal_oracle_opts {
                               Default 0 (they only feed J). */
     int candidates;        /* captcha: a pal_candidates_t. Default
                               PAL_CANDIDATES_ELIMINATION. */
+    /* Fields below since 0.2.0. */
+    int64_t num_classes;   /* captcha and item: the number of classes in
+                              the data, 0 (default) when unknown, else
+                              2 <= num_classes <= n. When known, no more
+                              classes are founded, and an item every class
+                              but one has rejected is deduced into that
+                              one: recorded in the store as a "same"
+                              between the class's template and the item,
+                              counted in costs.deduced, never asked. An
+                              item every known class rejects founds a new
+                              class in the step that rejects it. */
+    int item_order;        /* item: a pal_item_order_t. Default
+                              PAL_ITEM_ORDER_CERTAIN. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -438,24 +482,136 @@ typedef struct pal_oracle_costs {
     int64_t different;  /* answers "different" */
     int64_t unsure;     /* answers "unsure" */
     int64_t conflicts;  /* answers that contradicted the store */
-    int64_t classes;    /* captcha: classes discovered so far */
+    int64_t classes;    /* captcha and item: classes discovered so far */
+    /* Fields below since 0.2.0. */
+    int64_t deduced;    /* items put in a class by elimination, without
+                           a question (num_classes known); not counted in
+                           answers, but listed in the store's answer log
+                           and counters as "same" answers */
 } pal_oracle_costs_t;
 
 /**
- * Fill the first costs->size bytes of *costs (set size first).
+ * Fill the first costs->size bytes of *costs (set size first; a
+ * structure of the first version, which ends at classes, is accepted).
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE.
  */
 PAL_API int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
 
 /**
- * Captcha: the template item of each discovered class, in discovery
- * order. Writes min(capacity, classes) items; *count (may be NULL) gets
- * the number of classes.
+ * Captcha and item: the template item of each discovered class, in
+ * discovery order. Writes min(capacity, classes) items; *count (may be
+ * NULL) gets the number of classes. Class c of the other calls (scores,
+ * priors) is the class of templates[c].
  * @return PAL_OK, PAL_E_NULL (o, or templates with capacity > 0),
- *         PAL_E_STATE (not a captcha oracle).
+ *         PAL_E_STATE (not a captcha or item oracle).
  */
 PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
                                  int64_t capacity, int64_t *count);
+
+/* ---- Guidance ------------------------------------------------------------
+ *
+ * A captcha or item oracle may be guided by the host's current view of
+ * the items: an embedding (one row per item) or per-class scores. The
+ * host may hand in a new one between any two calls, typically after each
+ * round of training on what is known; the oracle keeps a copy, so the
+ * host's buffer may be reused at once. A pending question is not changed:
+ * guidance applies from the next question on.
+ *
+ * With an embedding, the distance from an item to a class is the squared
+ * Euclidean distance to the class's nearest known member, and an item's
+ * most likely class is the nearest one among the classes it may still
+ * belong to (those it has not been answered against). With scores, the
+ * highest score among those classes (a class discovered after the scores
+ * were given has none, and comes after every scored class).
+ *
+ * Captcha with guidance: each undetermined item is put with its most
+ * likely class, and within a class the items rejected by the most other
+ * classes come first, then the most likely (ties: smallest index). The
+ * class shown is the one whose first item has the most rejections (so
+ * that an item on its way to elimination, or to founding a class, is
+ * followed to the end rather than negatives spread over many items),
+ * then the one with the fewest known members divided by its prior, then
+ * the oldest; a class no item is likely to belong to is not shown. Its
+ * candidates are its likely items in that order, then, to fill the
+ * screen, the other undetermined items nearest to it (highest score).
+ * So positives are not drowned in negatives when there are many classes.
+ * No randomness is used. Item mode: see PAL_SAMPLER_ITEM and
+ * pal_item_order_t.
+ *
+ * Journal: guidance is not recorded. A question drawn with guidance is
+ * marked so in its record, and a replay takes such a question as recorded
+ * (checking that it is a question the oracle could ask at that point)
+ * instead of drawing it, so a journal replays without the guidance it was
+ * written with; questions drawn without guidance are drawn again and
+ * compared, as before. After a replay, hand in the guidance again.
+ *
+ * Cost: the copy is O(n k). With an embedding, the oracle keeps each
+ * undetermined item's nearest known member of a class it may belong to:
+ * rebuilt at the first question after the embedding is set (O(n s k),
+ * s the known members), then kept up to date at O(n k) per item that
+ * joins a class and O(s k) per rejection. A guided captcha question
+ * costs O(n log n) more, plus O(n s_c k) when the screen is filled with
+ * items beyond the class's likely ones (s_c: the class's known members).
+ * Memory: O(n k) for the copy, O(n) for the rest.
+ */
+
+/**
+ * Guide o by an embedding: n x k, row i for item i, of type dtype, row
+ * stride ldz (elements), copied. Replaces any earlier guidance.
+ * @return PAL_OK; PAL_E_NULL (o or z); PAL_E_TYPE; PAL_E_SIZE (k < 1);
+ *         PAL_E_SHAPE (n is not the oracle's number of items);
+ *         PAL_E_STRIDE (ldz < k); PAL_E_ALIGN; PAL_E_NONFINITE (a NaN or
+ *         infinity in z); PAL_E_STATE (not a captcha or item oracle, or
+ *         called from the labeler); PAL_E_NOMEM. On error the oracle
+ *         keeps its earlier guidance.
+ * Thread safety: as any call on o. Since 0.2.0.
+ */
+PAL_API int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype,
+                                     int64_t n, int64_t k, const void *z,
+                                     int64_t ldz);
+
+/**
+ * Guide o by scores: n x k, row i for item i, column c the score (higher
+ * is more likely) of class c, in discovery order (as
+ * pal_oracle_templates lists them), of type dtype, row stride lds,
+ * copied. k may be smaller than the number of classes (the host's
+ * classifier may not know the newest ones). Replaces any earlier
+ * guidance.
+ * @return as pal_oracle_set_embedding, with PAL_E_SHAPE also for k
+ *         larger than the number of classes discovered so far.
+ * Since 0.2.0.
+ */
+PAL_API int pal_oracle_set_scores(pal_oracle_t *o, pal_dtype_t dtype,
+                                  int64_t n, int64_t k, const void *scores,
+                                  int64_t lds);
+
+/**
+ * Remove the guidance (embedding or scores), if any: the oracle asks as
+ * an unguided one from the next question on. Accepts NULL; does nothing
+ * from the labeler.
+ */
+PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
+
+/**
+ * Class priors, in discovery order: the captcha sampler shows the class
+ * with the fewest known members divided by its prior, and the unguided
+ * item sampler tries the classes with the largest prior first. k may be
+ * smaller than the number of classes; the others get the mean of the
+ * given priors. k = 0 (priors may then be NULL) removes the priors:
+ * every class weighs the same, and the item sampler tries the largest
+ * known class first. Copied. Not recorded in a journal: a replay of
+ * questions drawn with priors needs the same priors set first (unless
+ * the questions were guided, see above).
+ * @param priors  k finite values > 0 (any scale).
+ * @return PAL_OK; PAL_E_NULL (o, or priors with k > 0); PAL_E_SIZE
+ *         (k < 0); PAL_E_SHAPE (k larger than the classes discovered);
+ *         PAL_E_RANGE (a prior not finite and > 0); PAL_E_ALIGN;
+ *         PAL_E_STATE (not a captcha or item oracle, or called from the
+ *         labeler); PAL_E_NOMEM. On error the priors are unchanged.
+ * Cost: O(k). Since 0.2.0.
+ */
+PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
+                                  const double *priors);
 
 /**
  * Open (or create) the journal at path for oracle o: replay its screens

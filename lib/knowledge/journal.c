@@ -401,8 +401,9 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
     }
     rec->flags = q[0];
     rec->a = get32(q + 1);
-    if ((rec->flags & ~(unsigned)PAL__JN_REGS) != 0 ||
-        (type == PAL__JN_CANCEL && rec->flags != 0) ||
+    if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED)) != 0 ||
+        (type == PAL__JN_CANCEL && (rec->flags & PAL__JN_REGS) != 0) ||
+        (type == PAL__JN_SSL && (rec->flags & PAL__JN_GUIDED) != 0) ||
         !item_ok(jn, get32(q + 1)))
         return PAL_E_FORMAT;
     for (size_t k = 0; k < m; k++) {

@@ -27,7 +27,10 @@ enum {
 
 /* Record flags (screens, cancels and SSL steps). */
 enum {
-    PAL__JN_REGS = 1u << 0   /* the step drew its regulariser pairs */
+    PAL__JN_REGS = 1u << 0,  /* the step drew its regulariser pairs */
+    PAL__JN_GUIDED = 1u << 1 /* the question was drawn with guidance the
+                                journal does not hold: a replay takes it
+                                as recorded (screens and cancels) */
 };
 
 /* Who writes a journal; the header says which. */

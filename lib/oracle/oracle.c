@@ -29,6 +29,14 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->reg_pairs = 64;
     opts->negative_weight = 0.0;
     opts->candidates = PAL_CANDIDATES_ELIMINATION;
+    opts->num_classes = 0;
+    opts->item_order = PAL_ITEM_ORDER_CERTAIN;
+}
+
+/* The samplers built on classes and templates. */
+static bool with_classes(pal_sampler_t s)
+{
+    return s == PAL_SAMPLER_CAPTCHA || s == PAL_SAMPLER_ITEM;
 }
 
 static int check_opts(const pal_oracle_opts_t *o, int64_t n)
@@ -36,13 +44,17 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
     if (n < 1 || n > PAL__MAX_N)
         return PAL_E_SIZE;
     if (o->sampler != PAL_SAMPLER_SSL && o->sampler != PAL_SAMPLER_PASSIVE &&
-        o->sampler != PAL_SAMPLER_CAPTCHA)
+        o->sampler != PAL_SAMPLER_CAPTCHA && o->sampler != PAL_SAMPLER_ITEM)
         return PAL_E_RANGE;
     if (o->screen_size < 1 || o->views < 1 || o->reg_pairs < 0 ||
         o->reg_mode < -1 || o->reg_mode > PAL_REG_HALVES ||
         o->negative_weight - o->negative_weight != 0.0 ||
         (o->candidates != PAL_CANDIDATES_ELIMINATION &&
-         o->candidates != PAL_CANDIDATES_UNIFORM))
+         o->candidates != PAL_CANDIDATES_UNIFORM) ||
+        o->num_classes < 0 || o->num_classes == 1 ||
+        (o->num_classes > n && n >= 2) ||
+        (o->item_order != PAL_ITEM_ORDER_CERTAIN &&
+         o->item_order != PAL_ITEM_ORDER_RANDOM))
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -118,7 +130,7 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
 
     rc = pal_store_create(&o->store, n, &a);
     if (rc == PAL_OK && op.sampler != PAL_SAMPLER_SSL) {
-        o->cap = op.sampler == PAL_SAMPLER_PASSIVE ? 1
+        o->cap = op.sampler != PAL_SAMPLER_CAPTCHA ? 1
                  : op.screen_size < n ? op.screen_size
                                       : n - 1;
         o->cand = pal__alloc_array(&a, (size_t)o->cap, sizeof *o->cand);
@@ -131,7 +143,7 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     }
     if (rc == PAL_OK && o->reg_mode == PAL_REG_HALVES)
         rc = halves_init(o);
-    if (rc == PAL_OK && op.sampler == PAL_SAMPLER_CAPTCHA)
+    if (rc == PAL_OK && with_classes(op.sampler))
         rc = pal__captcha_init(o);
     if (rc == PAL_OK && op.sampler == PAL_SAMPLER_SSL)
         rc = pal__ssl_init(o, op.source);
@@ -149,6 +161,7 @@ void pal_oracle_destroy(pal_oracle_t *o)
         return;
     pal__jn_close(o->jn, false);
     pal__captcha_free(o);
+    pal__guide_free(o);
     pal__passive_free(o);
     pal__ssl_free(o);
     pal_store_destroy(o->store);
@@ -178,6 +191,9 @@ const pal_store_t *pal_oracle_store(const pal_oracle_t *o)
 int pal__oracle_question(pal_oracle_t *o)
 {
     o->started = true;
+    o->guided = false;
+    if (o->opts.sampler == PAL_SAMPLER_ITEM)
+        return pal__item_next(o);
     return o->opts.sampler == PAL_SAMPLER_CAPTCHA ? pal__captcha_next(o)
                                                   : pal__passive_next(o);
 }
@@ -228,7 +244,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     pal__rng_t reg_rng = o->reg_rng;
     int rc = PAL_OK;
 
-    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+    if (with_classes(o->opts.sampler))
         rc = pal__captcha_reserve(o, answers);
     else
         rc = pal__passive_reserve(o, answers);
@@ -242,6 +258,10 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         rc = pal__kn_answer(kn, (int32_t)o->anchor, (int32_t)o->cand[k],
                             (int)answers[k], batch ? pal__sink_pair : NULL,
                             &sink, &o->effects[k]);
+    if (rc == PAL_OK && with_classes(o->opts.sampler) &&
+        pal__captcha_eager(o))
+        rc = pal__captcha_settle(o, answers, batch ? pal__sink_pair : NULL,
+                                 &sink);
     if (rc == PAL_OK && regs)
         rc = pal__oracle_regs(o, batch);
     if (rc == PAL_OK)
@@ -266,7 +286,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         o->costs.unsure += answers[k] == PAL_ANSWER_UNSURE;
         o->costs.conflicts += o->effects[k] == PAL__KN_CONFLICT;
     }
-    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+    if (with_classes(o->opts.sampler))
         pal__captcha_learn(o, answers);
     else
         pal__passive_learn(o, answers);
@@ -308,6 +328,12 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
     if (rc != PAL_OK) {
         o->pending = false;
         o->rng = rng;
+        if (o->cap_s.nclasses > nclasses) {
+            /* The class founded on the way is founded again next time. */
+            for (int64_t k = nclasses; k < o->cap_s.nclasses; k++)
+                o->cap_s.cls_of[o->cap_s.templates[k]] = -1;
+            o->guide.valid = false;
+        }
         o->cap_s.nclasses = nclasses;
         o->cap_s.npromo = npromo;
         o->costs.classes = nclasses;
@@ -368,11 +394,11 @@ int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)
     if (!o || !costs)
         return PAL_E_NULL;
     size = costs->size;
-    if (size < sizeof c)
+    if (size < offsetof(pal_oracle_costs_t, deduced))
         return PAL_E_SIZE;
     c = o->costs;
     c.size = size;
-    memcpy(costs, &c, sizeof c);
+    memcpy(costs, &c, size < sizeof c ? size : sizeof c);
     return PAL_OK;
 }
 
@@ -383,7 +409,7 @@ int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
 
     if (!o || (!templates && capacity > 0))
         return PAL_E_NULL;
-    if (o->opts.sampler != PAL_SAMPLER_CAPTCHA)
+    if (!with_classes(o->opts.sampler))
         return PAL_E_STATE;
     nc = o->cap_s.nclasses;
     for (int64_t k = 0; k < nc && k < capacity; k++)

@@ -55,7 +55,49 @@ typedef struct pal__captcha {
     uint32_t gen;
     int32_t *scratch;       /* n items for the exact candidate scan */
     int64_t *count;         /* n + 1 counters by rejection count */
+    int32_t *cls_of;        /* per item: its class, or -1 (undetermined) */
+
+    /* What the answers being applied settle beyond themselves (eager
+     * mode, see pal__captcha_settle): an item founding a class, and
+     * items deduced into a class, applied to the bookkeeping at commit. */
+    int64_t found;          /* the founding item, or -1 */
+    int64_t *ded_item;      /* cap entries */
+    int64_t *ded_cls;
+    int *ded_effect;
+    int64_t nded;
 } pal__captcha_t;
+
+/*
+ * The host's guidance of a captcha or item oracle: an embedding (kind
+ * GUIDE_EMBEDDING, n x k) or scores (GUIDE_SCORES, n x k over the first k
+ * classes), copied as doubles, and what the samplers derive from it.
+ */
+enum { PAL__GUIDE_NONE = 0, PAL__GUIDE_EMBEDDING = 1, PAL__GUIDE_SCORES = 2 };
+
+typedef struct pal__guide {
+    int kind;
+    int64_t k;
+    double *v;              /* n x k */
+    /* Embedding: per undetermined item, the squared distance to the
+     * nearest known member of a class it may belong to, and that class
+     * (-1: none); valid once built. */
+    double *best;
+    int32_t *best_cls;
+    bool valid;
+    /* Per item scratch: sort keys, the likely class, a sort area. */
+    double *keys;
+    int32_t *likely;
+    struct pal__ranked {
+        double key;
+        int32_t x, rej;
+    } *rank;
+    int64_t *per_class;     /* n counters of likely items per class, then
+                               n slots: each class's first likely item */
+    /* Priors by class (npriors of them), or none. */
+    double *priors;
+    int64_t npriors;
+    double prior_mean;
+} pal__guide_t;
 
 /* The passive sampler's memory of the pairs answered unsure: an open
  * addressing set of (min, max) item pairs, so that an unsure pair is not
@@ -101,7 +143,11 @@ struct pal_oracle {
     int32_t *halves;
     int64_t half;
 
+    bool guided;            /* the pending question was drawn with
+                               guidance (its journal record says so) */
+
     pal__captcha_t cap_s;
+    pal__guide_t guide;
     pal__passive_t pas_s;
     pal__ssl_t ssl;
 };
@@ -135,6 +181,66 @@ void pal__captcha_free(pal_oracle_t *o);
 int pal__captcha_next(pal_oracle_t *o);
 int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers);
 void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers);
+
+/*
+ * True when the oracle founds classes in the step that rejects an item
+ * from every class and deduces the last class (the item sampler, or
+ * num_classes known); otherwise a class is founded when the next
+ * question is drawn, as the first captcha sampler did.
+ */
+bool pal__captcha_eager(const pal_oracle_t *o);
+
+/* Lazy founding: an item every class rejected founds a class, drawn at
+ * random among them. Returns true when a class was founded. */
+bool pal__captcha_found(pal_oracle_t *o);
+
+/*
+ * Eager mode, inside the answers' store transaction: find what the
+ * answers to the pending question settle (an item founding a class,
+ * items deduced into the last class), and record the deductions in the
+ * store, their pairs going to emit. On failure nothing of it is kept
+ * but what the transaction rolls back.
+ */
+int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
+                        pal__kn_emit_fn emit, void *ctx);
+
+/* True when item x may be asked against class cls (whose template's root
+ * is root): undetermined relation, not answered unsure before. */
+bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
+                          int64_t cls);
+
+/* The item sampler. */
+int pal__item_next(pal_oracle_t *o);
+
+/*
+ * Replay of a question drawn with guidance: take the recorded question
+ * (anchor a, m candidates) as the pending one after checking that the
+ * oracle could ask it now. PAL_E_FORMAT when it could not.
+ */
+int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                      const int64_t *cand);
+
+/* Guidance. */
+void pal__guide_free(pal_oracle_t *o);
+bool pal__guide_on(const pal_oracle_t *o);
+/* Build the embedding cache if it is not valid. */
+void pal__guide_refresh(pal_oracle_t *o);
+/* After a commit: item x joined class cls; item x was answered other
+ * than same against class cls. */
+void pal__guide_join(pal_oracle_t *o, int32_t x, int64_t cls);
+void pal__guide_reject(pal_oracle_t *o, int32_t x, int64_t cls);
+/* Squared distance between the embedding rows of items a and b. */
+double pal__guide_dist(const pal__guide_t *g, int32_t a, int32_t b);
+/* The prior weight of class c (1 without priors). */
+double pal__guide_prior(const pal__guide_t *g, int64_t c);
+/* The likely class of undetermined item x (-1 if none) with its key
+ * (smaller is more likely), from the guidance. */
+int32_t pal__guide_likely(pal_oracle_t *o, int32_t x, double *key);
+/* Distance key of x to class cls (smaller is nearer): the squared
+ * distance to its nearest known member, or minus its score. */
+double pal__guide_key(pal_oracle_t *o, int32_t x, int64_t cls);
+/* The guided captcha question. */
+int pal__captcha_guided(pal_oracle_t *o);
 
 int pal__passive_next(pal_oracle_t *o);
 int pal__passive_reserve(pal_oracle_t *o, const pal_answer_t *answers);

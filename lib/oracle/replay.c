@@ -109,6 +109,8 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
     rec = pal__jn_stage(o->jn);
     rec->type = type;
     rec->flags = regs ? PAL__JN_REGS : 0u;
+    if (type != PAL__JN_SSL && o->guided)
+        rec->flags |= PAL__JN_GUIDED;
     rec->b = 0;
     rec->m = 0;
     if (type == PAL__JN_SSL) {
@@ -126,7 +128,9 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
 /*
  * What makes two oracles on n items run alike: the options that shape
  * their questions and the state of their generators. negative_weight
- * only changes the weights put in batches, and is left out.
+ * only changes the weights put in batches, and is left out. Options
+ * added later are folded in only when they differ from their defaults,
+ * so that the journals written before them still open.
  */
 static uint64_t fingerprint(const pal_oracle_t *o)
 {
@@ -142,6 +146,10 @@ static uint64_t fingerprint(const pal_oracle_t *o)
         h = pal__jn_fold(h, (uint64_t)op->screen_size);
         h = pal__jn_fold(h, (uint64_t)op->candidates);
     }
+    if (op->sampler == PAL_SAMPLER_ITEM)
+        h = pal__jn_fold(h, (uint64_t)op->item_order);
+    if (op->num_classes != 0)
+        h = pal__jn_fold(h, (uint64_t)op->num_classes);
     if (op->sampler == PAL_SAMPLER_SSL) {
         /* The samples, from the views or the source array. */
         for (int64_t v = 0; v <= o->n; v++)
@@ -189,7 +197,16 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
     if (o->opts.sampler == PAL_SAMPLER_SSL)
         return PAL_E_FORMAT;
 
-    rc = pal__oracle_question(o);
+    /* A question drawn with the host's guidance, which the journal does
+     * not hold, is taken as recorded once it proves askable. */
+    if (rec->flags & PAL__JN_GUIDED) {
+        if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
+            return PAL_E_FORMAT;
+        o->started = true;
+        rc = pal__guided_adopt(o, rec->a, rec->m, rec->cand);
+    } else {
+        rc = pal__oracle_question(o);
+    }
     if (rc == PAL_DONE)
         return PAL_E_FORMAT;
     if (rc != PAL_OK)
@@ -227,6 +244,13 @@ static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
     b->store->kn = kn;
     o->labeler = b->labeler;
     o->user = b->user;
+
+    /* The host's guidance stays with o too; the distances it had cached
+     * are for the state before the replay. */
+    t.guide = o->guide;
+    o->guide = b->guide;
+    b->guide = t.guide;
+    o->guide.valid = false;
 }
 
 int pal_oracle_journal_open(pal_oracle_t *o, const char *path,

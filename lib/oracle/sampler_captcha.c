@@ -57,11 +57,30 @@ int pal__captcha_init(pal_oracle_t *o)
         c->mark[i] = 0;
     }
 
+    /* The class of each item, and room for what one step deduces. */
+    c->cls_of = pal__alloc_array(&o->alloc, n, sizeof *c->cls_of);
+    c->ded_item = pal__alloc_array(&o->alloc, 2 * (size_t)o->cap,
+                                   sizeof *c->ded_item);
+    c->ded_effect = pal__alloc_array(&o->alloc, (size_t)o->cap,
+                                     sizeof *c->ded_effect);
+    if (!c->cls_of || !c->ded_item || !c->ded_effect)
+        return PAL_E_NOMEM;
+    c->ded_cls = c->ded_item + o->cap;
+    for (size_t i = 0; i < n; i++)
+        c->cls_of[i] = -1;
+    c->found = -1;
+
     c->templates[0] = (int64_t)pal__rng_below(&o->rng, n);
     c->blocked[0] = 0;
+    c->cls_of[c->templates[0]] = 0;
     c->nclasses = 1;
     o->costs.classes = 1;
     return PAL_OK;
+}
+
+bool pal__captcha_eager(const pal_oracle_t *o)
+{
+    return o->opts.sampler == PAL_SAMPLER_ITEM || o->opts.num_classes > 0;
 }
 
 void pal__captcha_free(pal_oracle_t *o)
@@ -73,10 +92,13 @@ void pal__captcha_free(pal_oracle_t *o)
     pal__free(&o->alloc, c->unsure_class);
     pal__free(&o->alloc, c->unsure_next);
     pal__free(&o->alloc, c->count);
+    pal__free(&o->alloc, c->cls_of);
+    pal__free(&o->alloc, c->ded_item);
+    pal__free(&o->alloc, c->ded_effect);
 }
 
-/* True when x may be shown against class cls, whose root is root. */
-static bool askable(pal_oracle_t *o, int32_t x, int32_t root, int64_t cls)
+bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
+                          int64_t cls)
 {
     const pal__captcha_t *c = &o->cap_s;
     pal__kn_t *kn = o->store->kn;
@@ -120,7 +142,7 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
         for (int64_t t = 0; t < budget && got < want; t++) {
             int32_t x = (int32_t)pal__rng_below(&o->rng, (uint64_t)n);
 
-            if (c->mark[x] == g || !askable(o, x, root, cls))
+            if (c->mark[x] == g || !pal__captcha_askable(o, x, root, cls))
                 continue;
             c->mark[x] = g;
             o->cand[got++] = x;
@@ -133,7 +155,7 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
         int64_t k = 0;
 
         for (int32_t x = 0; x < n; x++)
-            if (c->mark[x] != g && askable(o, x, root, cls))
+            if (c->mark[x] != g && pal__captcha_askable(o, x, root, cls))
                 c->scratch[k++] = x;
         while (got < want && k > 0) {
             int64_t p = (int64_t)pal__rng_below(&o->rng, (uint64_t)k);
@@ -159,7 +181,7 @@ static int64_t draw_elimination(pal_oracle_t *o, int64_t cls, int64_t want)
     int64_t k = 0, got = 0, above = 0, top = 0, cut, tied = 0;
 
     for (int32_t x = 0; x < n; x++) {
-        if (!askable(o, x, root, cls))
+        if (!pal__captcha_askable(o, x, root, cls))
             continue;
         c->scratch[k++] = x;
         c->count[c->rejected[x]]++;
@@ -189,34 +211,53 @@ static int64_t draw_elimination(pal_oracle_t *o, int64_t cls, int64_t want)
     return got;
 }
 
+bool pal__captcha_found(pal_oracle_t *o)
+{
+    pal__captcha_t *c = &o->cap_s;
+    int64_t p;
+
+    if (c->npromo == 0)
+        return false;
+    p = (int64_t)pal__rng_below(&o->rng, (uint64_t)c->npromo);
+    c->templates[c->nclasses] = c->promo[p];
+    c->blocked[c->nclasses] = 0;
+    c->cls_of[c->promo[p]] = (int32_t)c->nclasses;
+    c->nclasses++;
+    c->npromo = 0;
+    o->costs.classes = c->nclasses;
+    o->guide.valid = false;
+    return true;
+}
+
 int pal__captcha_next(pal_oracle_t *o)
 {
     pal__captcha_t *c = &o->cap_s;
     pal__kn_t *kn = o->store->kn;
-    int64_t best = -1, best_size = 0, best_ask = 0, got;
+    int64_t best = -1, best_ask = 0, got;
+    double best_w = 0.0;
 
     /* An item every class has rejected founds a new class first. */
-    if (c->npromo > 0) {
-        int64_t p = (int64_t)pal__rng_below(&o->rng, (uint64_t)c->npromo);
+    pal__captcha_found(o);
+    o->guided = false;
+    if (pal__guide_on(o)) {
+        int rc = pal__captcha_guided(o);
 
-        c->templates[c->nclasses] = c->promo[p];
-        c->blocked[c->nclasses] = 0;
-        c->nclasses++;
-        c->npromo = 0;
-        o->costs.classes = c->nclasses;
+        if (rc != PAL_E_EMPTY)
+            return rc;
     }
 
-    /* The class with the fewest members that still has a question; ties
-     * go to the oldest. */
+    /* The class with the fewest members (divided by its prior) that
+     * still has a question; ties go to the oldest. */
     for (int64_t k = 0; k < c->nclasses; k++) {
         int32_t r = pal__kn_find_mut(kn, (int32_t)c->templates[k]);
         int64_t size = pal__kn_size(kn, r);
         int64_t ask = o->n - size - pal__kn_apart_items(kn, r) -
                       c->blocked[k];
+        double w = (double)size / pal__guide_prior(&o->guide, k);
 
-        if (ask > 0 && (best < 0 || size < best_size)) {
+        if (ask > 0 && (best < 0 || w < best_w)) {
             best = k;
-            best_size = size;
+            best_w = w;
             best_ask = ask;
         }
     }
@@ -273,10 +314,75 @@ int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers)
     return PAL_OK;
 }
 
+/* x joined class cls, so it is now known different from the classes it
+ * was unsure about: they may count it as askable again. */
+static void joined(pal__captcha_t *c, int32_t x, int64_t cls)
+{
+    for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
+        c->blocked[c->unsure_class[e]]--;
+    c->unsure_head[x] = -1;
+    c->cls_of[x] = (int32_t)cls;
+}
+
+int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
+                        pal__kn_emit_fn emit, void *ctx)
+{
+    pal__captcha_t *c = &o->cap_s;
+    pal__kn_t *kn = o->store->kn;
+    const int64_t nc = c->nclasses, known = o->opts.num_classes;
+
+    c->found = -1;
+    c->nded = 0;
+    for (int64_t k = 0; k < o->m; k++) {
+        int32_t x = (int32_t)o->cand[k];
+        int64_t r = c->rejected[x] + 1, into = -1, tmpl = -1;
+        int rc;
+
+        if (answers[k] != PAL_ANSWER_DIFFERENT ||
+            o->effects[k] != PAL__KN_NEW)
+            continue;
+        if (r == nc && c->found < 0 && (known == 0 || nc < known)) {
+            /* Rejected by every class: x founds the next one. */
+            c->found = x;
+            continue;
+        }
+        if (r == nc && c->found >= 0 && nc + 1 == known) {
+            /* Rejected by every class but the one just founded, which
+             * is the last: x belongs to it. */
+            into = nc;
+            tmpl = c->found;
+        } else if (known > 0 && nc == known && r == known - 1) {
+            /* Rejected by all classes but one: x belongs to that one. */
+            int32_t rx = pal__kn_find_mut(kn, x);
+
+            for (int64_t q = 0; q < nc && into < 0; q++) {
+                int32_t rq = pal__kn_find_mut(kn, (int32_t)c->templates[q]);
+
+                if (rq != rx && !pal__kn_apart(kn, rx, rq)) {
+                    into = q;
+                    tmpl = c->templates[q];
+                }
+            }
+        }
+        if (into < 0)
+            continue;
+        rc = pal__kn_answer(kn, (int32_t)tmpl, x, PAL__KN_SAME, emit, ctx,
+                            &c->ded_effect[c->nded]);
+        if (rc != PAL_OK)
+            return rc;
+        c->ded_item[c->nded] = x;
+        c->ded_cls[c->nded] = into;
+        c->nded++;
+    }
+    return PAL_OK;
+}
+
 void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers)
 {
     pal__captcha_t *c = &o->cap_s;
     const int64_t cls = o->cls;
+    const bool eager = pal__captcha_eager(o);
+    int64_t founded = -1;
 
     for (int64_t k = 0; k < o->m; k++) {
         int32_t x = (int32_t)o->cand[k];
@@ -291,14 +397,42 @@ void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers)
         } else if (o->effects[k] != PAL__KN_NEW) {
             continue;
         } else if (answers[k] == PAL_ANSWER_SAME) {
-            /* x joined a class, so it is now known different from the
-             * classes it was unsure about. */
-            for (int32_t e = c->unsure_head[x]; e >= 0;
-                 e = c->unsure_next[e])
-                c->blocked[c->unsure_class[e]]--;
-            c->unsure_head[x] = -1;
-        } else if (++c->rejected[x] == c->nclasses) {
+            joined(c, x, cls);
+        } else if (++c->rejected[x] == c->nclasses && !eager) {
             c->promo[c->npromo++] = x;
         }
     }
+
+    /* What the answers settled beyond themselves (eager mode). */
+    if (eager && c->found >= 0) {
+        founded = c->nclasses;
+        c->templates[founded] = c->found;
+        c->blocked[founded] = 0;
+        joined(c, (int32_t)c->found, founded);
+        c->nclasses++;
+        o->costs.classes = c->nclasses;
+    }
+    for (int64_t d = 0; eager && d < c->nded; d++) {
+        if (c->ded_effect[d] != PAL__KN_NEW)
+            continue;
+        joined(c, (int32_t)c->ded_item[d], c->ded_cls[d]);
+        o->costs.deduced++;
+    }
+
+    /* The guidance's distances follow, once the classes are final. */
+    if (o->guide.kind != PAL__GUIDE_EMBEDDING || !o->guide.valid)
+        return;
+    for (int64_t k = 0; k < o->m; k++) {
+        int32_t x = (int32_t)o->cand[k];
+
+        if (answers[k] == PAL_ANSWER_SAME && o->effects[k] == PAL__KN_NEW)
+            pal__guide_join(o, x, cls);
+        else
+            pal__guide_reject(o, x, cls);
+    }
+    if (founded >= 0)
+        pal__guide_join(o, (int32_t)c->templates[founded], founded);
+    for (int64_t d = 0; eager && d < c->nded; d++)
+        if (c->ded_effect[d] == PAL__KN_NEW)
+            pal__guide_join(o, (int32_t)c->ded_item[d], c->ded_cls[d]);
 }

@@ -1,0 +1,439 @@
+/*
+ * Guidance of the captcha and item samplers by the host: an embedding or
+ * per-class scores, and class priors.
+ *
+ * With an embedding, the distance from an item to a class is the squared
+ * distance to the class's nearest known member. Each undetermined item
+ * keeps the nearest class among those it may still belong to, so that
+ * choosing a question does not cost a pass over every (item, member)
+ * pair: the cache is rebuilt once per embedding, and then follows the
+ * answers (a member joining a class can only bring its class nearer to
+ * the other items; a rejection only matters to the rejected item).
+ *
+ * The cache is a hint, never a part of the oracle's state that a journal
+ * must reproduce: a question drawn from it is recorded as guided, and a
+ * replay takes such a question as recorded.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "oracle_internal.h"
+
+static bool guidable(const pal_oracle_t *o)
+{
+    return o->opts.sampler == PAL_SAMPLER_CAPTCHA ||
+           o->opts.sampler == PAL_SAMPLER_ITEM;
+}
+
+void pal__guide_free(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+
+    pal__free(&o->alloc, g->v);
+    pal__free(&o->alloc, g->best);
+    pal__free(&o->alloc, g->rank);
+    pal__free(&o->alloc, g->per_class);
+    pal__free(&o->alloc, g->best_cls);
+    pal__free(&o->alloc, g->priors);
+    memset(g, 0, sizeof *g);
+}
+
+bool pal__guide_on(const pal_oracle_t *o)
+{
+    return o->guide.kind != PAL__GUIDE_NONE;
+}
+
+double pal__guide_prior(const pal__guide_t *g, int64_t c)
+{
+    if (g->npriors == 0)
+        return 1.0;
+    return c < g->npriors ? g->priors[c] : g->prior_mean;
+}
+
+double pal__guide_dist(const pal__guide_t *g, int32_t a, int32_t b)
+{
+    const double *u = g->v + (size_t)a * (size_t)g->k;
+    const double *w = g->v + (size_t)b * (size_t)g->k;
+    double s = 0.0;
+
+    for (int64_t j = 0; j < g->k; j++)
+        s += (u[j] - w[j]) * (u[j] - w[j]);
+    return s;
+}
+
+/* Squared distance from x to the nearest known member of class cls. */
+static double class_dist(pal_oracle_t *o, int32_t x, int64_t cls)
+{
+    const int32_t t = (int32_t)o->cap_s.templates[cls];
+    const pal__kn_t *kn = o->store->kn;
+    double best = HUGE_VAL;
+    int32_t y = t;
+
+    do {
+        double d = pal__guide_dist(&o->guide, x, y);
+
+        best = d < best ? d : best;
+        y = pal__kn_next(kn, y);
+    } while (y != t);
+    return best;
+}
+
+static void recompute(pal_oracle_t *o, int32_t x)
+{
+    pal__guide_t *g = &o->guide;
+    const pal__captcha_t *c = &o->cap_s;
+    double best = HUGE_VAL;
+    int32_t best_cls = -1;
+
+    for (int64_t q = 0; q < c->nclasses; q++) {
+        int32_t root = pal__kn_find_mut(o->store->kn,
+                                        (int32_t)c->templates[q]);
+        double d;
+
+        if (!pal__captcha_askable(o, x, root, q))
+            continue;
+        d = class_dist(o, x, q);
+        if (best_cls < 0 || d < best) {
+            best = d;
+            best_cls = (int32_t)q;
+        }
+    }
+    g->best[x] = best;
+    g->best_cls[x] = best_cls;
+}
+
+void pal__guide_refresh(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+
+    if (g->kind != PAL__GUIDE_EMBEDDING || g->valid)
+        return;
+    for (int32_t x = 0; x < o->n; x++)
+        if (o->cap_s.cls_of[x] < 0)
+            recompute(o, x);
+    g->valid = true;
+}
+
+void pal__guide_join(pal_oracle_t *o, int32_t x, int64_t cls)
+{
+    pal__guide_t *g = &o->guide;
+    const int32_t *cls_of = o->cap_s.cls_of;
+    int32_t root = pal__kn_find_mut(o->store->kn,
+                                    (int32_t)o->cap_s.templates[cls]);
+
+    for (int32_t y = 0; y < o->n; y++) {
+        double d;
+
+        if (cls_of[y] >= 0 || !pal__captcha_askable(o, y, root, cls))
+            continue;
+        d = pal__guide_dist(g, x, y);
+        if (g->best_cls[y] < 0 || d < g->best[y]) {
+            g->best[y] = d;
+            g->best_cls[y] = (int32_t)cls;
+        }
+    }
+}
+
+void pal__guide_reject(pal_oracle_t *o, int32_t x, int64_t cls)
+{
+    if (o->cap_s.cls_of[x] < 0 && o->guide.best_cls[x] == cls)
+        recompute(o, x);
+}
+
+int32_t pal__guide_likely(pal_oracle_t *o, int32_t x, double *key)
+{
+    const pal__guide_t *g = &o->guide;
+    const pal__captcha_t *c = &o->cap_s;
+    int64_t kc = g->k < c->nclasses ? g->k : c->nclasses;
+    int32_t best_cls = -1;
+    double best = HUGE_VAL;
+
+    if (g->kind == PAL__GUIDE_EMBEDDING) {
+        *key = g->best[x];
+        return g->best_cls[x];
+    }
+    for (int64_t q = 0; g->kind == PAL__GUIDE_SCORES && q < kc; q++) {
+        int32_t root = pal__kn_find_mut(o->store->kn,
+                                        (int32_t)c->templates[q]);
+        double s = -g->v[(size_t)x * (size_t)g->k + (size_t)q];
+
+        if ((best_cls < 0 || s < best) &&
+            pal__captcha_askable(o, x, root, q)) {
+            best = s;
+            best_cls = (int32_t)q;
+        }
+    }
+    *key = best;
+    return best_cls;
+}
+
+double pal__guide_key(pal_oracle_t *o, int32_t x, int64_t cls)
+{
+    const pal__guide_t *g = &o->guide;
+
+    if (g->kind == PAL__GUIDE_EMBEDDING)
+        return class_dist(o, x, cls);
+    if (g->kind == PAL__GUIDE_SCORES && cls < g->k)
+        return -g->v[(size_t)x * (size_t)g->k + (size_t)cls];
+    return HUGE_VAL;
+}
+
+/* ---- Setting the guidance ------------------------------------------------ */
+
+/* The per-item arrays every guidance uses, made once. */
+static int guide_room(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+    const size_t n = (size_t)o->n;
+
+    if (g->best)
+        return PAL_OK;
+    g->best = pal__alloc_array(&o->alloc, 2 * n, sizeof *g->best);
+    g->rank = pal__alloc_array(&o->alloc, n, sizeof *g->rank);
+    g->per_class = pal__alloc_array(&o->alloc, 2 * n, sizeof *g->per_class);
+    g->best_cls = pal__alloc_array(&o->alloc, 2 * n, sizeof *g->best_cls);
+    if (!g->best || !g->rank || !g->per_class || !g->best_cls) {
+        pal__free(&o->alloc, g->best);
+        pal__free(&o->alloc, g->rank);
+        pal__free(&o->alloc, g->per_class);
+        pal__free(&o->alloc, g->best_cls);
+        g->best = NULL;
+        g->rank = NULL;
+        g->per_class = NULL;
+        g->best_cls = NULL;
+        return PAL_E_NOMEM;
+    }
+    g->keys = g->best + n;
+    g->likely = g->best_cls + n;
+    return PAL_OK;
+}
+
+static int set_matrix(pal_oracle_t *o, int kind, pal_dtype_t dtype,
+                      int64_t n, int64_t k, const void *z, int64_t ldz)
+{
+    pal__guide_t *g;
+    double *v;
+    size_t count;
+    int rc;
+
+    if (!o || !z)
+        return PAL_E_NULL;
+    if (!guidable(o) || o->asking)
+        return PAL_E_STATE;
+    rc = pal__check_matrix(dtype, n, k, z, ldz);
+    if (rc != PAL_OK)
+        return rc;
+    if (dtype == PAL_F32 ? PAL__MISALIGNED(z, float)
+                         : PAL__MISALIGNED(z, double))
+        return PAL_E_ALIGN;
+    if (n != o->n ||
+        (kind == PAL__GUIDE_SCORES && k > o->cap_s.nclasses))
+        return PAL_E_SHAPE;
+    if (!pal__matrix_finite(dtype, n, k, z, ldz))
+        return PAL_E_NONFINITE;
+
+    g = &o->guide;
+    count = (size_t)n * (size_t)k;
+    rc = guide_room(o);
+    if (rc != PAL_OK)
+        return rc;
+
+    /* A guidance of the same size is overwritten in place, so that a
+     * host handing in a new one at every step allocates nothing. */
+    v = g->v && g->k == k ? g->v
+                          : pal__alloc_array(&o->alloc, count, sizeof *v);
+    if (!v)
+        return PAL_E_NOMEM;
+    for (int64_t i = 0; i < n; i++) {
+        double *row = v + (size_t)i * (size_t)k;
+
+        if (dtype == PAL_F32) {
+            const float *src = (const float *)z + (size_t)i * (size_t)ldz;
+
+            for (int64_t j = 0; j < k; j++)
+                row[j] = src[j];
+        } else {
+            const double *src = (const double *)z + (size_t)i * (size_t)ldz;
+
+            for (int64_t j = 0; j < k; j++)
+                row[j] = src[j];
+        }
+    }
+    if (v != g->v)
+        pal__free(&o->alloc, g->v);
+    g->v = v;
+    g->k = k;
+    g->kind = kind;
+    g->valid = false;
+    return PAL_OK;
+}
+
+int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype, int64_t n,
+                             int64_t k, const void *z, int64_t ldz)
+{
+    return set_matrix(o, PAL__GUIDE_EMBEDDING, dtype, n, k, z, ldz);
+}
+
+int pal_oracle_set_scores(pal_oracle_t *o, pal_dtype_t dtype, int64_t n,
+                          int64_t k, const void *scores, int64_t lds)
+{
+    return set_matrix(o, PAL__GUIDE_SCORES, dtype, n, k, scores, lds);
+}
+
+void pal_oracle_clear_guidance(pal_oracle_t *o)
+{
+    if (!o || o->asking)
+        return;
+    pal__free(&o->alloc, o->guide.v);
+    o->guide.v = NULL;
+    o->guide.k = 0;
+    o->guide.kind = PAL__GUIDE_NONE;
+    o->guide.valid = false;
+}
+
+int pal_oracle_set_priors(pal_oracle_t *o, int64_t k, const double *priors)
+{
+    pal__guide_t *g;
+    double *p = NULL, sum = 0.0;
+
+    if (!o)
+        return PAL_E_NULL;
+    if (!guidable(o) || o->asking)
+        return PAL_E_STATE;
+    if (k < 0)
+        return PAL_E_SIZE;
+    if (k > 0 && !priors)
+        return PAL_E_NULL;
+    if (k > o->cap_s.nclasses)
+        return PAL_E_SHAPE;
+    if (PAL__MISALIGNED(priors, double))
+        return PAL_E_ALIGN;
+    for (int64_t c = 0; c < k; c++)
+        if (!(priors[c] > 0.0) || !isfinite(priors[c]))
+            return PAL_E_RANGE;
+    if (k > 0) {
+        p = pal__alloc_array(&o->alloc, (size_t)k, sizeof *p);
+        if (!p)
+            return PAL_E_NOMEM;
+        for (int64_t c = 0; c < k; c++) {
+            p[c] = priors[c];
+            sum += priors[c];
+        }
+    }
+    g = &o->guide;
+    pal__free(&o->alloc, g->priors);
+    g->priors = p;
+    g->npriors = k;
+    g->prior_mean = k > 0 ? sum / (double)k : 1.0;
+    return PAL_OK;
+}
+
+/* ---- The guided captcha question ----------------------------------------- */
+
+static int by_key(const void *pa, const void *pb)
+{
+    const struct pal__ranked *a = pa, *b = pb;
+
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->x > b->x) - (a->x < b->x);
+}
+
+/* Most rejections first, then by key and index. */
+static int by_rejections(const void *pa, const void *pb)
+{
+    const struct pal__ranked *a = pa, *b = pb;
+
+    if (a->rej != b->rej)
+        return a->rej > b->rej ? -1 : 1;
+    return by_key(pa, pb);
+}
+
+/* True when item a comes before item b in the order of by_rejections. */
+static bool before(const pal_oracle_t *o, int32_t a, int32_t b)
+{
+    const int32_t *rej = o->cap_s.rejected;
+    const double *key = o->guide.keys;
+
+    if (rej[a] != rej[b])
+        return rej[a] > rej[b];
+    if (key[a] != key[b])
+        return key[a] < key[b];
+    return a < b;
+}
+
+int pal__captcha_guided(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+    pal__captcha_t *c = &o->cap_s;
+    pal__kn_t *kn = o->store->kn;
+    const int64_t nc = c->nclasses;
+    int64_t *top = g->per_class + o->n, best = -1, got = 0, k1 = 0, k2 = 0;
+    int32_t best_rej = 0, root;
+    double best_w = 0.0;
+
+    /* Each undetermined item's likely class, and each class's first
+     * likely item. */
+    pal__guide_refresh(o);
+    for (int64_t q = 0; q < nc; q++)
+        g->per_class[q] = 0;
+    for (int32_t x = 0; x < o->n; x++) {
+        int32_t q = c->cls_of[x] >= 0 ? -1
+                                      : pal__guide_likely(o, x, &g->keys[x]);
+
+        g->likely[x] = q;
+        if (q >= 0 && (g->per_class[q]++ == 0 || before(o, x, (int32_t)top[q])))
+            top[q] = x;
+    }
+
+    /*
+     * The class whose first likely item has the most rejections, so that
+     * an item on its way to elimination (or to founding a class) is
+     * followed to the end instead of spreading negatives over many
+     * items; among equals, the fewest known members for its prior, then
+     * the oldest.
+     */
+    for (int64_t q = 0; q < nc; q++) {
+        int32_t r = pal__kn_find_mut(kn, (int32_t)c->templates[q]);
+        double w = (double)pal__kn_size(kn, r) / pal__guide_prior(g, q);
+        int32_t rej;
+
+        if (g->per_class[q] == 0)
+            continue;
+        rej = c->rejected[top[q]];
+        if (best < 0 || rej > best_rej || (rej == best_rej && w < best_w)) {
+            best = q;
+            best_rej = rej;
+            best_w = w;
+        }
+    }
+    if (best < 0)
+        return PAL_E_EMPTY;
+
+    /* Its likely items first, in that order. */
+    for (int32_t x = 0; x < o->n; x++)
+        if (g->likely[x] == best)
+            g->rank[k1++] = (struct pal__ranked){g->keys[x], x,
+                                                 c->rejected[x]};
+    qsort(g->rank, (size_t)k1, sizeof *g->rank, by_rejections);
+    for (; got < k1 && got < o->cap; got++)
+        o->cand[got] = g->rank[got].x;
+
+    /* Then the nearest of the others. */
+    root = pal__kn_find_mut(kn, (int32_t)c->templates[best]);
+    for (int32_t x = 0; got < o->cap && x < o->n; x++)
+        if (c->cls_of[x] < 0 && g->likely[x] != best &&
+            pal__captcha_askable(o, x, root, best))
+            g->rank[k2++] =
+                (struct pal__ranked){pal__guide_key(o, x, best), x, 0};
+    qsort(g->rank, (size_t)k2, sizeof *g->rank, by_key);
+    for (int64_t p = 0; got < o->cap && p < k2; p++)
+        o->cand[got++] = g->rank[p].x;
+
+    o->pending = true;
+    o->guided = true;
+    o->anchor = c->templates[best];
+    o->cls = best;
+    o->m = got;
+    return PAL_OK;
+}

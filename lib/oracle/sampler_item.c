@@ -1,0 +1,179 @@
+/*
+ * The item-centric sampler: one undetermined item at a time, asked
+ * against the template of the class it most likely belongs to, then the
+ * next most likely, until an answer "same", or until elimination
+ * decides (a new class, or with the number of classes known, the last
+ * one). Its bookkeeping is the captcha sampler's: classes with templates,
+ * rejection counts and unsure lists, in eager mode (classes founded and
+ * deductions made in the step that settles them).
+ *
+ * An undetermined item may still be asked about when the classes it was
+ * rejected by or answered unsure against are fewer than the classes.
+ */
+#include <math.h>
+
+#include "oracle_internal.h"
+
+/* Classes item x cannot be asked against any more. */
+static int64_t closed(const pal__captcha_t *c, int32_t x)
+{
+    int64_t k = c->rejected[x];
+
+    for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
+        k++;
+    return k;
+}
+
+static bool open_item(const pal__captcha_t *c, int32_t x)
+{
+    return c->cls_of[x] < 0 && closed(c, x) < c->nclasses;
+}
+
+/*
+ * The open item rejected by the most classes, uniformly at random among
+ * equals; -1 when no item is open.
+ */
+static int32_t pick_random(pal_oracle_t *o)
+{
+    const pal__captcha_t *c = &o->cap_s;
+    int64_t top = -1, ties = 0, p;
+
+    for (int32_t x = 0; x < o->n; x++) {
+        if (!open_item(c, x))
+            continue;
+        if (c->rejected[x] > top) {
+            top = c->rejected[x];
+            ties = 0;
+        }
+        ties += c->rejected[x] == top;
+    }
+    if (ties == 0)
+        return -1;
+    p = (int64_t)pal__rng_below(&o->rng, (uint64_t)ties);
+    for (int32_t x = 0; x < o->n; x++)
+        if (open_item(c, x) && c->rejected[x] == top && p-- == 0)
+            return x;
+    return -1;
+}
+
+/* The open item whose likely class is the most certain (smallest key,
+ * then smallest index); -1 when no item is open. */
+static int32_t pick_certain(pal_oracle_t *o)
+{
+    const pal__captcha_t *c = &o->cap_s;
+    int32_t best = -1;
+    double best_key = HUGE_VAL;
+
+    for (int32_t x = 0; x < o->n; x++) {
+        double key;
+
+        if (!open_item(c, x))
+            continue;
+        if (pal__guide_likely(o, x, &key) < 0)
+            key = HUGE_VAL;
+        if (best < 0 || c->rejected[x] > c->rejected[best] ||
+            (c->rejected[x] == c->rejected[best] && key < best_key)) {
+            best = x;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+/* Without guidance: the askable class of largest prior, or else of most
+ * known members; ties go to the oldest. */
+static int64_t fallback_class(pal_oracle_t *o, int32_t x)
+{
+    const pal__captcha_t *c = &o->cap_s;
+    pal__kn_t *kn = o->store->kn;
+    int64_t best = -1;
+    double best_w = 0.0;
+
+    for (int64_t q = 0; q < c->nclasses; q++) {
+        int32_t r = pal__kn_find_mut(kn, (int32_t)c->templates[q]);
+        double w = o->guide.npriors > 0 ? pal__guide_prior(&o->guide, q)
+                                        : (double)pal__kn_size(kn, r);
+
+        if ((best < 0 || w > best_w) && pal__captcha_askable(o, x, r, q)) {
+            best = q;
+            best_w = w;
+        }
+    }
+    return best;
+}
+
+static bool certain_order(const pal_oracle_t *o)
+{
+    return pal__guide_on(o) && o->opts.item_order == PAL_ITEM_ORDER_CERTAIN;
+}
+
+int pal__item_next(pal_oracle_t *o)
+{
+    int64_t cls = -1;
+    int32_t x;
+    double key;
+
+    pal__guide_refresh(o);
+    x = certain_order(o) ? pick_certain(o) : pick_random(o);
+    if (x < 0)
+        return PAL_DONE;
+    if (pal__guide_on(o))
+        cls = pal__guide_likely(o, x, &key);
+    if (cls < 0)
+        cls = fallback_class(o, x);
+    if (cls < 0)
+        return PAL_DONE;   /* not reached: x is open */
+
+    o->pending = true;
+    o->guided = pal__guide_on(o);
+    o->anchor = o->cap_s.templates[cls];
+    o->cls = cls;
+    o->cand[0] = x;
+    o->m = 1;
+    return PAL_OK;
+}
+
+int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                      const int64_t *cand)
+{
+    pal__captcha_t *c = &o->cap_s;
+    int64_t cls = -1;
+    uint32_t g;
+    int32_t root;
+
+    /* Drawing the question would have founded a class first. */
+    pal__captcha_found(o);
+    for (int64_t q = 0; q < c->nclasses && cls < 0; q++)
+        if (c->templates[q] == a)
+            cls = q;
+    if (cls < 0 || m < 1 || m > o->cap)
+        return PAL_E_FORMAT;
+
+    /* The item sampler chose the item without guidance in random order. */
+    if (o->opts.sampler == PAL_SAMPLER_ITEM &&
+        o->opts.item_order == PAL_ITEM_ORDER_RANDOM &&
+        pick_random(o) != cand[0])
+        return PAL_E_FORMAT;
+
+    root = pal__kn_find_mut(o->store->kn, (int32_t)a);
+    if (++c->gen == 0) {
+        memset(c->mark, 0, (size_t)o->n * sizeof *c->mark);
+        c->gen = 1;
+    }
+    g = c->gen;
+    for (int64_t k = 0; k < m; k++) {
+        int32_t x = (int32_t)cand[k];
+
+        if (c->mark[x] == g || c->cls_of[x] >= 0 ||
+            !pal__captcha_askable(o, x, root, cls))
+            return PAL_E_FORMAT;
+        c->mark[x] = g;
+        o->cand[k] = x;
+    }
+    o->pending = true;
+    o->guided = true;
+    o->anchor = a;
+    o->cls = cls;
+    o->m = m;
+    return PAL_OK;
+}
