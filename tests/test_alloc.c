@@ -235,7 +235,8 @@ enum {
     C_STORE, C_ANSWER, C_ANSWER_BATCH, C_STORE_GRAPH, C_STORE_JOURNAL,
     C_STORE_REPLAY, C_ORACLE, C_STEP, C_STEP_BATCH, C_NEXT_ANSWER,
     C_PASSIVE_STEP, C_SSL_STEP, C_ORACLE_JOURNAL, C_ORACLE_REPLAY,
-    C_ANSWER_JOURNALED, C_STEP_JOURNALED, N_CALLS
+    C_ANSWER_JOURNALED, C_STEP_JOURNALED, C_ANSWER_MANY,
+    C_ANSWER_MANY_JOURNALED, N_CALLS
 };
 
 static const char *const call_name[N_CALLS] = {
@@ -253,7 +254,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_next + answer", "pal_oracle_step (passive)",
     "pal_oracle_step (ssl)", "pal_oracle_journal_open",
     "pal_oracle_journal_open (replay)", "pal_store_answer (journal)",
-    "pal_oracle_step (journal)"};
+    "pal_oracle_step (journal)", "pal_store_answer_batch",
+    "pal_store_answer_batch (journal)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -279,11 +281,12 @@ static void prepare(world_t *w, int call)
         /* The world's store must be fresh to open a journal. */
         pal_store_destroy(w->s);
         ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
-    } else if (call == C_STORE_JOURNAL || call == C_ANSWER_JOURNALED) {
+    } else if (call == C_STORE_JOURNAL || call == C_ANSWER_JOURNALED ||
+               call == C_ANSWER_MANY_JOURNALED) {
         unlink(w->path);
         pal_store_destroy(w->s);
         ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
-        if (call == C_ANSWER_JOURNALED)
+        if (call != C_STORE_JOURNAL)
             ck_status(pal_store_journal_open(w->s, w->path, 0, NULL),
                       PAL_OK);
     } else if (call == C_ORACLE_JOURNAL || call == C_ORACLE_REPLAY ||
@@ -401,6 +404,18 @@ static int run(world_t *w, int call)
         return pal_store_answer(w->s, 9, 10, PAL_ANSWER_SAME, w->b, NULL);
     case C_STEP_JOURNALED:
         return pal_oracle_step(w->o, w->b);
+    case C_ANSWER_MANY:
+    case C_ANSWER_MANY_JOURNALED: {
+        /* Merges, links, a conflict and an unsure answer: every kind of
+         * memory the batch reserves. */
+        static const int64_t bi[6] = {3, 6, 9, 4, 3, 2};
+        static const int64_t bj[6] = {4, 7, 10, 6, 7, 11};
+        static const pal_answer_t ba[6] = {
+            PAL_ANSWER_SAME, PAL_ANSWER_DIFFERENT, PAL_ANSWER_SAME,
+            PAL_ANSWER_SAME, PAL_ANSWER_SAME, PAL_ANSWER_UNSURE};
+
+        return pal_store_answer_batch(w->s, 6, bi, bj, ba, NULL);
+    }
     case C_ORACLE:
         for (int smp = PAL_SAMPLER_SSL; smp <= PAL_SAMPLER_CAPTCHA; smp++) {
             pal_oracle_opts_init(&op);

@@ -126,13 +126,16 @@ struct pal__kn {
 
     pal__kn_counts_t c;
 
-    /* The open transaction. */
+    /* The open transaction, if tx is set. Answers outside transactions
+     * (pal__kn_answer_batch) keep no undo log. */
+    bool tx;
     int64_t tx_merges;
     pal__kn_counts_t saved;
     undo_t *undo;
     int64_t nundo, undo_cap;
     uint64_t *added;     /* keys inserted, in order */
     int64_t nadded, added_cap;
+    undo_t scratch_undo; /* the entry of an answer outside transactions */
 };
 
 /* ---- Creation ------------------------------------------------------------ */
@@ -334,7 +337,8 @@ static void key_insert(pal__kn_t *kn, uint64_t key)
 {
     key_place(kn->keys, kn->key_bits, key);
     kn->key_count++;
-    kn->added[kn->nadded++] = key;
+    if (kn->tx)
+        kn->added[kn->nadded++] = key;
 }
 
 /* Empty slot s, shifting back the entries of its cluster so that every
@@ -664,6 +668,7 @@ static void maybe_compact(pal__kn_t *kn, int32_t r)
 
 void pal__kn_begin(pal__kn_t *kn)
 {
+    kn->tx = true;
     kn->saved = kn->c;
     kn->tx_merges = 0;
     kn->nundo = 0;
@@ -774,6 +779,7 @@ void pal__kn_rollback(pal__kn_t *kn)
             undo_merge(kn, u);
     }
     kn->c = kn->saved;
+    kn->tx = false;
     kn->tx_merges = 0;
     kn->nadded = 0;
 }
@@ -782,6 +788,7 @@ void pal__kn_commit(pal__kn_t *kn)
 {
     int64_t live = kn->c.different_pairs;
 
+    kn->tx = false;
     kn->tx_merges = 0;
 
     /* Maintenance that a rollback could not undo waits for this point. */
@@ -849,13 +856,16 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
     undo_t *u;
     int rc;
 
-    rc = reserve(kn, 2, 1, 2);
-    if (rc == PAL_OK && emit)
-        rc = emit_cross(kn, x, y, 0, emit, ctx);
-    if (rc != PAL_OK)
-        return rc;
-
-    u = &kn->undo[kn->nundo++];
+    if (kn->tx) {
+        rc = reserve(kn, 2, 1, 2);
+        if (rc == PAL_OK && emit)
+            rc = emit_cross(kn, x, y, 0, emit, ctx);
+        if (rc != PAL_OK)
+            return rc;
+        u = &kn->undo[kn->nundo++];
+    } else {
+        u = &kn->scratch_undo;
+    }
     memset(u, 0, sizeof *u);
     u->kind = UNDO_LINK;
     u->a = x;
@@ -905,18 +915,21 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     nb = kn->it[b].size;
 
     /* b's keys move to a: at most one new key per node of b's list. */
-    rc = reserve(kn, 0, kn->it[b].len, 1);
-    if (rc == PAL_OK && emit) {
-        rc = emit_cross(kn, a, b, 1, emit, ctx);
-        if (rc == PAL_OK)
-            rc = emit_side(kn, a, b, emit, ctx);
-        if (rc == PAL_OK)
-            rc = emit_side(kn, b, a, emit, ctx);
+    if (kn->tx) {
+        rc = reserve(kn, 0, kn->it[b].len, 1);
+        if (rc == PAL_OK && emit) {
+            rc = emit_cross(kn, a, b, 1, emit, ctx);
+            if (rc == PAL_OK)
+                rc = emit_side(kn, a, b, emit, ctx);
+            if (rc == PAL_OK)
+                rc = emit_side(kn, b, a, emit, ctx);
+        }
+        if (rc != PAL_OK)
+            return rc;
+        u = &kn->undo[kn->nundo++];
+    } else {
+        u = &kn->scratch_undo;
     }
-    if (rc != PAL_OK)
-        return rc;
-
-    u = &kn->undo[kn->nundo++];
     memset(u, 0, sizeof *u);
     u->kind = UNDO_MERGE;
     u->a = a;
@@ -984,7 +997,7 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
         heavy_push(kn, a, sa + sb - inter);
         u->born_a = true;
     }
-    kn->tx_merges++;
+    kn->tx_merges += kn->tx;
     return PAL_OK;
 }
 
@@ -1023,6 +1036,143 @@ int pal__kn_answer(pal__kn_t *kn, int32_t i, int32_t j, int answer,
     kn->c.redundant += eff == PAL__KN_KNOWN;
     *effect = eff;
     return PAL_OK;
+}
+
+/* ---- Answers outside transactions ----------------------------------------
+ *
+ * A batch reserves, before it changes anything, all the memory its answers
+ * may need, so that recording them cannot fail and needs no undo log:
+ * the log's entries, two list nodes per "different" answer, two slots in
+ * the heavy set per answer (at most one per component), and key room for twice the component
+ * pairs that can be apart by its end. A merge moves at most one key per
+ * component apart from the absorbed side, and stale keys are purged in
+ * place whenever the next answer could overflow that room: afterwards the
+ * table holds the live keys only, at most half the room.
+ */
+
+/* Keys the table takes before its load passes 70%. */
+static uint64_t key_room(const pal__kn_t *kn)
+{
+    return kn->key_cap / 10 * 7 + kn->key_cap % 10 * 7 / 10;
+}
+
+int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
+{
+    uint64_t live = (uint64_t)kn->c.different_pairs + (uint64_t)different;
+    int64_t heavy = (int64_t)kn->n - kn->nheavy;
+    int rc;
+
+    if (count > INT64_MAX - kn->c.answers ||
+        (uint64_t)different >= (uint64_t)(NIL / 2))
+        return PAL_E_NOMEM;
+    /* A link makes at most two components heavy, a merge one. */
+    if (heavy > 2 * count)
+        heavy = 2 * count;
+    rc = grow(&kn->alloc, (void **)&kn->log, sizeof *kn->log,
+              kn->c.answers, &kn->log_cap, kn->c.answers + count);
+    if (rc == PAL_OK && different > 0)
+        rc = pool_reserve(kn, (uint32_t)(2 * different));
+    if (rc == PAL_OK && 2 * live + 1 > kn->key_count)
+        rc = key_reserve(kn, 2 * live + 1 - kn->key_count);
+    if (rc == PAL_OK && heavy > 0)
+        rc = grow(&kn->alloc, (void **)&kn->hv, sizeof *kn->hv, kn->nheavy,
+                  &kn->heavy_cap, kn->nheavy + heavy);
+    return rc;
+}
+
+/* The root of i, read without writing, stopping after two steps: a guess
+ * of where the answer will look, good enough to fetch memory ahead. */
+static inline int32_t guess_root(const pal__kn_t *kn, int32_t i)
+{
+    int32_t p = kn->it[i].parent;
+
+    if (p != i) {
+        i = p;
+        p = kn->it[i].parent;
+    }
+    if (p != i)
+        __builtin_prefetch(&kn->it[p]);
+    return p;
+}
+
+/* Answers ahead of the current one whose items, then roots' keys and
+ * lists, are fetched from memory: a few hundred nanoseconds of latency
+ * each, overlapped. */
+#define FETCH_ITEMS 16
+#define FETCH_ROOTS 8
+
+static inline void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j)
+{
+    int32_t a = guess_root(kn, i), b = guess_root(kn, j);
+
+    if (a != b) {
+        uint32_t ha = kn->it[a].head, hb = kn->it[b].head;
+
+        __builtin_prefetch(&kn->keys[key_home(pair_key(a, b),
+                                              kn->key_bits)]);
+        if (ha != NIL)
+            __builtin_prefetch(&kn->pool[ha]);
+        if (hb != NIL)
+            __builtin_prefetch(&kn->pool[hb]);
+    }
+}
+
+void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
+                          const int64_t *j, const pal_answer_t *answers,
+                          int *effects)
+{
+    for (int64_t k = 0; k < count; k++) {
+        int32_t x = (int32_t)i[k], y = (int32_t)j[k], a, b;
+        int answer = (int)answers[k], eff;
+
+        if (k + FETCH_ITEMS < count) {
+            __builtin_prefetch(&kn->it[i[k + FETCH_ITEMS]]);
+            __builtin_prefetch(&kn->it[j[k + FETCH_ITEMS]]);
+        }
+        if (k + FETCH_ROOTS < count)
+            fetch_roots(kn, (int32_t)i[k + FETCH_ROOTS],
+                        (int32_t)j[k + FETCH_ROOTS]);
+
+        a = pal__kn_find_mut(kn, x);
+        b = pal__kn_find_mut(kn, y);
+        if (answer == PAL__KN_UNSURE)
+            eff = PAL__KN_IGNORED;
+        else if (a == b)
+            eff = answer == PAL__KN_SAME ? PAL__KN_KNOWN : PAL__KN_CONFLICT;
+        else if (pal__kn_apart(kn, a, b))
+            eff = answer == PAL__KN_DIFFERENT ? PAL__KN_KNOWN
+                                              : PAL__KN_CONFLICT;
+        else
+            eff = PAL__KN_NEW;
+
+        if (eff == PAL__KN_NEW && answer == PAL__KN_SAME) {
+            int32_t small = kn->it[a].size < kn->it[b].size ? a : b;
+
+            if (kn->key_count + (uint64_t)kn->it[small].deg > key_room(kn))
+                key_purge(kn);
+            merge(kn, a, b, NULL, NULL);
+            maybe_compact(kn, kn->it[a].parent == a ? a : b);
+        } else if (eff == PAL__KN_NEW) {
+            if (kn->key_count + 1 > key_room(kn))
+                key_purge(kn);
+            link_apart(kn, a, b, NULL, NULL);
+            maybe_compact(kn, a);
+            maybe_compact(kn, b);
+        }
+
+        kn->log[kn->c.answers++] =
+            (uint64_t)x << 33 | (uint64_t)y << 2 | (uint64_t)answer;
+        kn->c.same += answer == PAL__KN_SAME;
+        kn->c.different += answer == PAL__KN_DIFFERENT;
+        kn->c.unsure += answer == PAL__KN_UNSURE;
+        kn->c.conflicts += eff == PAL__KN_CONFLICT;
+        kn->c.redundant += eff == PAL__KN_KNOWN;
+        if (effects)
+            effects[k] = eff;
+    }
+    if ((int64_t)kn->key_count - kn->c.different_pairs >
+        kn->c.different_pairs + PURGE_SLACK)
+        key_purge(kn);
 }
 
 /* ---- Queries ------------------------------------------------------------- */
