@@ -1041,10 +1041,11 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
     const int64_t n = m->n;
     const pal__kn_counts_t *c = pal__kn_counts(kn);
     unsigned char *seen = calloc((size_t)n, 1);
-    int64_t comps = 0, dpairs = 0, known = 0, live = 0;
+    int64_t comps = 0, dpairs = 0, known = 0, live = 0, used = 0;
 
     for (int32_t r = 0; r < n; r++) {
-        int64_t apart = 0, deg = 0, nodes = 0, distinct = 0, members = 0;
+        int64_t apart = 0, deg = 0, nodes = 0, entries = 0, distinct = 0;
+        int64_t members = 0;
         int32_t x;
 
         for (int32_t j = 0; j < n; j++) {
@@ -1079,17 +1080,23 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
 
         /* The list names every component apart, and only those. */
         memset(seen, 0, (size_t)n);
-        for (uint32_t v = kn->it[r].head; v != NIL; v = kn->pool[v].next) {
-            int32_t cj = pal__kn_find(kn, kn->pool[v].item);
+        for (uint32_t v = kn->it[r].head, k = head_count(kn->it[r].len);
+             v != NIL; v = kn->pool[v].next, k = NODE_ITEMS) {
+            /* Every node is full but the first. */
+            quick_assert(k >= 1 && k <= NODE_ITEMS);
+            for (uint32_t q = 0; q < k; q++) {
+                int32_t cj = pal__kn_find(kn, kn->pool[v].item[q]);
 
-            quick_assert(pal__kn_apart(kn, r, cj));
-            distinct += !seen[cj];
-            seen[cj] = 1;
+                quick_assert(pal__kn_apart(kn, r, cj));
+                distinct += !seen[cj];
+                seen[cj] = 1;
+                entries++;
+            }
             nodes++;
-            if (kn->pool[v].next == NIL)
-                quick_assert(kn->it[r].tail == v);
         }
-        quick_assert(nodes == kn->it[r].len);
+        quick_assert(entries == kn->it[r].len);
+        quick_assert(nodes == (kn->it[r].len + NODE_ITEMS - 1) / NODE_ITEMS);
+        used += nodes;
         quick_assert(distinct == deg);
         if (kn->it[r].heavy)
             quick_assert(kn->hv[kn->it[r].heavy - 1].root == r);
@@ -1102,6 +1109,8 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
     for (uint64_t sl = 0; sl < kn->key_cap; sl++)
         live += kn->keys[sl] != EMPTY_KEY && !key_stale(kn, kn->keys[sl]);
     quick_assert(live == dpairs);
+    /* Only roots hold nodes: absorbed lists went back to the pool. */
+    quick_assert(used == (int64_t)kn->pool_used - (int64_t)kn->nfree);
     quick_assert(c->components == comps);
     quick_assert(c->different_pairs == dpairs);
     quick_assert(c->known_pairs == known);

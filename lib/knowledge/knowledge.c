@@ -8,13 +8,15 @@
  *
  * Cannot-links are kept twice. A hash table (open addressing, linear
  * probing) holds one key per pair of roots known different, so that "are
- * these two components apart?" costs O(1). Each root also owns a list of
- * nodes naming one item of every component it is apart from; merging two
- * components concatenates their lists in O(1). A list may name a component
- * through several items, or through an item whose component has since
- * merged: reading resolves each node through find and skips repeats with
- * scratch marks, and a list grown past twice its distinct size is compacted
- * once no transaction is open.
+ * these two components apart?" costs O(1). Each root also owns a list
+ * naming one item of every component it is apart from, in nodes of seven
+ * entries, so that a walk waits for memory once per node and resolves the
+ * entries of a node together. A list may name a component through several
+ * items, or through an item whose component has since merged: reading
+ * resolves each entry through find and skips repeats with scratch marks,
+ * and a list grown past twice its distinct size is compacted once no
+ * transaction is open. A merge copies into the survivor's list the
+ * components apart from the absorbed side only, resolved and each once.
  *
  * A merge moves the keys of the smaller component (by items) to the root
  * that survives, so each key moves O(log n) times over the store's life.
@@ -26,18 +28,29 @@
  * The count of known pairs needs, at each merge, the number of items known
  * different from each side. The absorbed side's list is walked anyway, to
  * move its keys. On the surviving side, a component with few cannot-links
- * walks its short list too, while a "heavy" one (PAL__KN_HEAVY_DEGREE
- * distinct cannot-links or more) keeps the count up to date, pushed to it
- * by every merge of a neighbour. A heavy component finds its heavy
- * neighbours through its list or through the set of heavy components,
- * whichever is shorter, so an answer never walks a long list it does not
- * have to.
+ * walks its short list too (which spares the absorbed side's walk the
+ * table: the marks tell which components are apart from both), while a
+ * "heavy" one (PAL__KN_HEAVY_DEGREE distinct cannot-links or more) keeps
+ * the count up to date, pushed to it by every merge of a neighbour. A
+ * heavy component finds its heavy neighbours through its list or through
+ * the set of heavy components, whichever is shorter, so an answer never
+ * walks a long list it does not have to.
  *
- * Every answer runs inside a transaction: it reserves all the memory it
- * may need before changing anything, then records an undo entry from which
- * pal__kn_rollback restores the store exactly.
+ * Every answer of pal__kn_answer runs inside a transaction: it reserves
+ * all the memory it may need before changing anything, then records an
+ * undo entry from which pal__kn_rollback restores the store exactly. The
+ * answers of a batch (pal__kn_answer_batch) run outside transactions,
+ * with the memory of the whole batch reserved first; they keep no undo
+ * entry, halve paths and free the absorbed lists at once, and fetch the
+ * memory of the next answers while recording the current one.
  */
+#define _DEFAULT_SOURCE
+
 #include "knowledge.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define NIL UINT32_MAX
 #define EMPTY_KEY UINT64_MAX
@@ -58,22 +71,35 @@
 
 /*
  * What the store keeps per item, in one record so that an answer touches
- * one cache line per item. The component fields are valid at roots.
+ * one cache line per item, and a walk one per component it meets. The
+ * component fields are valid at roots.
  */
 typedef struct item {
     int32_t parent, size;
     int32_t next;        /* next member of the circular list */
     int32_t deg;         /* distinct components known different */
     int32_t heavy;       /* 1 + slot in the heavy set, 0 when light */
-    uint32_t head, tail, len;   /* the cannot-link list */
+    uint32_t head, len;  /* the cannot-link list: first node, entries */
+    uint32_t stamp;      /* scratch mark of walks, at roots */
 } item_t;
 
 _Static_assert(sizeof(item_t) == 32, "two records per cache line");
 
+/*
+ * A node of a cannot-link list: up to NODE_ITEMS entries, each an item
+ * of a component known different. Every node of a list is full but the
+ * first, which holds the rest: (len - 1) % NODE_ITEMS + 1 entries. So a
+ * walk waits for memory once per node rather than once per entry, and
+ * the entries of a node are resolved together.
+ */
+#define NODE_ITEMS 7
+
 typedef struct node {
-    int32_t item;    /* an item of a component known different */
+    int32_t item[NODE_ITEMS];
     uint32_t next;   /* next node of the list, NIL at the end */
 } node_t;
+
+_Static_assert(sizeof(node_t) == 32, "two nodes per cache line");
 
 typedef struct heavy {
     int32_t root;
@@ -89,8 +115,8 @@ enum { UNDO_LINK = 1, UNDO_MERGE = 2 };
 typedef struct undo {
     int kind;
     int32_t a, b;
-    uint32_t head_a, tail_a, len_a;   /* a's list before */
-    uint32_t head_b, tail_b, len_b;   /* link: b's list before */
+    uint32_t head_a, len_a;           /* a's list before */
+    uint32_t head_b, len_b;           /* link: b's list before */
     int32_t deg_a;                    /* merge: a's degree before */
     int32_t heavy_pos_b;              /* merge: b's slot in the heavy
                                          set, -1 when light */
@@ -105,8 +131,7 @@ struct pal__kn {
 
     item_t *it;          /* n records, aligned on cache lines */
     void *it_block;      /* the allocation they live in */
-    uint32_t *stamp;     /* scratch marks, per item */
-    uint32_t gen;
+    uint32_t gen;        /* the last generation of scratch marks */
 
     /* Nodes of the cannot-link lists, with a free list. */
     node_t *pool;
@@ -140,6 +165,27 @@ struct pal__kn {
 
 /* ---- Creation ------------------------------------------------------------ */
 
+/*
+ * The records, the key table and the nodes are read at random, one cache
+ * line per access. Offered to transparent huge pages (a hint the system
+ * may ignore, for the whole pages inside the block), they also spare most
+ * of those accesses a walk of the page tables.
+ */
+static void hint_huge(void *p, size_t len)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t page = 4096;
+    uintptr_t skip = (page - (uintptr_t)p % page) % page;
+
+    if (p && len >= ((size_t)2 << 20) + skip)
+        (void)madvise((char *)p + skip, (len - skip) / page * page,
+                      MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
 {
     pal__kn_t *kn;
@@ -153,18 +199,17 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
 
     /* 32-byte records, aligned so that none straddles two lines. */
     kn->it_block = pal__alloc_array(alloc, (size_t)n + 2, sizeof *kn->it);
-    kn->stamp = pal__alloc_array(alloc, (size_t)n, sizeof *kn->stamp);
     kn->key_bits = 6;
     kn->key_cap = (uint64_t)1 << kn->key_bits;
     kn->keys = pal__alloc_array(alloc, (size_t)kn->key_cap,
                                 sizeof *kn->keys);
-    if (!kn->it_block || !kn->stamp || !kn->keys) {
+    if (!kn->it_block || !kn->keys) {
         pal__free(alloc, kn->it_block);
-        pal__free(alloc, kn->stamp);
         pal__free(alloc, kn->keys);
         pal__free(alloc, kn);
         return PAL_E_NOMEM;
     }
+    hint_huge(kn->it_block, ((size_t)n + 2) * sizeof *kn->it);
     kn->it = (item_t *)((char *)kn->it_block +
                         (64u - (uintptr_t)kn->it_block % 64u) % 64u);
     memset(kn->keys, 0xff, (size_t)kn->key_cap * sizeof *kn->keys);
@@ -175,9 +220,9 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
         kn->it[i].next = i;
         kn->it[i].deg = 0;
         kn->it[i].heavy = 0;
-        kn->it[i].head = kn->it[i].tail = NIL;
+        kn->it[i].head = NIL;
         kn->it[i].len = 0;
-        kn->stamp[i] = 0;
+        kn->it[i].stamp = 0;
     }
     kn->free_head = NIL;
     kn->c.components = n;
@@ -190,7 +235,6 @@ void pal__kn_destroy(pal__kn_t *kn)
     if (!kn)
         return;
     pal__free(&kn->alloc, kn->it_block);
-    pal__free(&kn->alloc, kn->stamp);
     pal__free(&kn->alloc, kn->pool);
     pal__free(&kn->alloc, kn->keys);
     pal__free(&kn->alloc, kn->hv);
@@ -227,6 +271,7 @@ static int grow(const pal_allocator_t *a, void **p, size_t elem,
     q = pal__alloc_array(a, (size_t)c, elem);
     if (!q)
         return PAL_E_NOMEM;
+    hint_huge(q, (size_t)c * elem);
     if (used > 0)
         memcpy(q, *p, (size_t)used * elem);
     pal__free(a, *p);
@@ -278,7 +323,8 @@ int32_t pal__kn_next(const pal__kn_t *kn, int32_t i)
 static uint32_t new_gens(pal__kn_t *kn, uint32_t k)
 {
     if (kn->gen > UINT32_MAX - k) {
-        memset(kn->stamp, 0, (size_t)kn->n * sizeof *kn->stamp);
+        for (int32_t i = 0; i < kn->n; i++)
+            kn->it[i].stamp = 0;
         kn->gen = 0;
     }
     kn->gen += k;
@@ -399,6 +445,7 @@ static int key_reserve(pal__kn_t *kn, uint64_t extra)
     keys = pal__alloc_array(&kn->alloc, (size_t)1 << bits, sizeof *keys);
     if (!keys)
         return PAL_E_NOMEM;
+    hint_huge(keys, ((size_t)1 << bits) * sizeof *keys);
     memset(keys, 0xff, ((size_t)1 << bits) * sizeof *keys);
     for (uint64_t s = 0; s < kn->key_cap; s++)
         if (kn->keys[s] != EMPTY_KEY)
@@ -470,66 +517,98 @@ static void pool_give(pal__kn_t *kn, uint32_t v)
     kn->nfree++;
 }
 
-/* Put a node naming item at the head of r's list. Unlike an append,
- * this does not touch the old last node, a cache miss saved per answer. */
+/* Entries in the first node of a list of len entries. */
+static inline uint32_t head_count(uint32_t len)
+{
+    return len == 0 ? 0 : (len - 1) % NODE_ITEMS + 1;
+}
+
+/* Add an entry naming item to r's list: into the first node while it has
+ * room, otherwise into a new first node. */
 static void list_push(pal__kn_t *kn, int32_t r, int32_t item)
 {
-    uint32_t v = pool_take(kn);
     item_t *x = &kn->it[r];
+    uint32_t slot = x->len % NODE_ITEMS, v = x->head;
 
-    kn->pool[v].item = item;
-    kn->pool[v].next = x->head;
-    if (x->head == NIL)
-        x->tail = v;
-    x->head = v;
+    if (slot == 0) {
+        v = pool_take(kn);
+        kn->pool[v].next = x->head;
+        x->head = v;
+    }
+    kn->pool[v].item[slot] = item;
     x->len++;
 }
 
-/* Put back r's list as it was, cutting what was appended after tail. */
-static void list_cut(pal__kn_t *kn, int32_t r, uint32_t head, uint32_t tail,
-                     uint32_t len)
+/* Put back r's list as it was with head and len, before entries were
+ * pushed onto it: the nodes pushed since go back to the pool. */
+static void list_restore(pal__kn_t *kn, int32_t r, uint32_t head,
+                         uint32_t len)
 {
+    uint32_t v = kn->it[r].head;
+
+    while (v != head) {
+        uint32_t nx = kn->pool[v].next;
+
+        pool_give(kn, v);
+        v = nx;
+    }
     kn->it[r].head = head;
-    kn->it[r].tail = tail;
     kn->it[r].len = len;
-    if (tail != NIL)
-        kn->pool[tail].next = NIL;
+}
+
+/* Give every node of r's list back to the pool. */
+static void list_free(pal__kn_t *kn, int32_t r)
+{
+    list_restore(kn, r, NIL, 0);
 }
 
 /*
- * The root of the component that node v names. The node is repointed at
- * that root when this is safe (as for path halving), so that later walks
- * find it at once, and the next node's item is fetched meanwhile: walks
- * are chains of cache misses otherwise.
+ * The roots of the k entries of node v, into c. The records of all k
+ * items are requested before any is read, and the next node too, so that
+ * a walk waits for memory about once per node. The entries are repointed
+ * at their roots when that is safe (as for path halving), so that later
+ * walks find them at once.
  */
-static inline int32_t node_root(pal__kn_t *kn, uint32_t v)
+static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
+                              int32_t *c)
 {
     node_t *nd = &kn->pool[v];
-    int32_t c;
 
     if (nd->next != NIL)
-        __builtin_prefetch(&kn->it[kn->pool[nd->next].item]);
-    c = pal__kn_find_mut(kn, nd->item);
-    if (kn->tx_merges == 0)
-        nd->item = c;
-    return c;
+        __builtin_prefetch(&kn->pool[nd->next]);
+    for (uint32_t s = 0; s < k; s++)
+        __builtin_prefetch(&kn->it[nd->item[s]]);
+    for (uint32_t s = 0; s < k; s++) {
+        c[s] = pal__kn_find_mut(kn, nd->item[s]);
+        if (kn->tx_merges == 0)
+            nd->item[s] = c[s];
+    }
 }
+
+/* Walk r's list: for each node, its k roots in c[0..k). */
+#define FOR_ROOTS(kn, r, c, k)                                              \
+    for (uint32_t v_ = (kn)->it[r].head, k = head_count((kn)->it[r].len);   \
+         v_ != NIL; v_ = (kn)->pool[v_].next, k = NODE_ITEMS)                \
+        for (int once_ = (node_roots(kn, v_, k, c), 1); once_; once_ = 0)
 
 /* Number of items in the distinct components of r's list. */
 static int64_t walk_apart(pal__kn_t *kn, int32_t r)
 {
     uint32_t g = new_gen(kn);
-    int64_t s = 0;
+    int32_t c[NODE_ITEMS];
+    int64_t sum = 0;
 
-    for (uint32_t v = kn->it[r].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
+    FOR_ROOTS(kn, r, c, k) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
 
-        if (kn->stamp[c] != g) {
-            kn->stamp[c] = g;
-            s += kn->it[c].size;
+            if (x->stamp != g) {
+                x->stamp = g;
+                sum += x->size;
+            }
         }
     }
-    return s;
+    return sum;
 }
 
 static inline int64_t *heavy_sum(pal__kn_t *kn, int32_t r)
@@ -601,59 +680,77 @@ static bool maybe_heavy(pal__kn_t *kn, int32_t r)
 static int64_t push_side(pal__kn_t *kn, int32_t a, uint32_t gb, uint32_t ga,
                          int64_t delta)
 {
-    int64_t s = 0;
+    int32_t c[NODE_ITEMS];
+    int64_t sum = 0;
 
     if (kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len) {
         for (int64_t h = 0; h < kn->nheavy; h++) {
             int32_t r = kn->hv[h].root;
 
-            if (kn->stamp[r] != gb && pal__kn_apart(kn, a, r))
+            if (kn->it[r].stamp != gb && pal__kn_apart(kn, a, r))
                 kn->hv[h].apart += delta;
         }
         return *heavy_sum(kn, a);
     }
-    for (uint32_t v = kn->it[a].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
-        bool in_b = kn->stamp[c] == gb;
+    FOR_ROOTS(kn, a, c, k) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
+            bool in_b = x->stamp == gb;
 
-        if (kn->stamp[c] == ga)
-            continue;
-        kn->stamp[c] = ga;
-        s += kn->it[c].size;
-        if (kn->it[c].heavy && !in_b)
-            *heavy_sum(kn, c) += delta;
+            if (x->stamp == ga)
+                continue;
+            x->stamp = ga;
+            sum += x->size;
+            if (x->heavy && !in_b)
+                *heavy_sum(kn, c[s]) += delta;
+        }
     }
-    return kn->it[a].heavy ? *heavy_sum(kn, a) : s;
+    return kn->it[a].heavy ? *heavy_sum(kn, a) : sum;
 }
 
-/* Drop repeated and stale nodes from r's list. Outside transactions. */
+/*
+ * Drop repeated and stale entries from r's list, outside transactions.
+ * The distinct roots are written back in reading order, seven to a node
+ * from the first node on: a write never reaches an entry not yet read.
+ * The last node written, the only one not full, then moves to the front,
+ * and the nodes after it go back to the pool.
+ */
 static void compact(pal__kn_t *kn, int32_t r)
 {
-    uint32_t g = new_gen(kn), prev = NIL, v = kn->it[r].head, len = 0;
+    uint32_t g = new_gen(kn), head = kn->it[r].head, len = 0;
+    uint32_t w = head, w_prev = NIL;
+    int32_t c[NODE_ITEMS];
 
-    while (v != NIL) {
-        uint32_t nx = kn->pool[v].next;
-        int32_t c = node_root(kn, v);
-
-        if (kn->stamp[c] == g) {
-            pool_give(kn, v);
-        } else {
-            kn->stamp[c] = g;
-            kn->pool[v].item = c;
-            if (prev == NIL)
-                kn->it[r].head = v;
-            else
-                kn->pool[prev].next = v;
-            prev = v;
+    FOR_ROOTS(kn, r, c, k) {
+        for (uint32_t s = 0; s < k; s++) {
+            if (kn->it[c[s]].stamp == g)
+                continue;
+            kn->it[c[s]].stamp = g;
+            if (len > 0 && len % NODE_ITEMS == 0) {
+                w_prev = w;
+                w = kn->pool[w].next;
+            }
+            kn->pool[w].item[len % NODE_ITEMS] = c[s];
             len++;
         }
+    }
+    if (len == 0) {
+        list_free(kn, r);
+        return;
+    }
+    for (uint32_t v = kn->pool[w].next; v != NIL;) {
+        uint32_t nx = kn->pool[v].next;
+
+        pool_give(kn, v);
         v = nx;
     }
-    if (prev == NIL)
-        kn->it[r].head = NIL;
-    else
-        kn->pool[prev].next = NIL;
-    kn->it[r].tail = prev;
+    kn->pool[w].next = NIL;
+    if (w_prev != NIL) {
+        kn->pool[w_prev].next = NIL;
+        kn->pool[w].next = head;
+        head = w;
+    }
+    kn->it[r].head = head;
     kn->it[r].len = len;
 }
 
@@ -715,11 +812,8 @@ static void undo_link(pal__kn_t *kn, const undo_t *u)
     if (u->born_a)
         heavy_pop(kn, x);
 
-    /* Each list got exactly one node, now its head. */
-    pool_give(kn, kn->it[y].head);
-    list_cut(kn, y, u->head_b, u->tail_b, u->len_b);
-    pool_give(kn, kn->it[x].head);
-    list_cut(kn, x, u->head_a, u->tail_a, u->len_a);
+    list_restore(kn, y, u->head_b, u->len_b);
+    list_restore(kn, x, u->head_a, u->len_a);
 
     if (kn->it[y].heavy)
         *heavy_sum(kn, y) -= kn->it[x].size;
@@ -732,7 +826,7 @@ static void undo_link(pal__kn_t *kn, const undo_t *u)
 
 static void undo_merge(pal__kn_t *kn, const undo_t *u)
 {
-    int32_t a = u->a, b = u->b, t;
+    int32_t a = u->a, b = u->b, t, c[NODE_ITEMS];
     uint32_t g;
 
     if (u->born_a)
@@ -747,23 +841,26 @@ static void undo_merge(pal__kn_t *kn, const undo_t *u)
     kn->it[b].next = t;
     kn->it[a].size -= kn->it[b].size;
     kn->it[b].parent = b;
-    list_cut(kn, a, u->head_a, u->tail_a, u->len_a);
+    list_restore(kn, a, u->head_a, u->len_a);
     kn->it[a].deg = u->deg_a;
     keys_pop(kn, u->added0);
 
     /* With the table as before the merge, the pushes and degree changes
-     * can be found and reversed exactly as they were made. */
+     * can be found and reversed exactly as they were made; b's list was
+     * kept whole for this. */
     g = new_gens(kn, 2);
-    for (uint32_t v = kn->it[b].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = pal__kn_find(kn, kn->pool[v].item);
+    FOR_ROOTS(kn, b, c, k) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        if (pal__kn_apart(kn, a, c))
-            kn->it[c].deg++;
-        else if (kn->it[c].heavy)
-            *heavy_sum(kn, c) -= kn->it[a].size;
+            if (x->stamp == g)
+                continue;
+            x->stamp = g;
+            if (pal__kn_apart(kn, a, c[s]))
+                x->deg++;
+            else if (x->heavy)
+                *heavy_sum(kn, c[s]) -= kn->it[a].size;
+        }
     }
     push_side(kn, a, g, g + 1, -(int64_t)kn->it[b].size);
 }
@@ -791,7 +888,13 @@ void pal__kn_commit(pal__kn_t *kn)
     kn->tx = false;
     kn->tx_merges = 0;
 
-    /* Maintenance that a rollback could not undo waits for this point. */
+    /* Maintenance that a rollback could not undo waits for this point:
+     * the lists of absorbed components go back to the pool, long lists
+     * are compacted. */
+    for (int64_t k = 0; k < kn->nundo; k++) {
+        if (kn->undo[k].kind == UNDO_MERGE)
+            list_free(kn, kn->undo[k].b);
+    }
     for (int64_t k = 0; k < kn->nundo; k++) {
         maybe_compact(kn, kn->undo[k].a);
         if (kn->undo[k].kind == UNDO_LINK)
@@ -832,19 +935,21 @@ static int emit_side(pal__kn_t *kn, int32_t a, int32_t b,
                      pal__kn_emit_fn emit, void *ctx)
 {
     uint32_t g = new_gen(kn);
+    int32_t c[NODE_ITEMS];
 
-    for (uint32_t v = kn->it[a].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
-        int rc;
+    FOR_ROOTS(kn, a, c, k) {
+        for (uint32_t s = 0; s < k; s++) {
+            int rc;
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        if (pal__kn_apart(kn, b, c))
-            continue;
-        rc = emit_cross(kn, b, c, 0, emit, ctx);
-        if (rc != PAL_OK)
-            return rc;
+            if (kn->it[c[s]].stamp == g)
+                continue;
+            kn->it[c[s]].stamp = g;
+            if (pal__kn_apart(kn, b, c[s]))
+                continue;
+            rc = emit_cross(kn, b, c[s], 0, emit, ctx);
+            if (rc != PAL_OK)
+                return rc;
+        }
     }
     return PAL_OK;
 }
@@ -871,10 +976,8 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
     u->a = x;
     u->b = y;
     u->head_a = kn->it[x].head;
-    u->tail_a = kn->it[x].tail;
     u->len_a = kn->it[x].len;
     u->head_b = kn->it[y].head;
-    u->tail_b = kn->it[y].tail;
     u->len_b = kn->it[y].len;
     u->heavy_pos_b = -1;
     u->added0 = kn->nadded;
@@ -895,12 +998,24 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
     return PAL_OK;
 }
 
-/* Merge the components a and b, not known different. */
+/*
+ * Merge the components a and b, not known different. The count of known
+ * pairs grows by na nb + nb (sa - inter) + na (sb - inter), with sa and
+ * sb the items apart from a and from b and inter those apart from both.
+ * a's list is walked first (unless a is heavy and the heavy set is
+ * shorter), marking its components; b's list is then walked against
+ * those marks: a component apart from b only gets a key and an entry on
+ * a's side. Heavy components apart from one side only learn the other
+ * side's items: those apart from a get nb as a's walk meets them, given
+ * back when b's walk finds them apart from b too.
+ */
 static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
                  void *ctx)
 {
-    int64_t sa, sb = 0, inter = 0, common = 0, na, nb;
-    uint32_t g;
+    int64_t sa = 0, sb = 0, inter = 0, common = 0, na, nb;
+    uint32_t ga, gab, gb, nx;
+    int32_t c[NODE_ITEMS];
+    bool walk_a;
     undo_t *u;
     int rc;
 
@@ -914,9 +1029,9 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     na = kn->it[a].size;
     nb = kn->it[b].size;
 
-    /* b's keys move to a: at most one new key per node of b's list. */
+    /* At most one new key and one new entry per entry of b's list. */
     if (kn->tx) {
-        rc = reserve(kn, 0, kn->it[b].len, 1);
+        rc = reserve(kn, kn->it[b].len / NODE_ITEMS + 1, kn->it[b].len, 1);
         if (rc == PAL_OK && emit) {
             rc = emit_cross(kn, a, b, 1, emit, ctx);
             if (rc == PAL_OK)
@@ -935,7 +1050,6 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     u->a = a;
     u->b = b;
     u->head_a = kn->it[a].head;
-    u->tail_a = kn->it[a].tail;
     u->len_a = kn->it[a].len;
     u->deg_a = kn->it[a].deg;
     u->heavy_pos_b = kn->it[b].heavy - 1;
@@ -943,42 +1057,76 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     u->apart_b = kn->it[b].heavy ? *heavy_sum(kn, b) : 0;
     u->added0 = kn->nadded;
 
-    /* Move b's keys to a; a component apart from both loses one. The
-     * walk leaves the components apart from b marked with g. */
-    g = new_gens(kn, 2);
-    for (uint32_t v = kn->it[b].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
+    /* Marks: apart from a only, from both, from b only. */
+    ga = new_gens(kn, 3);
+    gab = ga + 1;
+    gb = ga + 2;
+    walk_a = !(kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len);
+    if (walk_a) {
+        FOR_ROOTS(kn, a, c, k) {
+            for (uint32_t s = 0; s < k; s++) {
+                item_t *x = &kn->it[c[s]];
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        sb += kn->it[c].size;
-        if (pal__kn_apart(kn, a, c)) {
-            inter += kn->it[c].size;
-            common++;
-            kn->it[c].deg--;
-        } else {
-            key_insert(kn, pair_key(a, c));
-            if (kn->it[c].heavy)
-                *heavy_sum(kn, c) += na;
+                if (x->stamp == ga)
+                    continue;
+                x->stamp = ga;
+                sa += x->size;
+                if (x->heavy)
+                    *heavy_sum(kn, c[s]) += nb;
+            }
         }
     }
-    /* Heavy components apart from a but not from b learn b's items. */
-    sa = push_side(kn, a, g, g + 1, nb);
+    if (kn->it[a].heavy)
+        sa = *heavy_sum(kn, a);
+
+    /* Outside transactions b's nodes go back to the pool as they are
+     * read, so that the entries moved to a need no new memory. */
+    for (uint32_t v = kn->it[b].head, k = head_count(kn->it[b].len);
+         v != NIL; v = nx, k = NODE_ITEMS) {
+        nx = kn->pool[v].next;
+        node_roots(kn, v, k, c);
+        if (!kn->tx)
+            pool_give(kn, v);
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
+
+            if (x->stamp == gb || x->stamp == gab)
+                continue;
+            sb += x->size;
+            if (walk_a ? x->stamp == ga : pal__kn_apart(kn, a, c[s])) {
+                x->stamp = gab;
+                inter += x->size;
+                common++;
+                x->deg--;
+                if (walk_a && x->heavy)
+                    *heavy_sum(kn, c[s]) -= nb;
+            } else {
+                x->stamp = gb;
+                key_insert(kn, pair_key(a, c[s]));
+                list_push(kn, a, c[s]);
+                if (x->heavy)
+                    *heavy_sum(kn, c[s]) += na;
+            }
+        }
+    }
+    if (!kn->tx) {
+        kn->it[b].head = NIL;
+        kn->it[b].len = 0;
+    }
+    if (!walk_a) {
+        for (int64_t h = 0; h < kn->nheavy; h++) {
+            int32_t r = kn->hv[h].root;
+            uint32_t st = kn->it[r].stamp;
+
+            if (st != gb && st != gab && pal__kn_apart(kn, a, r))
+                kn->hv[h].apart += nb;
+        }
+    }
 
     kn->c.known_pairs += na * nb + nb * (sa - inter) + na * (sb - inter);
     kn->c.different_pairs -= common;
     kn->c.components--;
     kn->it[a].deg += kn->it[b].deg - (int32_t)common;
-
-    if (kn->it[b].len > 0) {
-        if (kn->it[a].tail == NIL)
-            kn->it[a].head = kn->it[b].head;
-        else
-            kn->pool[kn->it[a].tail].next = kn->it[b].head;
-        kn->it[a].tail = kn->it[b].tail;
-        kn->it[a].len += kn->it[b].len;
-    }
     {
         int32_t t = kn->it[a].next;
 
@@ -1080,41 +1228,65 @@ int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
     return rc;
 }
 
-/* The root of i, read without writing, stopping after two steps: a guess
- * of where the answer will look, good enough to fetch memory ahead. */
-static inline int32_t guess_root(const pal__kn_t *kn, int32_t i)
+/*
+ * The answers ahead of the current one are fetched from memory in stages,
+ * each reading only what the stage before requested, so that the latency
+ * of memory (a few hundred cycles per access) overlaps with the work of
+ * other answers instead of adding up. FETCH_ITEMS answers ahead: the two
+ * items' records; FETCH_PARENTS: their parents'; FETCH_ROOTS: the key of
+ * the pair of roots and the first nodes of their lists; FETCH_ENTRIES:
+ * the records those nodes name, which a merge walks. Roots are guessed
+ * from two steps up the forest; a guess that later answers make wrong
+ * only wastes a fetch.
+ */
+/* GCC takes a function that only reads and prefetches for a pure one,
+ * and drops the calls whose result is unused: the fetches must be
+ * inlined. */
+#define FETCH_INLINE static inline __attribute__((always_inline))
+
+#define FETCH_ITEMS 16
+#define FETCH_PARENTS 12
+#define FETCH_ROOTS 6
+#define FETCH_ENTRIES 3
+
+FETCH_INLINE int32_t guess_root(const pal__kn_t *kn, int32_t i)
 {
     int32_t p = kn->it[i].parent;
 
-    if (p != i) {
-        i = p;
-        p = kn->it[i].parent;
-    }
-    if (p != i)
-        __builtin_prefetch(&kn->it[p]);
-    return p;
+    return p == i ? i : kn->it[p].parent;
 }
 
-/* Answers ahead of the current one whose items, then roots' keys and
- * lists, are fetched from memory: a few hundred nanoseconds of latency
- * each, overlapped. */
-#define FETCH_ITEMS 16
-#define FETCH_ROOTS 8
+FETCH_INLINE void fetch_parent(const pal__kn_t *kn, int32_t i)
+{
+    __builtin_prefetch(&kn->it[kn->it[i].parent]);
+}
 
-static inline void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j)
+FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j)
 {
     int32_t a = guess_root(kn, i), b = guess_root(kn, j);
+    uint32_t ha = kn->it[a].head, hb = kn->it[b].head;
 
-    if (a != b) {
-        uint32_t ha = kn->it[a].head, hb = kn->it[b].head;
+    __builtin_prefetch(&kn->it[a]);
+    __builtin_prefetch(&kn->it[b]);
+    if (a == b)
+        return;
+    __builtin_prefetch(&kn->keys[key_home(pair_key(a, b), kn->key_bits)]);
+    if (ha != NIL)
+        __builtin_prefetch(&kn->pool[ha]);
+    if (hb != NIL)
+        __builtin_prefetch(&kn->pool[hb]);
+}
 
-        __builtin_prefetch(&kn->keys[key_home(pair_key(a, b),
-                                              kn->key_bits)]);
-        if (ha != NIL)
-            __builtin_prefetch(&kn->pool[ha]);
-        if (hb != NIL)
-            __builtin_prefetch(&kn->pool[hb]);
-    }
+FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
+{
+    const item_t *r = &kn->it[guess_root(kn, i)];
+    const node_t *nd;
+
+    if (r->head == NIL)
+        return;
+    nd = &kn->pool[r->head];
+    for (uint32_t s = 0; s < head_count(r->len); s++)
+        __builtin_prefetch(&kn->it[nd->item[s]]);
 }
 
 void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
@@ -1125,13 +1297,26 @@ void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
         int32_t x = (int32_t)i[k], y = (int32_t)j[k], a, b;
         int answer = (int)answers[k], eff;
 
-        if (k + FETCH_ITEMS < count) {
+        /* Unsure answers need nothing; only merges walk lists. */
+        if (k + FETCH_ITEMS < count &&
+            answers[k + FETCH_ITEMS] != PAL_ANSWER_UNSURE) {
             __builtin_prefetch(&kn->it[i[k + FETCH_ITEMS]]);
             __builtin_prefetch(&kn->it[j[k + FETCH_ITEMS]]);
         }
-        if (k + FETCH_ROOTS < count)
+        if (k + FETCH_PARENTS < count &&
+            answers[k + FETCH_PARENTS] != PAL_ANSWER_UNSURE) {
+            fetch_parent(kn, (int32_t)i[k + FETCH_PARENTS]);
+            fetch_parent(kn, (int32_t)j[k + FETCH_PARENTS]);
+        }
+        if (k + FETCH_ROOTS < count &&
+            answers[k + FETCH_ROOTS] != PAL_ANSWER_UNSURE)
             fetch_roots(kn, (int32_t)i[k + FETCH_ROOTS],
                         (int32_t)j[k + FETCH_ROOTS]);
+        if (k + FETCH_ENTRIES < count &&
+            answers[k + FETCH_ENTRIES] == PAL_ANSWER_SAME) {
+            fetch_entries(kn, (int32_t)i[k + FETCH_ENTRIES]);
+            fetch_entries(kn, (int32_t)j[k + FETCH_ENTRIES]);
+        }
 
         a = pal__kn_find_mut(kn, x);
         b = pal__kn_find_mut(kn, y);
