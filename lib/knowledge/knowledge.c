@@ -1087,6 +1087,10 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
         node_roots(kn, v, k, c);
         if (!kn->tx)
             pool_give(kn, v);
+        /* The keys this node may add or look up, requested together. */
+        for (uint32_t s = 0; s < k; s++)
+            __builtin_prefetch(&kn->keys[key_home(pair_key(a, c[s]),
+                                                  kn->key_bits)]);
         for (uint32_t s = 0; s < k; s++) {
             item_t *x = &kn->it[c[s]];
 
