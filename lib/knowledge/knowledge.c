@@ -1239,9 +1239,10 @@ int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
  * other answers instead of adding up. FETCH_ITEMS answers ahead: the two
  * items' records; FETCH_PARENTS: their parents'; FETCH_ROOTS: the key of
  * the pair of roots and the first nodes of their lists; FETCH_ENTRIES:
- * the records those nodes name, which a merge walks. Roots are guessed
- * from two steps up the forest; a guess that later answers make wrong
- * only wastes a fetch.
+ * the records those nodes name, which a merge walks; FETCH_KEYS (merges):
+ * the keys the survivor may get for the absorbed side's first node. Roots
+ * are guessed from two steps up the forest; a guess that later answers
+ * make wrong only wastes a fetch.
  */
 /* GCC takes a function that only reads and prefetches for a pure one,
  * and drops the calls whose result is unused: the fetches must be
@@ -1252,6 +1253,7 @@ int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
 #define FETCH_PARENTS 12
 #define FETCH_ROOTS 6
 #define FETCH_ENTRIES 3
+#define FETCH_KEYS 1
 
 FETCH_INLINE int32_t guess_root(const pal__kn_t *kn, int32_t i)
 {
@@ -1293,6 +1295,27 @@ FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
         __builtin_prefetch(&kn->it[nd->item[s]]);
 }
 
+FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
+{
+    int32_t a = guess_root(kn, i), b = guess_root(kn, j);
+    const item_t *r;
+    const node_t *nd;
+
+    if (kn->it[a].size < kn->it[b].size) {
+        int32_t t = a;
+
+        a = b;
+        b = t;
+    }
+    r = &kn->it[b];
+    if (a == b || r->head == NIL)
+        return;
+    nd = &kn->pool[r->head];
+    for (uint32_t s = 0; s < head_count(r->len); s++)
+        __builtin_prefetch(&kn->keys[key_home(
+            pair_key(a, guess_root(kn, nd->item[s])), kn->key_bits)]);
+}
+
 void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
                           const int64_t *j, const pal_answer_t *answers,
                           int *effects)
@@ -1321,6 +1344,10 @@ void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
             fetch_entries(kn, (int32_t)i[k + FETCH_ENTRIES]);
             fetch_entries(kn, (int32_t)j[k + FETCH_ENTRIES]);
         }
+        if (k + FETCH_KEYS < count &&
+            answers[k + FETCH_KEYS] == PAL_ANSWER_SAME)
+            fetch_keys(kn, (int32_t)i[k + FETCH_KEYS],
+                       (int32_t)j[k + FETCH_KEYS]);
 
         a = pal__kn_find_mut(kn, x);
         b = pal__kn_find_mut(kn, y);
