@@ -1291,6 +1291,8 @@ FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
     if (r->head == NIL)
         return;
     nd = &kn->pool[r->head];
+    if (nd->next != NIL)
+        __builtin_prefetch(&kn->pool[nd->next]);
     for (uint32_t s = 0; s < head_count(r->len); s++)
         __builtin_prefetch(&kn->it[nd->item[s]]);
 }
@@ -1306,6 +1308,13 @@ FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
 
         a = b;
         b = t;
+    }
+    /* The survivor's second node, requested with the first. */
+    r = &kn->it[a];
+    if (a != b && r->len > NODE_ITEMS) {
+        nd = &kn->pool[kn->pool[r->head].next];
+        for (uint32_t s = 0; s < NODE_ITEMS; s++)
+            __builtin_prefetch(&kn->it[nd->item[s]]);
     }
     r = &kn->it[b];
     if (a == b || r->head == NIL)
