@@ -1267,7 +1267,8 @@ FETCH_INLINE void fetch_parent(const pal__kn_t *kn, int32_t i)
     __builtin_prefetch(&kn->it[kn->it[i].parent]);
 }
 
-FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j)
+FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j,
+                              int answer)
 {
     int32_t a = guess_root(kn, i), b = guess_root(kn, j);
     uint32_t ha = kn->it[a].head, hb = kn->it[b].head;
@@ -1276,7 +1277,10 @@ FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j)
     __builtin_prefetch(&kn->it[b]);
     if (a == b)
         return;
-    __builtin_prefetch(&kn->keys[key_home(pair_key(a, b), kn->key_bits)]);
+    /* A merge of a component with no cannot-link needs no key. */
+    if (answer == PAL__KN_DIFFERENT || (ha != NIL && hb != NIL))
+        __builtin_prefetch(&kn->keys[key_home(pair_key(a, b),
+                                              kn->key_bits)]);
     if (ha != NIL)
         __builtin_prefetch(&kn->pool[ha]);
     if (hb != NIL)
@@ -1347,7 +1351,8 @@ void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
         if (k + FETCH_ROOTS < count &&
             answers[k + FETCH_ROOTS] != PAL_ANSWER_UNSURE)
             fetch_roots(kn, (int32_t)i[k + FETCH_ROOTS],
-                        (int32_t)j[k + FETCH_ROOTS]);
+                        (int32_t)j[k + FETCH_ROOTS],
+                        (int)answers[k + FETCH_ROOTS]);
         if (k + FETCH_ENTRIES < count &&
             answers[k + FETCH_ENTRIES] == PAL_ANSWER_SAME) {
             fetch_entries(kn, (int32_t)i[k + FETCH_ENTRIES]);
@@ -1364,7 +1369,8 @@ void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
             eff = PAL__KN_IGNORED;
         else if (a == b)
             eff = answer == PAL__KN_SAME ? PAL__KN_KNOWN : PAL__KN_CONFLICT;
-        else if (pal__kn_apart(kn, a, b))
+        else if (kn->it[a].deg > 0 && kn->it[b].deg > 0 &&
+                 pal__kn_apart(kn, a, b))
             eff = answer == PAL__KN_DIFFERENT ? PAL__KN_KNOWN
                                               : PAL__KN_CONFLICT;
         else
