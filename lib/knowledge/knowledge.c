@@ -580,7 +580,7 @@ static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
         __builtin_prefetch(&kn->it[nd->item[s]]);
     for (uint32_t s = 0; s < k; s++) {
         c[s] = pal__kn_find_mut(kn, nd->item[s]);
-        if (kn->tx_merges == 0)
+        if (kn->tx_merges == 0 && nd->item[s] != c[s])
             nd->item[s] = c[s];
     }
 }
