@@ -186,6 +186,8 @@ typedef struct pal_store_stats {
  * Fill the first stats->size bytes of *stats (set size first).
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (size smaller than the first
  *         version of the structure).
+ * Cost: O(1): every counter, known_pairs included, is kept up to date
+ * by the answers themselves. Const.
  */
 PAL_API int pal_store_stats(const pal_store_t *s, pal_store_stats_t *stats);
 

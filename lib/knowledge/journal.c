@@ -667,7 +667,7 @@ int pal__jn_append(pal__jn_t *jn, const pal__jn_rec_t *rec)
 int pal__jn_append_answers(pal__jn_t *jn, int64_t count, const int64_t *a,
                            const int64_t *b, const pal_answer_t *ans)
 {
-    int64_t start = jn->end;
+    int64_t end0 = jn->end;
     int rc = PAL_OK;
 
     if (jn->dirty) {
@@ -687,8 +687,8 @@ int pal__jn_append_answers(pal__jn_t *jn, int64_t count, const int64_t *a,
     if (rc == PAL_OK && jn->spec.sync)
         rc = flush(jn->fd);
     if (rc != PAL_OK) {
-        jn->end = start;
-        jn->dirty = cut(jn->fd, start) != PAL_OK;
+        jn->end = end0;
+        jn->dirty = cut(jn->fd, end0) != PAL_OK;
         return PAL_E_IO;
     }
     return PAL_OK;

@@ -585,11 +585,30 @@ static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
     }
 }
 
-/* Walk r's list: for each node, its k roots in c[0..k). */
-#define FOR_ROOTS(kn, r, c, k)                                              \
-    for (uint32_t v_ = (kn)->it[r].head, k = head_count((kn)->it[r].len);   \
-         v_ != NIL; v_ = (kn)->pool[v_].next, k = NODE_ITEMS)                \
-        for (int once_ = (node_roots(kn, v_, k, c), 1); once_; once_ = 0)
+/* A walk over a list, node by node: walk_next puts the roots of the
+ * next node's entries into c and returns how many, 0 at the end. */
+typedef struct walk {
+    uint32_t v, k;
+} walk_t;
+
+static inline walk_t walk_start(const pal__kn_t *kn, int32_t r)
+{
+    walk_t w = {kn->it[r].head, head_count(kn->it[r].len)};
+
+    return w;
+}
+
+static inline uint32_t walk_next(pal__kn_t *kn, walk_t *w, int32_t *c)
+{
+    uint32_t k = w->k;
+
+    if (w->v == NIL)
+        return 0;
+    node_roots(kn, w->v, k, c);
+    w->v = kn->pool[w->v].next;
+    w->k = NODE_ITEMS;
+    return k;
+}
 
 /* Number of items in the distinct components of r's list. */
 static int64_t walk_apart(pal__kn_t *kn, int32_t r)
@@ -597,8 +616,9 @@ static int64_t walk_apart(pal__kn_t *kn, int32_t r)
     uint32_t g = new_gen(kn);
     int32_t c[NODE_ITEMS];
     int64_t sum = 0;
+    walk_t wk = walk_start(kn, r);
 
-    FOR_ROOTS(kn, r, c, k) {
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
         for (uint32_t s = 0; s < k; s++) {
             item_t *x = &kn->it[c[s]];
 
@@ -682,6 +702,7 @@ static int64_t push_side(pal__kn_t *kn, int32_t a, uint32_t gb, uint32_t ga,
 {
     int32_t c[NODE_ITEMS];
     int64_t sum = 0;
+    walk_t wk;
 
     if (kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len) {
         for (int64_t h = 0; h < kn->nheavy; h++) {
@@ -692,7 +713,8 @@ static int64_t push_side(pal__kn_t *kn, int32_t a, uint32_t gb, uint32_t ga,
         }
         return *heavy_sum(kn, a);
     }
-    FOR_ROOTS(kn, a, c, k) {
+    wk = walk_start(kn, a);
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
         for (uint32_t s = 0; s < k; s++) {
             item_t *x = &kn->it[c[s]];
             bool in_b = x->stamp == gb;
@@ -720,8 +742,9 @@ static void compact(pal__kn_t *kn, int32_t r)
     uint32_t g = new_gen(kn), head = kn->it[r].head, len = 0;
     uint32_t w = head, w_prev = NIL;
     int32_t c[NODE_ITEMS];
+    walk_t wk = walk_start(kn, r);
 
-    FOR_ROOTS(kn, r, c, k) {
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
         for (uint32_t s = 0; s < k; s++) {
             if (kn->it[c[s]].stamp == g)
                 continue;
@@ -828,6 +851,7 @@ static void undo_merge(pal__kn_t *kn, const undo_t *u)
 {
     int32_t a = u->a, b = u->b, t, c[NODE_ITEMS];
     uint32_t g;
+    walk_t wk;
 
     if (u->born_a)
         heavy_pop(kn, a);
@@ -849,7 +873,8 @@ static void undo_merge(pal__kn_t *kn, const undo_t *u)
      * can be found and reversed exactly as they were made; b's list was
      * kept whole for this. */
     g = new_gens(kn, 2);
-    FOR_ROOTS(kn, b, c, k) {
+    wk = walk_start(kn, b);
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
         for (uint32_t s = 0; s < k; s++) {
             item_t *x = &kn->it[c[s]];
 
@@ -936,8 +961,9 @@ static int emit_side(pal__kn_t *kn, int32_t a, int32_t b,
 {
     uint32_t g = new_gen(kn);
     int32_t c[NODE_ITEMS];
+    walk_t wk = walk_start(kn, a);
 
-    FOR_ROOTS(kn, a, c, k) {
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
         for (uint32_t s = 0; s < k; s++) {
             int rc;
 
@@ -959,10 +985,10 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
                       pal__kn_emit_fn emit, void *ctx)
 {
     undo_t *u;
-    int rc;
 
     if (kn->tx) {
-        rc = reserve(kn, 2, 1, 2);
+        int rc = reserve(kn, 2, 1, 2);
+
         if (rc == PAL_OK && emit)
             rc = emit_cross(kn, x, y, 0, emit, ctx);
         if (rc != PAL_OK)
@@ -1017,7 +1043,6 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     int32_t c[NODE_ITEMS];
     bool walk_a;
     undo_t *u;
-    int rc;
 
     /* The larger component survives: union by size. */
     if (kn->it[a].size < kn->it[b].size) {
@@ -1031,7 +1056,9 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
 
     /* At most one new key and one new entry per entry of b's list. */
     if (kn->tx) {
-        rc = reserve(kn, kn->it[b].len / NODE_ITEMS + 1, kn->it[b].len, 1);
+        int rc = reserve(kn, kn->it[b].len / NODE_ITEMS + 1, kn->it[b].len,
+                         1);
+
         if (rc == PAL_OK && emit) {
             rc = emit_cross(kn, a, b, 1, emit, ctx);
             if (rc == PAL_OK)
@@ -1063,7 +1090,9 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     gb = ga + 2;
     walk_a = !(kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len);
     if (walk_a) {
-        FOR_ROOTS(kn, a, c, k) {
+        walk_t wk = walk_start(kn, a);
+
+        for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
             for (uint32_t s = 0; s < k; s++) {
                 item_t *x = &kn->it[c[s]];
 
