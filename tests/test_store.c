@@ -1080,22 +1080,32 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
 
         /* The list names every component apart, and only those. */
         memset(seen, 0, (size_t)n);
-        for (uint32_t v = kn->it[r].head, k = head_count(kn->it[r].len);
-             v != NIL; v = kn->pool[v].next, k = NODE_ITEMS) {
-            /* Every node is full but the first. */
-            quick_assert(k >= 1 && k <= NODE_ITEMS);
+        /* Every node is full but the last; the first is the record's. */
+        for (uint32_t v = FIRST_NODE | (uint32_t)r, left = kn->it[r].len;
+             left > 0; v = node_at(kn, v)->next) {
+            uint32_t k = left < NODE_ITEMS ? left : NODE_ITEMS;
+
             for (uint32_t q = 0; q < k; q++) {
-                int32_t cj = pal__kn_find(kn, kn->pool[v].item[q]);
+                int32_t cj = pal__kn_find(kn, node_at(kn, v)->item[q]);
 
                 quick_assert(pal__kn_apart(kn, r, cj));
                 distinct += !seen[cj];
                 seen[cj] = 1;
                 entries++;
             }
-            nodes++;
+            left -= k;
+            if (left == 0) {
+                quick_assert(kn->it[r].tail == v);
+                quick_assert(node_at(kn, v)->next == NIL);
+            }
+            nodes += (v & FIRST_NODE) == 0;
         }
         quick_assert(entries == kn->it[r].len);
-        quick_assert(nodes == (kn->it[r].len + NODE_ITEMS - 1) / NODE_ITEMS);
+        if (kn->it[r].len == 0)
+            quick_assert(kn->it[r].tail == (FIRST_NODE | (uint32_t)r) &&
+                         kn->it[r].first.next == NIL);
+        quick_assert(nodes == (kn->it[r].len + NODE_ITEMS - 1) / NODE_ITEMS -
+                                  (kn->it[r].len > 0));
         used += nodes;
         quick_assert(distinct == deg);
         if (kn->it[r].heavy)

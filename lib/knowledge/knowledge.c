@@ -11,7 +11,8 @@
  * these two components apart?" costs O(1). Each root also owns a list
  * naming one item of every component it is apart from, in nodes of seven
  * entries, so that a walk waits for memory once per node and resolves the
- * entries of a node together. A list may name a component through several
+ * entries of a node together; the first node sits in the root's record,
+ * so that a short list costs no memory access of its own. A list may name a component through several
  * items, or through an item whose component has since merged: reading
  * resolves each entry through find and skips repeats with scratch marks,
  * and a list grown past twice its distinct size is compacted once no
@@ -70,27 +71,11 @@
 #define PURGE_SLACK 4096
 
 /*
- * What the store keeps per item, in one record so that an answer touches
- * one cache line per item, and a walk one per component it meets. The
- * component fields are valid at roots.
- */
-typedef struct item {
-    int32_t parent, size;
-    int32_t next;        /* next member of the circular list */
-    int32_t deg;         /* distinct components known different */
-    int32_t heavy;       /* 1 + slot in the heavy set, 0 when light */
-    uint32_t head, len;  /* the cannot-link list: first node, entries */
-    uint32_t stamp;      /* scratch mark of walks, at roots */
-} item_t;
-
-_Static_assert(sizeof(item_t) == 32, "two records per cache line");
-
-/*
  * A node of a cannot-link list: up to NODE_ITEMS entries, each an item
  * of a component known different. Every node of a list is full but the
- * first, which holds the rest: (len - 1) % NODE_ITEMS + 1 entries. So a
- * walk waits for memory once per node rather than once per entry, and
- * the entries of a node are resolved together.
+ * last, which holds the rest, so that a walk waits for memory once per
+ * node rather than once per entry, and resolves the entries of a node
+ * together.
  */
 #define NODE_ITEMS 7
 
@@ -100,6 +85,28 @@ typedef struct node {
 } node_t;
 
 _Static_assert(sizeof(node_t) == 32, "two nodes per cache line");
+
+/*
+ * What the store keeps per item, in one record of one cache line, so that
+ * an answer touches one line per item: the component fields, valid at
+ * roots, and the first node of the component's cannot-link list, so that
+ * a short list costs no access beyond its root's record. Further nodes
+ * come from the pool. A node is named by its pool index, or by
+ * FIRST_NODE | r for the first node of item r.
+ */
+typedef struct item {
+    int32_t parent, size;
+    int32_t next;        /* next member of the circular list */
+    int32_t deg;         /* distinct components known different */
+    int32_t heavy;       /* 1 + slot in the heavy set, 0 when light */
+    uint32_t tail, len;  /* the cannot-link list: last node, entries */
+    uint32_t stamp;      /* scratch mark of walks, at roots */
+    node_t first;        /* the list's first node */
+} item_t;
+
+_Static_assert(sizeof(item_t) == 64, "one record per cache line");
+
+#define FIRST_NODE 0x80000000u
 
 typedef struct heavy {
     int32_t root;
@@ -115,8 +122,8 @@ enum { UNDO_LINK = 1, UNDO_MERGE = 2 };
 typedef struct undo {
     int kind;
     int32_t a, b;
-    uint32_t head_a, len_a;           /* a's list before */
-    uint32_t head_b, len_b;           /* link: b's list before */
+    uint32_t tail_a, len_a;           /* a's list before */
+    uint32_t tail_b, len_b;           /* link: b's list before */
     int32_t deg_a;                    /* merge: a's degree before */
     int32_t heavy_pos_b;              /* merge: b's slot in the heavy
                                          set, -1 when light */
@@ -197,7 +204,7 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
     kn->alloc = *alloc;
     kn->n = n;
 
-    /* 32-byte records, aligned so that none straddles two lines. */
+    /* 64-byte records, aligned on cache lines. */
     kn->it_block = pal__alloc_array(alloc, (size_t)n + 2, sizeof *kn->it);
     kn->key_bits = 6;
     kn->key_cap = (uint64_t)1 << kn->key_bits;
@@ -220,7 +227,8 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
         kn->it[i].next = i;
         kn->it[i].deg = 0;
         kn->it[i].heavy = 0;
-        kn->it[i].head = NIL;
+        kn->it[i].tail = FIRST_NODE | (uint32_t)i;
+        kn->it[i].first.next = NIL;
         kn->it[i].len = 0;
         kn->it[i].stamp = 0;
     }
@@ -487,13 +495,18 @@ static int pool_reserve(pal__kn_t *kn, uint32_t k)
     if (kn->nfree + (kn->pool_cap - kn->pool_used) >= k)
         return PAL_OK;
     need = (int64_t)kn->pool_used + k;
-    if (need >= (int64_t)NIL)
+    if (need >= (int64_t)FIRST_NODE)
         return PAL_E_NOMEM;
     if (grow(&kn->alloc, (void **)&kn->pool, sizeof *kn->pool,
              kn->pool_used, &cap, need) != PAL_OK)
         return PAL_E_NOMEM;
-    kn->pool_cap = cap < (int64_t)NIL ? (uint32_t)cap : NIL - 1;
+    kn->pool_cap = cap < (int64_t)FIRST_NODE ? (uint32_t)cap : FIRST_NODE - 1;
     return PAL_OK;
+}
+
+static inline node_t *node_at(const pal__kn_t *kn, uint32_t v)
+{
+    return v & FIRST_NODE ? &kn->it[v & ~FIRST_NODE].first : &kn->pool[v];
 }
 
 static uint32_t pool_take(pal__kn_t *kn)
@@ -510,56 +523,57 @@ static uint32_t pool_take(pal__kn_t *kn)
     return v;
 }
 
+/* First nodes stay with their records. */
 static void pool_give(pal__kn_t *kn, uint32_t v)
 {
+    if (v & FIRST_NODE)
+        return;
     kn->pool[v].next = kn->free_head;
     kn->free_head = v;
     kn->nfree++;
 }
 
-/* Entries in the first node of a list of len entries. */
-static inline uint32_t head_count(uint32_t len)
-{
-    return len == 0 ? 0 : (len - 1) % NODE_ITEMS + 1;
-}
-
-/* Add an entry naming item to r's list: into the first node while it has
- * room, otherwise into a new first node. */
+/* Add an entry naming item at the end of r's list, in a new last node
+ * when the last one is full. */
 static void list_push(pal__kn_t *kn, int32_t r, int32_t item)
 {
     item_t *x = &kn->it[r];
-    uint32_t slot = x->len % NODE_ITEMS, v = x->head;
+    uint32_t slot = x->len % NODE_ITEMS;
 
-    if (slot == 0) {
-        v = pool_take(kn);
-        kn->pool[v].next = x->head;
-        x->head = v;
+    if (slot == 0 && x->len > 0) {
+        uint32_t v = pool_take(kn);
+
+        kn->pool[v].next = NIL;
+        node_at(kn, x->tail)->next = v;
+        x->tail = v;
     }
-    kn->pool[v].item[slot] = item;
+    node_at(kn, x->tail)->item[slot] = item;
     x->len++;
 }
 
-/* Put back r's list as it was with head and len, before entries were
- * pushed onto it: the nodes pushed since go back to the pool. */
-static void list_restore(pal__kn_t *kn, int32_t r, uint32_t head,
+/* Put back r's list as it was with tail and len, before entries were
+ * pushed onto it: the nodes added since go back to the pool. */
+static void list_restore(pal__kn_t *kn, int32_t r, uint32_t tail,
                          uint32_t len)
 {
-    uint32_t v = kn->it[r].head;
+    node_t *t = node_at(kn, tail);
+    uint32_t v = t->next;
 
-    while (v != head) {
+    while (v != NIL) {
         uint32_t nx = kn->pool[v].next;
 
         pool_give(kn, v);
         v = nx;
     }
-    kn->it[r].head = head;
+    t->next = NIL;
+    kn->it[r].tail = tail;
     kn->it[r].len = len;
 }
 
 /* Give every node of r's list back to the pool. */
 static void list_free(pal__kn_t *kn, int32_t r)
 {
-    list_restore(kn, r, NIL, 0);
+    list_restore(kn, r, FIRST_NODE | (uint32_t)r, 0);
 }
 
 /*
@@ -572,7 +586,7 @@ static void list_free(pal__kn_t *kn, int32_t r)
 static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
                               int32_t *c)
 {
-    node_t *nd = &kn->pool[v];
+    node_t *nd = node_at(kn, v);
 
     if (nd->next != NIL)
         __builtin_prefetch(&kn->pool[nd->next]);
@@ -588,25 +602,25 @@ static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
 /* A walk over a list, node by node: walk_next puts the roots of the
  * next node's entries into c and returns how many, 0 at the end. */
 typedef struct walk {
-    uint32_t v, k;
+    uint32_t v, left;
 } walk_t;
 
 static inline walk_t walk_start(const pal__kn_t *kn, int32_t r)
 {
-    walk_t w = {kn->it[r].head, head_count(kn->it[r].len)};
+    walk_t w = {FIRST_NODE | (uint32_t)r, kn->it[r].len};
 
     return w;
 }
 
 static inline uint32_t walk_next(pal__kn_t *kn, walk_t *w, int32_t *c)
 {
-    uint32_t k = w->k;
+    uint32_t k = w->left < NODE_ITEMS ? w->left : NODE_ITEMS;
 
-    if (w->v == NIL)
+    if (k == 0)
         return 0;
     node_roots(kn, w->v, k, c);
-    w->v = kn->pool[w->v].next;
-    w->k = NODE_ITEMS;
+    w->v = node_at(kn, w->v)->next;
+    w->left -= k;
     return k;
 }
 
@@ -734,13 +748,11 @@ static int64_t push_side(pal__kn_t *kn, int32_t a, uint32_t gb, uint32_t ga,
  * Drop repeated and stale entries from r's list, outside transactions.
  * The distinct roots are written back in reading order, seven to a node
  * from the first node on: a write never reaches an entry not yet read.
- * The last node written, the only one not full, then moves to the front,
- * and the nodes after it go back to the pool.
+ * The nodes after the last one written go back to the pool.
  */
 static void compact(pal__kn_t *kn, int32_t r)
 {
-    uint32_t g = new_gen(kn), head = kn->it[r].head, len = 0;
-    uint32_t w = head, w_prev = NIL;
+    uint32_t g = new_gen(kn), w = FIRST_NODE | (uint32_t)r, len = 0;
     int32_t c[NODE_ITEMS];
     walk_t wk = walk_start(kn, r);
 
@@ -749,32 +761,13 @@ static void compact(pal__kn_t *kn, int32_t r)
             if (kn->it[c[s]].stamp == g)
                 continue;
             kn->it[c[s]].stamp = g;
-            if (len > 0 && len % NODE_ITEMS == 0) {
-                w_prev = w;
-                w = kn->pool[w].next;
-            }
-            kn->pool[w].item[len % NODE_ITEMS] = c[s];
+            if (len > 0 && len % NODE_ITEMS == 0)
+                w = node_at(kn, w)->next;
+            node_at(kn, w)->item[len % NODE_ITEMS] = c[s];
             len++;
         }
     }
-    if (len == 0) {
-        list_free(kn, r);
-        return;
-    }
-    for (uint32_t v = kn->pool[w].next; v != NIL;) {
-        uint32_t nx = kn->pool[v].next;
-
-        pool_give(kn, v);
-        v = nx;
-    }
-    kn->pool[w].next = NIL;
-    if (w_prev != NIL) {
-        kn->pool[w_prev].next = NIL;
-        kn->pool[w].next = head;
-        head = w;
-    }
-    kn->it[r].head = head;
-    kn->it[r].len = len;
+    list_restore(kn, r, w, len);
 }
 
 static void maybe_compact(pal__kn_t *kn, int32_t r)
@@ -835,8 +828,8 @@ static void undo_link(pal__kn_t *kn, const undo_t *u)
     if (u->born_a)
         heavy_pop(kn, x);
 
-    list_restore(kn, y, u->head_b, u->len_b);
-    list_restore(kn, x, u->head_a, u->len_a);
+    list_restore(kn, y, u->tail_b, u->len_b);
+    list_restore(kn, x, u->tail_a, u->len_a);
 
     if (kn->it[y].heavy)
         *heavy_sum(kn, y) -= kn->it[x].size;
@@ -865,7 +858,7 @@ static void undo_merge(pal__kn_t *kn, const undo_t *u)
     kn->it[b].next = t;
     kn->it[a].size -= kn->it[b].size;
     kn->it[b].parent = b;
-    list_restore(kn, a, u->head_a, u->len_a);
+    list_restore(kn, a, u->tail_a, u->len_a);
     kn->it[a].deg = u->deg_a;
     keys_pop(kn, u->added0);
 
@@ -1001,9 +994,9 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
     u->kind = UNDO_LINK;
     u->a = x;
     u->b = y;
-    u->head_a = kn->it[x].head;
+    u->tail_a = kn->it[x].tail;
     u->len_a = kn->it[x].len;
-    u->head_b = kn->it[y].head;
+    u->tail_b = kn->it[y].tail;
     u->len_b = kn->it[y].len;
     u->heavy_pos_b = -1;
     u->added0 = kn->nadded;
@@ -1076,7 +1069,7 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     u->kind = UNDO_MERGE;
     u->a = a;
     u->b = b;
-    u->head_a = kn->it[a].head;
+    u->tail_a = kn->it[a].tail;
     u->len_a = kn->it[a].len;
     u->deg_a = kn->it[a].deg;
     u->heavy_pos_b = kn->it[b].heavy - 1;
@@ -1110,9 +1103,10 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
 
     /* Outside transactions b's nodes go back to the pool as they are
      * read, so that the entries moved to a need no new memory. */
-    for (uint32_t v = kn->it[b].head, k = head_count(kn->it[b].len);
-         v != NIL; v = nx, k = NODE_ITEMS) {
-        nx = kn->pool[v].next;
+    for (uint32_t v = FIRST_NODE | (uint32_t)b, left = kn->it[b].len, k;
+         left > 0; v = nx, left -= k) {
+        k = left < NODE_ITEMS ? left : NODE_ITEMS;
+        nx = node_at(kn, v)->next;
         node_roots(kn, v, k, c);
         if (!kn->tx)
             pool_give(kn, v);
@@ -1143,7 +1137,8 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
         }
     }
     if (!kn->tx) {
-        kn->it[b].head = NIL;
+        kn->it[b].first.next = NIL;
+        kn->it[b].tail = FIRST_NODE | (uint32_t)b;
         kn->it[b].len = 0;
     }
     if (!walk_a) {
@@ -1223,9 +1218,11 @@ int pal__kn_answer(pal__kn_t *kn, int32_t i, int32_t j, int answer,
  *
  * A batch reserves, before it changes anything, all the memory its answers
  * may need, so that recording them cannot fail and needs no undo log:
- * the log's entries, two list nodes per "different" answer, two slots in
- * the heavy set per answer (at most one per component), and key room for twice the component
- * pairs that can be apart by its end. A merge moves at most one key per
+ * the log's entries; two list nodes per "different" answer and one per
+ * "same" answer (a merge gives the absorbed list's nodes back as it reads
+ * them, and needs at most one more for the survivor's list); two slots in
+ * the heavy set per answer (at most one per component); and key room for
+ * twice the component pairs that can be apart by its end. A merge moves at most one key per
  * component apart from the absorbed side, and stale keys are purged in
  * place whenever the next answer could overflow that room: afterwards the
  * table holds the live keys only, at most half the room.
@@ -1244,15 +1241,15 @@ int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
     int rc;
 
     if (count > INT64_MAX - kn->c.answers ||
-        (uint64_t)different >= (uint64_t)(NIL / 2))
+        (uint64_t)count + (uint64_t)different >= (uint64_t)FIRST_NODE)
         return PAL_E_NOMEM;
     /* A link makes at most two components heavy, a merge one. */
     if (heavy > 2 * count)
         heavy = 2 * count;
     rc = grow(&kn->alloc, (void **)&kn->log, sizeof *kn->log,
               kn->c.answers, &kn->log_cap, kn->c.answers + count);
-    if (rc == PAL_OK && different > 0)
-        rc = pool_reserve(kn, (uint32_t)(2 * different));
+    if (rc == PAL_OK && count > 0)
+        rc = pool_reserve(kn, (uint32_t)(count + different));
     if (rc == PAL_OK && 2 * live + 1 > kn->key_count)
         rc = key_reserve(kn, 2 * live + 1 - kn->key_count);
     if (rc == PAL_OK && heavy > 0)
@@ -1266,12 +1263,13 @@ int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
  * each reading only what the stage before requested, so that the latency
  * of memory (a few hundred cycles per access) overlaps with the work of
  * other answers instead of adding up. FETCH_ITEMS answers ahead: the two
- * items' records; FETCH_PARENTS: their parents'; FETCH_ROOTS: the key of
- * the pair of roots and the first nodes of their lists; FETCH_ENTRIES:
- * the records those nodes name, which a merge walks; FETCH_KEYS (merges):
- * the keys the survivor may get for the absorbed side's first node. Roots
- * are guessed from two steps up the forest; a guess that later answers
- * make wrong only wastes a fetch.
+ * items' records; FETCH_PARENTS: their parents'; FETCH_ROOTS: the roots'
+ * records (with the first nodes of their lists) and the key of the pair;
+ * FETCH_ENTRIES (merges): the records the first nodes name, which a merge
+ * walks, and the second nodes; FETCH_KEYS (merges): the keys the survivor
+ * may get for the absorbed side's first node, and the records its own
+ * second node names. Roots are guessed from two steps up the forest; a
+ * guess that later answers make wrong only wastes a fetch.
  */
 /* GCC takes a function that only reads and prefetches for a pure one,
  * and drops the calls whose result is unused: the fetches must be
@@ -1300,41 +1298,32 @@ FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j,
                               int answer)
 {
     int32_t a = guess_root(kn, i), b = guess_root(kn, j);
-    uint32_t ha = kn->it[a].head, hb = kn->it[b].head;
 
     __builtin_prefetch(&kn->it[a]);
     __builtin_prefetch(&kn->it[b]);
-    if (a == b)
-        return;
     /* A merge of a component with no cannot-link needs no key. */
-    if (answer == PAL__KN_DIFFERENT || (ha != NIL && hb != NIL))
+    if (a != b && (answer == PAL__KN_DIFFERENT ||
+                   (kn->it[a].len > 0 && kn->it[b].len > 0)))
         __builtin_prefetch(&kn->keys[key_home(pair_key(a, b),
                                               kn->key_bits)]);
-    if (ha != NIL)
-        __builtin_prefetch(&kn->pool[ha]);
-    if (hb != NIL)
-        __builtin_prefetch(&kn->pool[hb]);
 }
 
 FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
 {
     const item_t *r = &kn->it[guess_root(kn, i)];
-    const node_t *nd;
+    uint32_t k = r->len < NODE_ITEMS ? r->len : NODE_ITEMS;
 
-    if (r->head == NIL)
-        return;
-    nd = &kn->pool[r->head];
-    if (nd->next != NIL)
-        __builtin_prefetch(&kn->pool[nd->next]);
-    for (uint32_t s = 0; s < head_count(r->len); s++)
-        __builtin_prefetch(&kn->it[nd->item[s]]);
+    if (r->first.next != NIL)
+        __builtin_prefetch(&kn->pool[r->first.next]);
+    for (uint32_t s = 0; s < k; s++)
+        __builtin_prefetch(&kn->it[r->first.item[s]]);
 }
 
 FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
 {
     int32_t a = guess_root(kn, i), b = guess_root(kn, j);
     const item_t *r;
-    const node_t *nd;
+    uint32_t k;
 
     if (kn->it[a].size < kn->it[b].size) {
         int32_t t = a;
@@ -1342,20 +1331,22 @@ FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
         a = b;
         b = t;
     }
-    /* The survivor's second node, requested with the first. */
+    if (a == b)
+        return;
     r = &kn->it[a];
-    if (a != b && r->len > NODE_ITEMS) {
-        nd = &kn->pool[kn->pool[r->head].next];
-        for (uint32_t s = 0; s < NODE_ITEMS; s++)
+    if (r->first.next != NIL) {
+        const node_t *nd = &kn->pool[r->first.next];
+
+        k = r->len - NODE_ITEMS < NODE_ITEMS ? r->len - NODE_ITEMS
+                                             : NODE_ITEMS;
+        for (uint32_t s = 0; s < k; s++)
             __builtin_prefetch(&kn->it[nd->item[s]]);
     }
     r = &kn->it[b];
-    if (a == b || r->head == NIL)
-        return;
-    nd = &kn->pool[r->head];
-    for (uint32_t s = 0; s < head_count(r->len); s++)
+    k = r->len < NODE_ITEMS ? r->len : NODE_ITEMS;
+    for (uint32_t s = 0; s < k; s++)
         __builtin_prefetch(&kn->keys[key_home(
-            pair_key(a, guess_root(kn, nd->item[s])), kn->key_bits)]);
+            pair_key(a, guess_root(kn, r->first.item[s])), kn->key_bits)]);
 }
 
 void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
