@@ -504,6 +504,12 @@ static int pool_reserve(pal__kn_t *kn, uint32_t k)
     return PAL_OK;
 }
 
+/* Entries in a node, of a list with left entries from it on. */
+static inline uint32_t node_fill(uint32_t left)
+{
+    return left < NODE_ITEMS ? left : NODE_ITEMS;
+}
+
 static inline node_t *node_at(const pal__kn_t *kn, uint32_t v)
 {
     return v & FIRST_NODE ? &kn->it[v & ~FIRST_NODE].first : &kn->pool[v];
@@ -614,9 +620,9 @@ static inline walk_t walk_start(const pal__kn_t *kn, int32_t r)
 
 static inline uint32_t walk_next(pal__kn_t *kn, walk_t *w, int32_t *c)
 {
-    uint32_t k = w->left < NODE_ITEMS ? w->left : NODE_ITEMS;
+    uint32_t k = node_fill(w->left);
 
-    if (k == 0)
+    if (w->left == 0)
         return 0;
     node_roots(kn, w->v, k, c);
     w->v = node_at(kn, w->v)->next;
@@ -1105,7 +1111,7 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
      * read, so that the entries moved to a need no new memory. */
     for (uint32_t v = FIRST_NODE | (uint32_t)b, left = kn->it[b].len, k;
          left > 0; v = nx, left -= k) {
-        k = left < NODE_ITEMS ? left : NODE_ITEMS;
+        k = node_fill(left);
         nx = node_at(kn, v)->next;
         node_roots(kn, v, k, c);
         if (!kn->tx)
@@ -1311,7 +1317,7 @@ FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j,
 FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
 {
     const item_t *r = &kn->it[guess_root(kn, i)];
-    uint32_t k = r->len < NODE_ITEMS ? r->len : NODE_ITEMS;
+    uint32_t k = node_fill(r->len);
 
     if (r->first.next != NIL)
         __builtin_prefetch(&kn->pool[r->first.next]);
@@ -1337,13 +1343,12 @@ FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
     if (r->first.next != NIL) {
         const node_t *nd = &kn->pool[r->first.next];
 
-        k = r->len - NODE_ITEMS < NODE_ITEMS ? r->len - NODE_ITEMS
-                                             : NODE_ITEMS;
+        k = node_fill(r->len - NODE_ITEMS);
         for (uint32_t s = 0; s < k; s++)
             __builtin_prefetch(&kn->it[nd->item[s]]);
     }
     r = &kn->it[b];
-    k = r->len < NODE_ITEMS ? r->len : NODE_ITEMS;
+    k = node_fill(r->len);
     for (uint32_t s = 0; s < k; s++)
         __builtin_prefetch(&kn->keys[key_home(
             pair_key(a, guess_root(kn, r->first.item[s])), kn->key_bits)]);
