@@ -172,6 +172,8 @@ typedef struct bench_store_res {
     int64_t items, answers;
     int reps;
     double seconds;        /* median over reps for the whole stream */
+    double cpu_seconds;    /* median CPU time of the timed calls: below
+                              seconds when others share the machine */
     double rate;           /* answers per second */
     int verified;
     char check[160];       /* what was verified, or what failed */
