@@ -72,7 +72,7 @@ typedef struct pal_store pal_store_t;
  * Create a store on n items, with nothing known.
  * @param n  1 <= n <= INT32_MAX.
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE, PAL_E_NOMEM.
- * Cost: O(n) memory. Since 0.1.0.
+ * Cost: O(n) memory, about 64 bytes per item. Since 0.1.0.
  */
 PAL_API int pal_store_create(pal_store_t **out, int64_t n,
                              const pal_allocator_t *alloc);
@@ -139,11 +139,13 @@ PAL_API int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
  * There is no list of deduced pairs: use pal_store_answer for those.
  * Cost: one pass over the entries, then amortised nearly O(1) per answer
  * plus O(d) per "different" answer or merge, as pal_store_answer. Memory
- * is reserved up front for the worst case of the whole call: 8 bytes per
- * answer for the log, 16 per "different" answer, key room for twice the
- * component pairs that may be known different by its end, and up to 32
- * bytes per answer (at most 16 n bytes in all) for the bookkeeping of
- * components with many cannot-links; it stays with the store.
+ * is reserved up front for the worst case of the whole call (most of it
+ * is address space the call never touches): 8 bytes per answer for the
+ * log, 32 per answer and 32 more per "different" answer for the nodes of
+ * the cannot-link lists, key room for twice the component pairs that may
+ * be known different by its end, and up to 32 bytes per answer (at most
+ * 16 n bytes in all) for the bookkeeping of components with many
+ * cannot-links; it stays with the store.
  * Thread safety: as pal_store_answer (one thread at a time per store).
  * Added after 0.1.0 (unreleased).
  */
