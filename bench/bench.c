@@ -1294,31 +1294,36 @@ static void run_big(const plan_t *p, pal_ctx_t **ctx, bench_torch_t *torch)
 
 /* ---- The knowledge store ------------------------------------------------- */
 
-static bench_store_res_t store_res[2];
+/* store_res[2 * stream + path]: path 0 the batch call, 1 single calls. */
+static bench_store_res_t store_res[4];
 
 static void run_store(const plan_t *p)
 {
-    for (int s = 0; s < 2; s++) {
-        bench_store_res_t *r = &store_res[s];
+    for (int q = 0; q < 4; q++) {
+        bench_store_res_t *r = &store_res[q];
+        const char *calls = q % 2 == 0 ? "batch" : "answer";
 
-        bench_store_run(s, p->store_items, p->store_answers, 5, 41 + s, r);
+        bench_store_run(q / 2, q % 2 == 0, p->store_items, p->store_answers,
+                        5, 41 + q / 2, r);
         if (!r->verified) {
-            printf("store   %-17s NOT VERIFIED: %s (no rate reported)\n",
-                   r->name, r->check);
-            fprintf(csv, "store,answer,%s,,1,%lld,,%d,,,,,unverified,,,,,,"
-                    "none,,,,,\"%s\"\n", r->name, (long long)r->items,
-                    r->reps, r->check);
+            printf("store   %-17s %-6s NOT VERIFIED: %s (no rate reported)\n",
+                   r->name, r->path, r->check);
+            fprintf(csv, "store,%s,%s,,1,%lld,,%d,,,,,unverified,,,,,,"
+                    "none,,,,,\"%s\"\n", calls, r->name,
+                    (long long)r->items, r->reps, r->check);
             continue;
         }
-        printf("store   %-17s %lld answers on %lld items: median %.4g s, "
-               "%.3g answers/s (target 5e6: %s); verified: %s\n",
-               r->name, (long long)r->answers, (long long)r->items,
-               r->seconds, r->rate, r->rate >= 5e6 ? "pass" : "MISS",
-               r->check);
-        fprintf(csv, "store,answer,%s,,1,%lld,,%d,,%.6g,,,%s,,,,,,"
-                "invariants,,,,,\"%.6g answers/s\"\n",
-                r->name, (long long)r->items, r->reps, r->seconds,
-                r->rate >= 5e6 ? "pass" : "miss", r->rate);
+        printf("store   %-17s %-6s %lld answers on %lld items: median "
+               "%.4g s (%.4g s of CPU), %.3g answers/s (target 5e6: %s); "
+               "verified: %s\n",
+               r->name, r->path, (long long)r->answers, (long long)r->items,
+               r->seconds, r->cpu_seconds, r->rate,
+               r->rate >= 5e6 ? "pass" : "MISS", r->check);
+        fprintf(csv, "store,%s,%s,,1,%lld,,%d,,%.6g,,,%s,,,,,,"
+                "invariants,,,,,\"%.6g answers/s (%.4g s of CPU)\"\n",
+                calls, r->name, (long long)r->items, r->reps, r->seconds,
+                r->rate >= 5e6 ? "pass" : "miss", r->rate,
+                r->cpu_seconds);
     }
 }
 
@@ -1517,14 +1522,20 @@ static void summary(const plan_t *p)
         double rate = INFINITY;
         int any = 1;
 
+        double single = INFINITY;
+
+        /* Judged on the batch call; single calls reported beside it. */
         for (int s = 0; s < 2; s++) {
-            any &= store_res[s].verified;
-            if (store_res[s].rate < rate)
-                rate = store_res[s].rate;
+            any &= store_res[2 * s].verified && store_res[2 * s + 1].verified;
+            if (store_res[2 * s].rate < rate)
+                rate = store_res[2 * s].rate;
+            if (store_res[2 * s + 1].rate < single)
+                single = store_res[2 * s + 1].rate;
         }
         say("target %-45s     >= 5e6/s   : ", "knowledge store answers");
         if (any)
-            say("measured %.3g answers/s (slower stream) ", rate);
+            say("measured %.3g answers/s with pal_store_answer_batch, "
+                "slower stream (single calls %.3g) ", rate, single);
         verdict(any && rate >= 5e6, any);
     }
     if (summary_file)
@@ -1865,7 +1876,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_rows; i++)
         bad |= !rows[i].verified;
     if (p.parts & 4)
-        bad |= !store_res[0].verified || !store_res[1].verified;
+        for (int q = 0; q < 4; q++)
+            bad |= !store_res[q].verified;
     printf("\n%s; total %.0f s; results in %s\n",
            bad ? "SOME RESULTS FAILED VERIFICATION" : "all results verified",
            bench_now() - start, f);

@@ -168,16 +168,21 @@ void bench_reference_simclr_rows(const bench_refgraph_t *g, pal_dtype_t dt,
 
 typedef struct bench_store_res {
     const char *name;
+    const char *path;      /* "batch" or "single" */
     int64_t items, answers;
     int reps;
     double seconds;        /* median over reps for the whole stream */
+    double cpu_seconds;    /* median CPU time of the timed calls: below
+                              seconds when others share the machine */
     double rate;           /* answers per second */
     int verified;
     char check[160];       /* what was verified, or what failed */
 } bench_store_res_t;
 
-/* stream 0: answers from hidden classes; 1: random same / different. */
-void bench_store_run(int stream, int64_t items, int64_t answers, int reps,
-                     uint64_t seed, bench_store_res_t *res);
+/* stream 0: answers from hidden classes; 1: random same / different.
+ * batch: one pal_store_answer_batch call, otherwise one pal_store_answer
+ * call per answer. */
+void bench_store_run(int stream, int batch, int64_t items, int64_t answers,
+                     int reps, uint64_t seed, bench_store_res_t *res);
 
 #endif /* PAL_BENCH_H */

@@ -1,6 +1,8 @@
 /*
- * The knowledge store's rate: pal_store_answer over a stream of answers,
- * made before the clock starts, into a new store per repetition.
+ * The knowledge store's rate over a stream of answers, made before the
+ * clock starts, into a new store per repetition: either one
+ * pal_store_answer_batch call for the whole stream (the batch path) or
+ * one pal_store_answer call per answer (the single path).
  *
  * Stream 0 answers truthfully about items drawn from 1,000 hidden
  * classes (half the pairs inside a class, half anywhere), so every
@@ -20,6 +22,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -27,8 +30,8 @@
 #define SAMPLED_PAIRS 200000
 
 typedef struct stream {
-    int32_t *i, *j;
-    uint8_t *answer;
+    int64_t *i, *j;
+    pal_answer_t *answer;
     int32_t *truth;     /* hidden class per item (stream 0) */
 } stream_t;
 
@@ -39,7 +42,7 @@ static void make_stream(int kind, int64_t items, int64_t answers,
 
     s->i = bench_alloc((size_t)answers * sizeof *s->i);
     s->j = bench_alloc((size_t)answers * sizeof *s->j);
-    s->answer = bench_alloc((size_t)answers);
+    s->answer = bench_alloc((size_t)answers * sizeof *s->answer);
     s->truth = NULL;
     if (kind == 0) {
         /* Members of each class, grouped, to draw pairs inside one. */
@@ -95,6 +98,15 @@ static void free_stream(stream_t *s)
     free(s->truth);
 }
 
+/* CPU time of this thread, in seconds. */
+static double cpu_now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int32_t find(int32_t *parent, int32_t x)
 {
     while (parent[x] != x) {
@@ -123,7 +135,8 @@ static int verify(const pal_store_t *st, int kind, int64_t items,
             continue;
         }
         if (s->answer[a] == PAL_ANSWER_SAME) {
-            int32_t x = find(parent, s->i[a]), y = find(parent, s->j[a]);
+            int32_t x = find(parent, (int32_t)s->i[a]);
+            int32_t y = find(parent, (int32_t)s->j[a]);
 
             if (x != y)
                 parent[x < y ? y : x] = x < y ? x : y;
@@ -153,8 +166,8 @@ static int verify(const pal_store_t *st, int kind, int64_t items,
         /* A conflict must contradict the store; any other answer must
          * now be known as given. */
         if ((effect[a] == PAL_EFFECT_CONFLICT) == ((int)rel == want_rel)) {
-            snprintf(msg, size, "answer %lld (%d, %d) is not reflected",
-                     (long long)a, s->i[a], s->j[a]);
+            snprintf(msg, size, "answer %lld (%lld, %lld) is not reflected",
+                     (long long)a, (long long)s->i[a], (long long)s->j[a]);
             bad = 1;
         }
     }
@@ -189,16 +202,19 @@ static int verify(const pal_store_t *st, int kind, int64_t items,
     return bad;
 }
 
-void bench_store_run(int kind, int64_t items, int64_t answers, int reps,
-                     uint64_t seed, bench_store_res_t *res)
+void bench_store_run(int kind, int batch, int64_t items, int64_t answers,
+                     int reps, uint64_t seed, bench_store_res_t *res)
 {
     uint8_t *effect = bench_alloc((size_t)answers);
+    int *eff = bench_alloc((size_t)answers * sizeof *eff);
     double *t = bench_alloc((size_t)reps * sizeof *t);
+    double *tc = bench_alloc((size_t)reps * sizeof *tc);
     pal_store_stats_t first = {0}, now = {0};
     stream_t s;
 
     memset(res, 0, sizeof *res);
     res->name = kind == 0 ? "hidden classes" : "random answers";
+    res->path = batch ? "batch" : "single";
     res->items = items;
     res->answers = answers;
     res->reps = reps;
@@ -206,24 +222,38 @@ void bench_store_run(int kind, int64_t items, int64_t answers, int reps,
     make_stream(kind, items, answers, seed, &s);
     for (int r = 0; r < reps && res->verified; r++) {
         pal_store_t *st;
-        double t0;
+        double t0, c0;
         int rc = PAL_OK;
 
         if (pal_store_create(&st, items, NULL) != PAL_OK)
             bench_die("pal_store_create failed");
-        t0 = bench_now();
-        for (int64_t a = 0; a < answers && rc == PAL_OK; a++) {
-            int e;
+        if (batch) {
+            c0 = cpu_now();
+            t0 = bench_now();
+            rc = pal_store_answer_batch(st, answers, s.i, s.j, s.answer,
+                                        eff);
+            t[r] = bench_now() - t0;
+            tc[r] = cpu_now() - c0;
+            for (int64_t a = 0; a < answers; a++)
+                effect[a] = (uint8_t)eff[a];
+        } else {
+            c0 = cpu_now();
+            t0 = bench_now();
+            for (int64_t a = 0; a < answers && rc == PAL_OK; a++) {
+                int e;
 
-            rc = pal_store_answer(st, s.i[a], s.j[a],
-                                  (pal_answer_t)s.answer[a], NULL, &e);
-            effect[a] = (uint8_t)e;
+                rc = pal_store_answer(st, s.i[a], s.j[a], s.answer[a], NULL,
+                                      &e);
+                effect[a] = (uint8_t)e;
+            }
+            t[r] = bench_now() - t0;
+            tc[r] = cpu_now() - c0;
         }
-        t[r] = bench_now() - t0;
 
         now.size = sizeof now;
         if (rc != PAL_OK || pal_store_stats(st, &now) != PAL_OK) {
-            snprintf(res->check, sizeof res->check, "pal_store_answer: %s",
+            snprintf(res->check, sizeof res->check, "%s: %s",
+                     batch ? "pal_store_answer_batch" : "pal_store_answer",
                      pal_status_name(rc));
             res->verified = 0;
         } else if (r == 0) {
@@ -241,8 +271,11 @@ void bench_store_run(int kind, int64_t items, int64_t answers, int reps,
         pal_store_destroy(st);
     }
     res->seconds = bench_median(t, reps);
+    res->cpu_seconds = bench_median(tc, reps);
     res->rate = (double)answers / res->seconds;
     free_stream(&s);
     free(effect);
+    free(eff);
     free(t);
+    free(tc);
 }

@@ -255,7 +255,8 @@ enum {
     C_PASSIVE_STEP, C_SSL_STEP, C_ORACLE_JOURNAL, C_ORACLE_REPLAY,
     C_ANSWER_JOURNALED, C_STEP_JOURNALED, C_VICREG, C_NTXENT, C_BARLOW,
     C_SPECTRAL, C_SET_EMBEDDING, C_SET_SCORES, C_SET_PRIORS,
-    C_ITEM_STEP, C_GUIDED_STEP, N_CALLS
+    C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
+    N_CALLS
 };
 
 static const char *const call_name[N_CALLS] = {
@@ -276,7 +277,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_step (journal)", "pal_grad_vicreg", "pal_grad_ntxent",
     "pal_grad_barlow", "pal_grad_spectral", "pal_oracle_set_embedding",
     "pal_oracle_set_scores", "pal_oracle_set_priors",
-    "pal_oracle_step (item, guided)", "pal_oracle_step (captcha, guided)"};
+    "pal_oracle_step (item, guided)", "pal_oracle_step (captcha, guided)",
+    "pal_store_answer_batch", "pal_store_answer_batch (journal)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -302,11 +304,12 @@ static void prepare(world_t *w, int call)
         /* The world's store must be fresh to open a journal. */
         pal_store_destroy(w->s);
         ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
-    } else if (call == C_STORE_JOURNAL || call == C_ANSWER_JOURNALED) {
+    } else if (call == C_STORE_JOURNAL || call == C_ANSWER_JOURNALED ||
+               call == C_ANSWER_MANY_JOURNALED) {
         unlink(w->path);
         pal_store_destroy(w->s);
         ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
-        if (call == C_ANSWER_JOURNALED)
+        if (call != C_STORE_JOURNAL)
             ck_status(pal_store_journal_open(w->s, w->path, 0, NULL),
                       PAL_OK);
     } else if (call >= C_SET_EMBEDDING) {
@@ -428,6 +431,18 @@ static int run(world_t *w, int call)
         return pal_store_answer(w->s, 9, 10, PAL_ANSWER_SAME, w->b, NULL);
     case C_STEP_JOURNALED:
         return pal_oracle_step(w->o, w->b);
+    case C_ANSWER_MANY:
+    case C_ANSWER_MANY_JOURNALED: {
+        /* Merges, links, a conflict and an unsure answer: every kind of
+         * memory the batch reserves. */
+        static const int64_t bi[6] = {3, 6, 9, 4, 3, 2};
+        static const int64_t bj[6] = {4, 7, 10, 6, 7, 11};
+        static const pal_answer_t ba[6] = {
+            PAL_ANSWER_SAME, PAL_ANSWER_DIFFERENT, PAL_ANSWER_SAME,
+            PAL_ANSWER_SAME, PAL_ANSWER_SAME, PAL_ANSWER_UNSURE};
+
+        return pal_store_answer_batch(w->s, 6, bi, bj, ba, NULL);
+    }
     case C_ORACLE:
         for (int smp = PAL_SAMPLER_SSL; smp <= PAL_SAMPLER_CAPTCHA; smp++) {
             pal_oracle_opts_init(&op);

@@ -70,6 +70,11 @@ typedef struct fixture {
     double x[N * 4], y[N * 4], out[N * N], vec[N];
     pal_graph_t *gout;
     pal_batch_t *bout;
+    /* A store with two answers, and batches of answers for it. */
+    pal_store_t *store;
+    int64_t si[4], sj[4], si_bad[4], sj_bad[4];
+    pal_answer_t sa[4], sa_bad[4];
+    int effects[4];
 } fixture_t;
 
 static fixture_t fx;
@@ -93,6 +98,9 @@ typedef struct snapshot {
     int64_t counts[NB][4];
     int64_t lists[NB][4][64];
     double weights[NB][64];
+    pal_store_stats_t store;
+    int32_t store_labels[N];
+    int64_t store_log[8][3];
 } snapshot_t;
 
 static void graph_summary(const pal_graph_t *g, gsum_t *s)
@@ -143,6 +151,18 @@ static void take(snapshot_t *s)
             s->lists[i][3][q] = rj[q];
         }
     }
+    s->store.size = sizeof s->store;
+    ck_status(pal_store_stats(fx.store, &s->store), PAL_OK);
+    ck_status(pal_store_labels(fx.store, 0, s->store_labels, NULL), PAL_OK);
+    ck_assert(s->store.answers <= 8);
+    for (int64_t k = 0; k < s->store.answers; k++) {
+        pal_answer_t a;
+
+        ck_status(pal_store_log_entry(fx.store, k, &s->store_log[k][0],
+                                      &s->store_log[k][1], &a),
+                  PAL_OK);
+        s->store_log[k][2] = a;
+    }
 }
 
 static int cases_run;
@@ -165,6 +185,13 @@ static void unchanged(const snapshot_t *before, const char *what)
                       memcmp(before->weights, after->weights,
                              sizeof before->weights) == 0,
                   "%s: a batch changed", what);
+    ck_assert_msg(memcmp(&before->store, &after->store,
+                         sizeof before->store) == 0 &&
+                      memcmp(before->store_labels, after->store_labels,
+                             sizeof before->store_labels) == 0 &&
+                      memcmp(before->store_log, after->store_log,
+                             sizeof before->store_log) == 0,
+                  "%s: the store changed", what);
     free(after);
 }
 
@@ -253,6 +280,22 @@ static void setup(void)
         fx.source_bad[i] = i / 2;
         fx.vec[i] = 99.0;
     }
+    ck_status(pal_store_create(&fx.store, N, NULL), PAL_OK);
+    ck_status(pal_store_answer(fx.store, 0, 1, PAL_ANSWER_SAME, NULL, NULL),
+              PAL_OK);
+    ck_status(pal_store_answer(fx.store, 1, 2, PAL_ANSWER_DIFFERENT, NULL,
+                               NULL),
+              PAL_OK);
+    for (int k = 0; k < 4; k++) {
+        fx.si[k] = fx.si_bad[k] = k;
+        fx.sj[k] = fx.sj_bad[k] = k + 2;
+        fx.sa[k] = fx.sa_bad[k] = k % 2 ? PAL_ANSWER_SAME
+                                        : PAL_ANSWER_DIFFERENT;
+        fx.effects[k] = SENT;
+    }
+    fx.si_bad[2] = N;     /* entry 2: an item past the end */
+    fx.sj_bad[1] = -1;    /* entry 1: a negative item */
+    fx.sa_bad[3] = (pal_answer_t)3;
     fx.csr_nan_vals[3] = NAN;
     fx.diag_nan[N - 1] = INFINITY;
     fx.labels_bad[4] = -2;
@@ -341,6 +384,7 @@ static void teardown(void)
     for (int i = 0; i < 4; i++)
         pal_batch_destroy(fx.bad[i]);
     pal_batch_destroy(fx.partial);
+    pal_store_destroy(fx.store);
 }
 
 /* ---- Loss calls ---------------------------------------------------------- */
@@ -1023,6 +1067,43 @@ static void run_graph_cases(void)
     ck_assert_int_eq(pal_batch_n_offered_reg(NULL), -1);
 
     run_guidance_cases();
+    /* pal_store_answer_batch: a bad entry anywhere records nothing. */
+    EXPECT(pal_store_answer_batch(NULL, 4, fx.si, fx.sj, fx.sa, fx.effects),
+           PAL_E_NULL);
+    EXPECT(pal_store_answer_batch(fx.store, 4, NULL, fx.sj, fx.sa,
+                                  fx.effects),
+           PAL_E_NULL);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si, NULL, fx.sa,
+                                  fx.effects),
+           PAL_E_NULL);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si, fx.sj, NULL,
+                                  fx.effects),
+           PAL_E_NULL);
+    EXPECT(pal_store_answer_batch(fx.store, -1, fx.si, fx.sj, fx.sa,
+                                  fx.effects),
+           PAL_E_SIZE);
+    EXPECT(pal_store_answer_batch(fx.store, INT64_MIN, fx.si, fx.sj, fx.sa,
+                                  fx.effects),
+           PAL_E_SIZE);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si_bad, fx.sj, fx.sa,
+                                  fx.effects),
+           PAL_E_INDEX);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si, fx.sj_bad, fx.sa,
+                                  fx.effects),
+           PAL_E_INDEX);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si, fx.sj, fx.sa_bad,
+                                  fx.effects),
+           PAL_E_RANGE);
+    EXPECT(pal_store_answer_batch(fx.store, 4, fx.si, fx.sj_bad, fx.sa_bad,
+                                  NULL),
+           PAL_E_INDEX);
+    EXPECT(pal_store_answer_batch(fx.store, 3,
+                                  (const int64_t *)((char *)fx.si + 4),
+                                  fx.sj, fx.sa, fx.effects),
+           PAL_E_ALIGN);
+    EXPECT(pal_store_answer_batch(fx.store, 3, fx.si, fx.sj, fx.sa,
+                                  (int *)((char *)fx.effects + 1)),
+           PAL_E_ALIGN);
 }
 
 START_TEST(error_table)

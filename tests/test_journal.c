@@ -846,6 +846,85 @@ START_TEST(store_round_trip)
 }
 END_TEST
 
+/*
+ * Answers given in batches (of random sizes, empty ones included) write
+ * the very file that single calls write, and reopening it gives back the
+ * store.
+ */
+START_TEST(store_batch_round_trip)
+{
+    const int64_t n = 40;
+    trng_t r;
+    tdir_t d;
+    char path[256], rpath[256];
+
+    trng_seed(&r, test_seed() + 302);
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    tfile(&d, "ref", rpath);
+    for (int run = 0; run < 4; run++) {
+        unsigned flags = run % 2 ? PAL_JOURNAL_SYNC : 0;
+        pal_store_t *s = new_store(n), *ref = new_store(n), *back;
+        int64_t done = 0, count = 60 + 120 * run;
+        unsigned char *f1, *f2;
+        size_t l1, l2;
+
+        unlink(path);
+        unlink(rpath);
+        open_store(s, path, flags, PAL_OK);
+        open_store(ref, rpath, flags, PAL_OK);
+        while (done < count) {
+            int64_t bi[32], bj[32];
+            pal_answer_t ba[32];
+            int eff[32], k = (int)trng_below(&r, 33);
+
+            if (k > count - done)
+                k = (int)(count - done);
+            for (int q = 0; q < k; q++) {
+                int e = -1;
+
+                gen_answer(&r, n, &bi[q], &bj[q], &ba[q]);
+                ck_status(pal_store_answer(ref, bi[q], bj[q], ba[q], NULL,
+                                           &e),
+                          PAL_OK);
+                eff[q] = e;
+            }
+            if (trng_below(&r, 2)) {
+                int got[32];
+
+                ck_status(pal_store_answer_batch(s, k, bi, bj, ba, got),
+                          PAL_OK);
+                for (int q = 0; q < k; q++)
+                    ck_assert_int_eq(got[q], eff[q]);
+            } else {
+                ck_status(pal_store_answer_batch(s, k, bi, bj, ba, NULL),
+                          PAL_OK);
+            }
+            done += k;
+            ck_assert_int_eq(fsize(path), HEADER + STORE_RECORD * done);
+        }
+        ck_assert_uint_eq(store_digest(s), store_digest(ref));
+        ck_status(pal_store_journal_close(s), PAL_OK);
+        ck_status(pal_store_journal_close(ref), PAL_OK);
+        f1 = slurp(path, &l1);
+        f2 = slurp(rpath, &l2);
+        ck_assert_int_eq((int64_t)l1, (int64_t)l2);
+        ck_assert(memcmp(f1, f2, l1) == 0);
+        free(f1);
+        free(f2);
+
+        back = new_store(n);
+        ck_assert_int_eq(open_store(back, path, flags, PAL_OK).records,
+                         count);
+        ck_assert_uint_eq(store_digest(back), store_digest(ref));
+        pal_store_destroy(back);
+        pal_store_destroy(s);
+        pal_store_destroy(ref);
+    }
+    tdir_remove(&d);
+}
+END_TEST
+
 static const ocfg_t round_trip_cfgs[] = {
     {PAL_SAMPLER_CAPTCHA, 60, 6, 5, 0, -1, PAL_CANDIDATES_ELIMINATION, 11,
      false},
@@ -1398,6 +1477,57 @@ static void child_store_write_failure(const char *path)
     pal_batch_destroy(b);
 }
 
+/* A batch whose third record cannot be written: none of its records
+ * stays in the file, and the store and effects are unchanged. */
+static void child_store_batch_write_failure(const char *path)
+{
+    pal_store_t *s = NULL, *ref = NULL;
+    pal_journal_info_t info = {.size = sizeof info};
+    int64_t bi[5] = {1, 2, 3, 4, 5}, bj[5] = {2, 3, 9, 5, 1};
+    pal_answer_t ba[5] = {PAL_ANSWER_SAME, PAL_ANSWER_DIFFERENT,
+                          PAL_ANSWER_SAME, PAL_ANSWER_UNSURE,
+                          PAL_ANSWER_SAME};
+    int eff[5] = {42, 42, 42, 42, 42};
+    uint64_t before;
+    int64_t size;
+
+    CHILD_CHECK(pal_store_create(&s, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_create(&ref, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_journal_open(s, path, 0, NULL) == PAL_OK);
+    feed(s, 9, 5);
+    feed(ref, 9, 5);
+    size = fsize(path);
+    before = store_digest(s);
+
+    limit_file_size((rlim_t)size + 2 * STORE_RECORD + 3);
+    for (int t = 0; t < 3; t++) {
+        CHILD_CHECK(pal_store_answer_batch(s, 5, bi, bj, ba, eff) ==
+                    PAL_E_IO);
+        for (int k = 0; k < 5; k++)
+            CHILD_CHECK(eff[k] == 42);
+        CHILD_CHECK(store_digest(s) == before);
+        CHILD_CHECK(fsize(path) == size);
+    }
+    /* Two records fit: a smaller batch goes through. */
+    CHILD_CHECK(pal_store_answer_batch(s, 2, bi, bj, ba, eff) == PAL_OK);
+    CHILD_CHECK(fsize(path) == size + 2 * STORE_RECORD);
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_store_answer_batch(s, 3, bi + 2, bj + 2, ba + 2, eff) ==
+                PAL_OK);
+    for (int k = 0; k < 5; k++)
+        CHILD_CHECK(pal_store_answer(ref, bi[k], bj[k], ba[k], NULL, NULL) ==
+                    PAL_OK);
+    CHILD_CHECK(store_digest(s) == store_digest(ref));
+    pal_store_destroy(s);
+
+    CHILD_CHECK(pal_store_create(&s, 20, NULL) == PAL_OK);
+    CHILD_CHECK(pal_store_journal_open(s, path, 0, &info) == PAL_OK);
+    CHILD_CHECK(info.records == 10 && info.bytes_cut == 0);
+    CHILD_CHECK(store_digest(s) == store_digest(ref));
+    pal_store_destroy(s);
+    pal_store_destroy(ref);
+}
+
 /* Steps, pulled answers, drops and SSL steps that cannot be written. */
 static void child_oracle_write_failure(const char *path, const char *spath)
 {
@@ -1498,6 +1628,12 @@ static void store_failure(const char *a, const char *b)
     child_store_write_failure(a);
 }
 
+static void store_batch_failure(const char *a, const char *b)
+{
+    (void)b;
+    child_store_batch_write_failure(a);
+}
+
 START_TEST(write_failures)
 {
     tdir_t d;
@@ -1505,6 +1641,7 @@ START_TEST(write_failures)
 
     tdir_make(&d);
     in_child(store_failure, tfile(&d, "store", path), NULL);
+    in_child(store_batch_failure, tfile(&d, "batch", path), NULL);
     in_child(child_oracle_write_failure, tfile(&d, "oracle", path),
              tfile(&d, "ssl", spath));
     tdir_remove(&d);
@@ -2033,6 +2170,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, format_is_as_documented);
     tcase_add_test(tc, arguments_and_states);
     tcase_add_test(tc, store_round_trip);
+    tcase_add_test(tc, store_batch_round_trip);
     tcase_add_loop_test(tc, oracle_round_trip, 0,
                         (int)(sizeof round_trip_cfgs /
                               sizeof *round_trip_cfgs));

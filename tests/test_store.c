@@ -748,6 +748,266 @@ START_TEST(stale_keys_are_purged)
 }
 END_TEST
 
+/* ---- The batch call ------------------------------------------------------ */
+
+/* The answer logs of two stores are the same. */
+static void same_log(const pal_store_t *x, const pal_store_t *y)
+{
+    pal_store_stats_t sx = stats(x), sy = stats(y);
+
+    ck_assert_int_eq(sx.answers, sy.answers);
+    for (int64_t k = 0; k < sx.answers; k++) {
+        int64_t i1, j1, i2, j2;
+        pal_answer_t a1, a2;
+
+        quick_assert(pal_store_log_entry(x, k, &i1, &j1, &a1) == PAL_OK);
+        quick_assert(pal_store_log_entry(y, k, &i2, &j2, &a2) == PAL_OK);
+        quick_assert(i1 == i2 && j1 == j2 && a1 == a2);
+    }
+}
+
+/* The same components with the same representatives and sizes. */
+static void same_components(const pal_store_t *x, const pal_store_t *y)
+{
+    for (int64_t i = 0; i < pal_store_n(x); i++) {
+        int64_t r1, r2, z1, z2;
+
+        quick_assert(pal_store_component(x, i, &r1, &z1) == PAL_OK);
+        quick_assert(pal_store_component(y, i, &r2, &z2) == PAL_OK);
+        quick_assert(r1 == r2 && z1 == z2);
+    }
+}
+
+/*
+ * Random streams cut into batches of random sizes (empty ones included)
+ * give, answer for answer, the effects of single calls and of the model,
+ * and after each batch the same stats, relations, labels, components and
+ * log as a store fed one call per answer.
+ */
+static void batch_vs_single(int64_t n, int steps, int shape, trng_t *r)
+{
+    pal_store_t *s = new_store(n), *ref = new_store(n);
+    int64_t *bi = malloc((size_t)steps * sizeof *bi);
+    int64_t *bj = malloc((size_t)steps * sizeof *bj);
+    pal_answer_t *ba = malloc((size_t)steps * sizeof *ba);
+    int *eff = malloc((size_t)steps * sizeof *eff);
+    model_t m;
+    int t = 0, batches = 0;
+
+    model_init(&m, n);
+    while (t < steps) {
+        int count = (int)trng_below(r, batches % 5 == 4 ? 400 : 24);
+        snap_t want;
+
+        if (count > steps - t)
+            count = steps - t;
+        for (int k = 0; k < count; k++) {
+            if (shape == 0)
+                random_answer(r, n, t + k < steps / 2 ? 0.05 : 0.3, 0.1,
+                              &bi[k], &bj[k], &ba[k]);
+            else
+                hub_answer(r, n, 1 + n / 40, &bi[k], &bj[k], &ba[k]);
+            eff[k] = -1;
+        }
+        ck_status(pal_store_answer_batch(s, count, bi, bj, ba, eff), PAL_OK);
+        for (int k = 0; k < count; k++) {
+            int want_eff = model_answer(&m, bi[k], bj[k], ba[k]);
+
+            quick_assert(eff[k] == want_eff);
+            quick_assert(answer(ref, bi[k], bj[k], ba[k]) == want_eff);
+        }
+        t += count;
+        batches++;
+        if (batches % 8 == 0 || t == steps) {
+            snap_take(&want, ref, NULL);
+            snap_check(&want, s, NULL);
+            snap_free(&want);
+            same_log(s, ref);
+            same_components(s, ref);
+            model_check(&m, s);
+        }
+    }
+    model_free(&m);
+    free(bi);
+    free(bj);
+    free(ba);
+    free(eff);
+    pal_store_destroy(s);
+    pal_store_destroy(ref);
+}
+
+START_TEST(batch_matches_single_calls)
+{
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 21);
+    for (int run = 0; run < 60; run++)
+        batch_vs_single(1 + (int64_t)trng_below(&r, 12), 80, 0, &r);
+    batch_vs_single(150, 6000, 0, &r);
+    batch_vs_single(300, 8000, 1, &r);
+    batch_vs_single(500, 12000, 1, &r);
+}
+END_TEST
+
+/* Single calls and batches on one store, in turns, effects unasked. */
+START_TEST(batch_mixes_with_single_calls)
+{
+    const int64_t n = 60;
+    pal_store_t *s = new_store(n);
+    model_t m;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 22);
+    model_init(&m, n);
+    for (int round = 0; round < 200; round++) {
+        int64_t bi[16], bj[16];
+        pal_answer_t ba[16];
+        int count = (int)trng_below(&r, 17);
+
+        for (int k = 0; k < count; k++) {
+            random_answer(&r, n, 0.2, 0.1, &bi[k], &bj[k], &ba[k]);
+            model_answer(&m, bi[k], bj[k], ba[k]);
+        }
+        ck_status(pal_store_answer_batch(s, count, bi, bj, ba, NULL),
+                  PAL_OK);
+        for (int k = 0; k < 3; k++) {
+            int64_t i, j;
+            pal_answer_t a;
+
+            random_answer(&r, n, 0.2, 0.1, &i, &j, &a);
+            quick_assert(answer(s, i, j, a) == model_answer(&m, i, j, a));
+        }
+    }
+    model_check(&m, s);
+    model_free(&m);
+    pal_store_destroy(s);
+}
+END_TEST
+
+/* Bad arguments and bad entries anywhere in a batch change nothing. */
+START_TEST(batch_arguments)
+{
+    const int64_t n = 6;
+    pal_store_t *s = new_store(n);
+    int64_t i[4] = {0, 1, 2, 3}, j[4] = {1, 2, 3, 4};
+    int64_t bad_i[4] = {0, 1, 6, 3}, neg_j[4] = {1, -1, 3, 4};
+    pal_answer_t a[4] = {PAL_ANSWER_SAME, PAL_ANSWER_DIFFERENT,
+                         PAL_ANSWER_UNSURE, PAL_ANSWER_SAME};
+    pal_answer_t bad_a[4] = {PAL_ANSWER_SAME, PAL_ANSWER_SAME,
+                             PAL_ANSWER_SAME, (pal_answer_t)3};
+    int64_t both_i[4] = {0, 1, 2, 9};
+    pal_answer_t neg_a[4] = {PAL_ANSWER_SAME, (pal_answer_t)-1,
+                             PAL_ANSWER_SAME, PAL_ANSWER_SAME};
+    int eff[5] = {7, 7, 7, 7, 7};
+    int64_t raw[8];
+    snap_t before;
+
+    answer(s, 4, 5, PAL_ANSWER_DIFFERENT);
+    snap_take(&before, s, NULL);
+    ck_status(pal_store_answer_batch(NULL, 4, i, j, a, eff), PAL_E_NULL);
+    ck_status(pal_store_answer_batch(s, -1, i, j, a, eff), PAL_E_SIZE);
+    ck_status(pal_store_answer_batch(s, 4, NULL, j, a, eff), PAL_E_NULL);
+    ck_status(pal_store_answer_batch(s, 4, i, NULL, a, eff), PAL_E_NULL);
+    ck_status(pal_store_answer_batch(s, 4, i, j, NULL, eff), PAL_E_NULL);
+    ck_status(pal_store_answer_batch(s, 4, bad_i, j, a, eff), PAL_E_INDEX);
+    ck_status(pal_store_answer_batch(s, 4, i, neg_j, a, eff), PAL_E_INDEX);
+    ck_status(pal_store_answer_batch(s, 4, i, j, bad_a, eff), PAL_E_RANGE);
+    ck_status(pal_store_answer_batch(s, 4, i, j, neg_a, eff), PAL_E_RANGE);
+    /* The first bad entry decides: entry 1's answer before entry 3's
+     * item; in one entry, the item before the answer. */
+    ck_status(pal_store_answer_batch(s, 4, both_i, j, neg_a, eff),
+              PAL_E_RANGE);
+    ck_status(pal_store_answer_batch(s, 4, both_i, j, bad_a, eff),
+              PAL_E_INDEX);
+    ck_status(pal_store_answer_batch(s, 2, i, j, neg_a, eff), PAL_E_RANGE);
+    ck_status(pal_store_answer_batch(s, 3, bad_i, j, a, eff), PAL_E_INDEX);
+    ck_status(pal_store_answer_batch(s, 4, (const int64_t *)((char *)raw + 4), j, a,
+                                     eff),
+              PAL_E_ALIGN);
+    ck_status(pal_store_answer_batch(s, 4, i, j, a, (int *)((char *)raw + 2)),
+              PAL_E_ALIGN);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(eff[k], 7);
+    snap_check(&before, s, NULL);
+    snap_free(&before);
+
+    /* Nothing to record: nothing happens, whatever the arrays. */
+    ck_status(pal_store_answer_batch(s, 0, NULL, NULL, NULL, NULL), PAL_OK);
+    ck_status(pal_store_answer_batch(s, 0, bad_i, neg_j, bad_a, eff), PAL_OK);
+    ck_assert_int_eq(stats(s).answers, 1);
+
+    /* The valid batch then goes through, effects only where asked. */
+    ck_status(pal_store_answer_batch(s, 3, i, j, a, eff), PAL_OK);
+    ck_assert_int_eq(eff[0], PAL_EFFECT_NEW);
+    ck_assert_int_eq(eff[1], PAL_EFFECT_NEW);
+    ck_assert_int_eq(eff[2], PAL_EFFECT_UNSURE);
+    ck_assert_int_eq(eff[3], 7);
+    ck_assert_int_eq(relation(s, 0, 3), PAL_REL_UNKNOWN);
+    ck_assert_int_eq(relation(s, 0, 2), PAL_REL_DIFFERENT);
+    pal_store_destroy(s);
+}
+END_TEST
+
+/*
+ * Each batch of a stream first runs with its 1st, 2nd, ... allocation
+ * failing: PAL_E_NOMEM, the store and the effects untouched, nothing
+ * leaked; then it succeeds, with the effects of a store that never
+ * failed.
+ */
+START_TEST(batch_fails_cleanly)
+{
+    const int64_t n = 80;
+    counting_t c;
+    pal_allocator_t al = counting_allocator(&c);
+    pal_store_t *s = NULL, *ref = new_store(n);
+    long failures = 0;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 23);
+    ck_status(pal_store_create(&s, n, &al), PAL_OK);
+    for (int round = 0; round < 60; round++) {
+        int64_t bi[64], bj[64];
+        pal_answer_t ba[64];
+        int eff[64], want[64], count = 1 + (int)trng_below(&r, 64);
+        snap_t before;
+
+        for (int k = 0; k < count; k++) {
+            if (round % 3 == 2)
+                hub_answer(&r, n, 4, &bi[k], &bj[k], &ba[k]);
+            else
+                random_answer(&r, n, round < 30 ? 0.05 : 0.3, 0.05, &bi[k],
+                              &bj[k], &ba[k]);
+            want[k] = answer(ref, bi[k], bj[k], ba[k]);
+            eff[k] = -1;
+        }
+        snap_take(&before, s, NULL);
+        for (long f = 1;; f++) {
+            int rc;
+
+            c.calls = 0;
+            c.fail_at = f;
+            rc = pal_store_answer_batch(s, count, bi, bj, ba, eff);
+            c.fail_at = 0;
+            if (rc == PAL_OK)
+                break;
+            ck_status(rc, PAL_E_NOMEM);
+            for (int k = 0; k < count; k++)
+                ck_assert_int_eq(eff[k], -1);
+            snap_check(&before, s, NULL);
+            failures++;
+        }
+        snap_free(&before);
+        for (int k = 0; k < count; k++)
+            ck_assert_int_eq(eff[k], want[k]);
+    }
+    same_log(s, ref);
+    ck_assert_int_gt(failures, 5);
+    pal_store_destroy(s);
+    pal_store_destroy(ref);
+    ck_assert_int_eq(c.live, 0);
+}
+END_TEST
+
 /* ---- White box: transactions of many answers -------------------------------
  *
  * Through the public store a transaction holds a single answer; oracle
@@ -781,10 +1041,11 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
     const int64_t n = m->n;
     const pal__kn_counts_t *c = pal__kn_counts(kn);
     unsigned char *seen = calloc((size_t)n, 1);
-    int64_t comps = 0, dpairs = 0, known = 0, live = 0;
+    int64_t comps = 0, dpairs = 0, known = 0, live = 0, used = 0;
 
     for (int32_t r = 0; r < n; r++) {
-        int64_t apart = 0, deg = 0, nodes = 0, distinct = 0, members = 0;
+        int64_t apart = 0, deg = 0, nodes = 0, entries = 0, distinct = 0;
+        int64_t members = 0;
         int32_t x;
 
         for (int32_t j = 0; j < n; j++) {
@@ -819,17 +1080,33 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
 
         /* The list names every component apart, and only those. */
         memset(seen, 0, (size_t)n);
-        for (uint32_t v = kn->it[r].head; v != NIL; v = kn->pool[v].next) {
-            int32_t cj = pal__kn_find(kn, kn->pool[v].item);
+        /* Every node is full but the last; the first is the record's. */
+        for (uint32_t v = FIRST_NODE | (uint32_t)r, left = kn->it[r].len;
+             left > 0; v = node_at(kn, v)->next) {
+            uint32_t k = left < NODE_ITEMS ? left : NODE_ITEMS;
 
-            quick_assert(pal__kn_apart(kn, r, cj));
-            distinct += !seen[cj];
-            seen[cj] = 1;
-            nodes++;
-            if (kn->pool[v].next == NIL)
+            for (uint32_t q = 0; q < k; q++) {
+                int32_t cj = pal__kn_find(kn, node_at(kn, v)->item[q]);
+
+                quick_assert(pal__kn_apart(kn, r, cj));
+                distinct += !seen[cj];
+                seen[cj] = 1;
+                entries++;
+            }
+            left -= k;
+            if (left == 0) {
                 quick_assert(kn->it[r].tail == v);
+                quick_assert(node_at(kn, v)->next == NIL);
+            }
+            nodes += (v & FIRST_NODE) == 0;
         }
-        quick_assert(nodes == kn->it[r].len);
+        quick_assert(entries == kn->it[r].len);
+        if (kn->it[r].len == 0)
+            quick_assert(kn->it[r].tail == (FIRST_NODE | (uint32_t)r) &&
+                         kn->it[r].first.next == NIL);
+        quick_assert(nodes == (kn->it[r].len + NODE_ITEMS - 1) / NODE_ITEMS -
+                                  (kn->it[r].len > 0));
+        used += nodes;
         quick_assert(distinct == deg);
         if (kn->it[r].heavy)
             quick_assert(kn->hv[kn->it[r].heavy - 1].root == r);
@@ -842,6 +1119,8 @@ static void wb_check(pal__kn_t *kn, const model_t *m)
     for (uint64_t sl = 0; sl < kn->key_cap; sl++)
         live += kn->keys[sl] != EMPTY_KEY && !key_stale(kn, kn->keys[sl]);
     quick_assert(live == dpairs);
+    /* Only roots hold nodes: absorbed lists went back to the pool. */
+    quick_assert(used == (int64_t)kn->pool_used - (int64_t)kn->nfree);
     quick_assert(c->components == comps);
     quick_assert(c->different_pairs == dpairs);
     quick_assert(c->known_pairs == known);
@@ -894,6 +1173,25 @@ START_TEST(transactions_roll_back_exactly)
                                    : 0};
             int rc = PAL_OK;
 
+            /* Now and then a batch outside transactions instead. */
+            if (trng_below(&r, 6) == 0) {
+                int64_t bi[16], bj[16], diff = 0;
+                pal_answer_t ba[16];
+                int effs[16];
+
+                for (int q = 0; q < k; q++) {
+                    hub_answer(&r, n, hubs, &bi[q], &bj[q], &ba[q]);
+                    diff += ba[q] == PAL_ANSWER_DIFFERENT;
+                }
+                ck_status(pal__kn_batch_reserve(kn, k, diff), PAL_OK);
+                pal__kn_answer_batch(kn, k, bi, bj, ba, effs);
+                for (int q = 0; q < k; q++)
+                    quick_assert(effs[q] ==
+                                 model_answer(&m, bi[q], bj[q], ba[q]));
+                if (n < 30 || tx % 4 == 0)
+                    wb_check(kn, &m);
+                continue;
+            }
             model_copy(&tent, &m);
             pal__kn_begin(kn);
             for (int q = 0; q < k && rc == PAL_OK; q++) {
@@ -955,6 +1253,10 @@ Suite *suite_store(void)
     tcase_add_test(tc, answer_fails_cleanly_large);
     tcase_add_test(tc, graph_fails_cleanly);
     tcase_add_test(tc, stale_keys_are_purged);
+    tcase_add_test(tc, batch_matches_single_calls);
+    tcase_add_test(tc, batch_mixes_with_single_calls);
+    tcase_add_test(tc, batch_arguments);
+    tcase_add_test(tc, batch_fails_cleanly);
     tcase_add_test(tc, transactions_roll_back_exactly);
     suite_add_tcase(s, tc);
     return s;

@@ -72,7 +72,7 @@ typedef struct pal_store pal_store_t;
  * Create a store on n items, with nothing known.
  * @param n  1 <= n <= INT32_MAX.
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE, PAL_E_NOMEM.
- * Cost: O(n) memory. Since 0.1.0.
+ * Cost: O(n) memory, about 64 bytes per item. Since 0.1.0.
  */
 PAL_API int pal_store_create(pal_store_t **out, int64_t n,
                              const pal_allocator_t *alloc);
@@ -109,6 +109,51 @@ PAL_API int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
                              int *effect);
 
 /**
+ * Record count answers, (i[k], j[k], answers[k]) for k = 0, 1, ..., in
+ * that order: the store ends exactly as after count pal_store_answer
+ * calls in order (the same effects, counters, components, relations,
+ * labels and answer log), but faster, because the memory the answers
+ * need is reserved once and the items of the next answers are fetched
+ * while the current one is recorded.
+ * @param count    0 <= count; with 0 nothing happens (and i, j, answers
+ *                 may be NULL).
+ * @param i, j     count items each, in [0, n); borrowed, read only.
+ * @param answers  count pal_answer_t; borrowed, read only.
+ * @param effects  if not NULL, effects[k] receives the pal_effect_t of
+ *                 answer k (count entries).
+ * @return PAL_OK; PAL_E_NULL (s, or i, j or answers with count > 0);
+ *         PAL_E_SIZE (count < 0); PAL_E_ALIGN (an array not aligned for
+ *         its type); PAL_E_INDEX (an item outside [0, n)); PAL_E_RANGE
+ *         (an unknown answer); PAL_E_NOMEM; PAL_E_IO (a journal is open
+ *         and the records could not be written).
+ * All or nothing: every entry is checked before anything changes, and
+ * the code of a bad entry is that of the first one (in order of k, the
+ * index before the answer); on any error the store, its journal and
+ * effects are unchanged.
+ * Journal: each answer is written as the record pal_store_answer writes
+ * for it (the file is the same as after the single calls), one write
+ * per record, all before the call records anything in memory; with
+ * PAL_JOURNAL_SYNC there is one fdatasync() after the last record. If a
+ * write or the flush fails, the records of this call are cut from the
+ * file again and the call fails with PAL_E_IO.
+ * There is no list of deduced pairs: use pal_store_answer for those.
+ * Cost: one pass over the entries, then amortised nearly O(1) per answer
+ * plus O(d) per "different" answer or merge, as pal_store_answer. Memory
+ * is reserved up front for the worst case of the whole call (most of it
+ * is address space the call never touches): 8 bytes per answer for the
+ * log, 32 per answer and 32 more per "different" answer for the nodes of
+ * the cannot-link lists, key room for twice the component pairs that may
+ * be known different by its end, and up to 32 bytes per answer (at most
+ * 16 n bytes in all) for the bookkeeping of components with many
+ * cannot-links; it stays with the store.
+ * Thread safety: as pal_store_answer (one thread at a time per store).
+ * Added after 0.1.0 (unreleased).
+ */
+PAL_API int pal_store_answer_batch(pal_store_t *s, int64_t count,
+                                   const int64_t *i, const int64_t *j,
+                                   const pal_answer_t *answers, int *effects);
+
+/**
  * What is known about (i, j); PAL_REL_SAME when i = j.
  * @return PAL_OK, PAL_E_NULL, PAL_E_INDEX. Const: O(log n).
  */
@@ -143,6 +188,8 @@ typedef struct pal_store_stats {
  * Fill the first stats->size bytes of *stats (set size first).
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (size smaller than the first
  *         version of the structure).
+ * Cost: O(1): every counter, known_pairs included, is kept up to date
+ * by the answers themselves. Const.
  */
 PAL_API int pal_store_stats(const pal_store_t *s, pal_store_stats_t *stats);
 

@@ -665,6 +665,36 @@ int pal__jn_append(pal__jn_t *jn, const pal__jn_rec_t *rec)
     return PAL_OK;
 }
 
+int pal__jn_append_answers(pal__jn_t *jn, int64_t count, const int64_t *a,
+                           const int64_t *b, const pal_answer_t *ans)
+{
+    int64_t end0 = jn->end;
+    int rc = PAL_OK;
+
+    if (jn->dirty) {
+        if (cut(jn->fd, jn->end) != PAL_OK)
+            return PAL_E_IO;
+        jn->dirty = false;
+    }
+    for (int64_t k = 0; k < count && rc == PAL_OK; k++) {
+        unsigned char code = (unsigned char)ans[k];
+        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, a[k], b[k], 0, NULL, &code};
+        size_t len = record_encode(jn, &rec);
+
+        rc = write_all(jn->fd, jn->buf, len, jn->end);
+        if (rc == PAL_OK)
+            jn->end += (int64_t)len;
+    }
+    if (rc == PAL_OK && jn->spec.sync)
+        rc = flush(jn->fd);
+    if (rc != PAL_OK) {
+        jn->end = end0;
+        jn->dirty = cut(jn->fd, end0) != PAL_OK;
+        return PAL_E_IO;
+    }
+    return PAL_OK;
+}
+
 int pal__jn_close(pal__jn_t *jn, bool flush_first)
 {
     int rc = PAL_OK;

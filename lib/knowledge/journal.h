@@ -13,6 +13,7 @@
 #define PAL_JOURNAL_H
 
 #include "core/internal.h"
+#include "pal/oracle.h"
 
 typedef struct pal__jn pal__jn_t;
 
@@ -101,6 +102,16 @@ pal__jn_rec_t *pal__jn_stage(pal__jn_t *jn);
  * is PAL_E_IO.
  */
 int pal__jn_append(pal__jn_t *jn, const pal__jn_rec_t *rec);
+
+/*
+ * Append count answer records (a[k], b[k], ans[k]), each in one write as
+ * pal__jn_append writes it, and with PAL_JOURNAL_SYNC one flush after the
+ * last. All or nothing: on failure the file is cut back to its length
+ * before the call (or, if that fails, before the next append) and the
+ * status is PAL_E_IO. Needs no memory.
+ */
+int pal__jn_append_answers(pal__jn_t *jn, int64_t count, const int64_t *a,
+                           const int64_t *b, const pal_answer_t *ans);
 
 /*
  * Close and free, after an fdatasync() when flush is set; PAL_E_IO when

@@ -8,13 +8,16 @@
  *
  * Cannot-links are kept twice. A hash table (open addressing, linear
  * probing) holds one key per pair of roots known different, so that "are
- * these two components apart?" costs O(1). Each root also owns a list of
- * nodes naming one item of every component it is apart from; merging two
- * components concatenates their lists in O(1). A list may name a component
- * through several items, or through an item whose component has since
- * merged: reading resolves each node through find and skips repeats with
- * scratch marks, and a list grown past twice its distinct size is compacted
- * once no transaction is open.
+ * these two components apart?" costs O(1). Each root also owns a list
+ * naming one item of every component it is apart from, in nodes of seven
+ * entries, so that a walk waits for memory once per node and resolves the
+ * entries of a node together; the first node sits in the root's record,
+ * so that a short list costs no memory access of its own. A list may name a component through several
+ * items, or through an item whose component has since merged: reading
+ * resolves each entry through find and skips repeats with scratch marks,
+ * and a list grown past twice its distinct size is compacted once no
+ * transaction is open. A merge copies into the survivor's list the
+ * components apart from the absorbed side only, resolved and each once.
  *
  * A merge moves the keys of the smaller component (by items) to the root
  * that survives, so each key moves O(log n) times over the store's life.
@@ -26,18 +29,29 @@
  * The count of known pairs needs, at each merge, the number of items known
  * different from each side. The absorbed side's list is walked anyway, to
  * move its keys. On the surviving side, a component with few cannot-links
- * walks its short list too, while a "heavy" one (PAL__KN_HEAVY_DEGREE
- * distinct cannot-links or more) keeps the count up to date, pushed to it
- * by every merge of a neighbour. A heavy component finds its heavy
- * neighbours through its list or through the set of heavy components,
- * whichever is shorter, so an answer never walks a long list it does not
- * have to.
+ * walks its short list too (which spares the absorbed side's walk the
+ * table: the marks tell which components are apart from both), while a
+ * "heavy" one (PAL__KN_HEAVY_DEGREE distinct cannot-links or more) keeps
+ * the count up to date, pushed to it by every merge of a neighbour. A
+ * heavy component finds its heavy neighbours through its list or through
+ * the set of heavy components, whichever is shorter, so an answer never
+ * walks a long list it does not have to.
  *
- * Every answer runs inside a transaction: it reserves all the memory it
- * may need before changing anything, then records an undo entry from which
- * pal__kn_rollback restores the store exactly.
+ * Every answer of pal__kn_answer runs inside a transaction: it reserves
+ * all the memory it may need before changing anything, then records an
+ * undo entry from which pal__kn_rollback restores the store exactly. The
+ * answers of a batch (pal__kn_answer_batch) run outside transactions,
+ * with the memory of the whole batch reserved first; they keep no undo
+ * entry, halve paths and free the absorbed lists at once, and fetch the
+ * memory of the next answers while recording the current one.
  */
+#define _DEFAULT_SOURCE
+
 #include "knowledge.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define NIL UINT32_MAX
 #define EMPTY_KEY UINT64_MAX
@@ -57,23 +71,42 @@
 #define PURGE_SLACK 4096
 
 /*
- * What the store keeps per item, in one record so that an answer touches
- * one cache line per item. The component fields are valid at roots.
+ * A node of a cannot-link list: up to NODE_ITEMS entries, each an item
+ * of a component known different. Every node of a list is full but the
+ * last, which holds the rest, so that a walk waits for memory once per
+ * node rather than once per entry, and resolves the entries of a node
+ * together.
+ */
+#define NODE_ITEMS 7
+
+typedef struct node {
+    int32_t item[NODE_ITEMS];
+    uint32_t next;   /* next node of the list, NIL at the end */
+} node_t;
+
+_Static_assert(sizeof(node_t) == 32, "two nodes per cache line");
+
+/*
+ * What the store keeps per item, in one record of one cache line, so that
+ * an answer touches one line per item: the component fields, valid at
+ * roots, and the first node of the component's cannot-link list, so that
+ * a short list costs no access beyond its root's record. Further nodes
+ * come from the pool. A node is named by its pool index, or by
+ * FIRST_NODE | r for the first node of item r.
  */
 typedef struct item {
     int32_t parent, size;
     int32_t next;        /* next member of the circular list */
     int32_t deg;         /* distinct components known different */
     int32_t heavy;       /* 1 + slot in the heavy set, 0 when light */
-    uint32_t head, tail, len;   /* the cannot-link list */
+    uint32_t tail, len;  /* the cannot-link list: last node, entries */
+    uint32_t stamp;      /* scratch mark of walks, at roots */
+    node_t first;        /* the list's first node */
 } item_t;
 
-_Static_assert(sizeof(item_t) == 32, "two records per cache line");
+_Static_assert(sizeof(item_t) == 64, "one record per cache line");
 
-typedef struct node {
-    int32_t item;    /* an item of a component known different */
-    uint32_t next;   /* next node of the list, NIL at the end */
-} node_t;
+#define FIRST_NODE 0x80000000u
 
 typedef struct heavy {
     int32_t root;
@@ -89,8 +122,8 @@ enum { UNDO_LINK = 1, UNDO_MERGE = 2 };
 typedef struct undo {
     int kind;
     int32_t a, b;
-    uint32_t head_a, tail_a, len_a;   /* a's list before */
-    uint32_t head_b, tail_b, len_b;   /* link: b's list before */
+    uint32_t tail_a, len_a;           /* a's list before */
+    uint32_t tail_b, len_b;           /* link: b's list before */
     int32_t deg_a;                    /* merge: a's degree before */
     int32_t heavy_pos_b;              /* merge: b's slot in the heavy
                                          set, -1 when light */
@@ -105,8 +138,7 @@ struct pal__kn {
 
     item_t *it;          /* n records, aligned on cache lines */
     void *it_block;      /* the allocation they live in */
-    uint32_t *stamp;     /* scratch marks, per item */
-    uint32_t gen;
+    uint32_t gen;        /* the last generation of scratch marks */
 
     /* Nodes of the cannot-link lists, with a free list. */
     node_t *pool;
@@ -126,16 +158,40 @@ struct pal__kn {
 
     pal__kn_counts_t c;
 
-    /* The open transaction. */
+    /* The open transaction, if tx is set. Answers outside transactions
+     * (pal__kn_answer_batch) keep no undo log. */
+    bool tx;
     int64_t tx_merges;
     pal__kn_counts_t saved;
     undo_t *undo;
     int64_t nundo, undo_cap;
     uint64_t *added;     /* keys inserted, in order */
     int64_t nadded, added_cap;
+    undo_t scratch_undo; /* the entry of an answer outside transactions */
 };
 
 /* ---- Creation ------------------------------------------------------------ */
+
+/*
+ * The records, the key table and the nodes are read at random, one cache
+ * line per access. Offered to transparent huge pages (a hint the system
+ * may ignore, for the whole pages inside the block), they also spare most
+ * of those accesses a walk of the page tables.
+ */
+static void hint_huge(void *p, size_t len)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t page = 4096;
+    uintptr_t skip = (page - (uintptr_t)p % page) % page;
+
+    if (p && len >= ((size_t)2 << 20) + skip)
+        (void)madvise((char *)p + skip, (len - skip) / page * page,
+                      MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
 
 int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
 {
@@ -148,20 +204,19 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
     kn->alloc = *alloc;
     kn->n = n;
 
-    /* 32-byte records, aligned so that none straddles two lines. */
+    /* 64-byte records, aligned on cache lines. */
     kn->it_block = pal__alloc_array(alloc, (size_t)n + 2, sizeof *kn->it);
-    kn->stamp = pal__alloc_array(alloc, (size_t)n, sizeof *kn->stamp);
     kn->key_bits = 6;
     kn->key_cap = (uint64_t)1 << kn->key_bits;
     kn->keys = pal__alloc_array(alloc, (size_t)kn->key_cap,
                                 sizeof *kn->keys);
-    if (!kn->it_block || !kn->stamp || !kn->keys) {
+    if (!kn->it_block || !kn->keys) {
         pal__free(alloc, kn->it_block);
-        pal__free(alloc, kn->stamp);
         pal__free(alloc, kn->keys);
         pal__free(alloc, kn);
         return PAL_E_NOMEM;
     }
+    hint_huge(kn->it_block, ((size_t)n + 2) * sizeof *kn->it);
     kn->it = (item_t *)((char *)kn->it_block +
                         (64u - (uintptr_t)kn->it_block % 64u) % 64u);
     memset(kn->keys, 0xff, (size_t)kn->key_cap * sizeof *kn->keys);
@@ -172,9 +227,10 @@ int pal__kn_create(pal__kn_t **out, int32_t n, const pal_allocator_t *alloc)
         kn->it[i].next = i;
         kn->it[i].deg = 0;
         kn->it[i].heavy = 0;
-        kn->it[i].head = kn->it[i].tail = NIL;
+        kn->it[i].tail = FIRST_NODE | (uint32_t)i;
+        kn->it[i].first.next = NIL;
         kn->it[i].len = 0;
-        kn->stamp[i] = 0;
+        kn->it[i].stamp = 0;
     }
     kn->free_head = NIL;
     kn->c.components = n;
@@ -187,7 +243,6 @@ void pal__kn_destroy(pal__kn_t *kn)
     if (!kn)
         return;
     pal__free(&kn->alloc, kn->it_block);
-    pal__free(&kn->alloc, kn->stamp);
     pal__free(&kn->alloc, kn->pool);
     pal__free(&kn->alloc, kn->keys);
     pal__free(&kn->alloc, kn->hv);
@@ -224,6 +279,7 @@ static int grow(const pal_allocator_t *a, void **p, size_t elem,
     q = pal__alloc_array(a, (size_t)c, elem);
     if (!q)
         return PAL_E_NOMEM;
+    hint_huge(q, (size_t)c * elem);
     if (used > 0)
         memcpy(q, *p, (size_t)used * elem);
     pal__free(a, *p);
@@ -275,7 +331,8 @@ int32_t pal__kn_next(const pal__kn_t *kn, int32_t i)
 static uint32_t new_gens(pal__kn_t *kn, uint32_t k)
 {
     if (kn->gen > UINT32_MAX - k) {
-        memset(kn->stamp, 0, (size_t)kn->n * sizeof *kn->stamp);
+        for (int32_t i = 0; i < kn->n; i++)
+            kn->it[i].stamp = 0;
         kn->gen = 0;
     }
     kn->gen += k;
@@ -334,7 +391,8 @@ static void key_insert(pal__kn_t *kn, uint64_t key)
 {
     key_place(kn->keys, kn->key_bits, key);
     kn->key_count++;
-    kn->added[kn->nadded++] = key;
+    if (kn->tx)
+        kn->added[kn->nadded++] = key;
 }
 
 /* Empty slot s, shifting back the entries of its cluster so that every
@@ -395,6 +453,7 @@ static int key_reserve(pal__kn_t *kn, uint64_t extra)
     keys = pal__alloc_array(&kn->alloc, (size_t)1 << bits, sizeof *keys);
     if (!keys)
         return PAL_E_NOMEM;
+    hint_huge(keys, ((size_t)1 << bits) * sizeof *keys);
     memset(keys, 0xff, ((size_t)1 << bits) * sizeof *keys);
     for (uint64_t s = 0; s < kn->key_cap; s++)
         if (kn->keys[s] != EMPTY_KEY)
@@ -436,13 +495,24 @@ static int pool_reserve(pal__kn_t *kn, uint32_t k)
     if (kn->nfree + (kn->pool_cap - kn->pool_used) >= k)
         return PAL_OK;
     need = (int64_t)kn->pool_used + k;
-    if (need >= (int64_t)NIL)
+    if (need >= (int64_t)FIRST_NODE)
         return PAL_E_NOMEM;
     if (grow(&kn->alloc, (void **)&kn->pool, sizeof *kn->pool,
              kn->pool_used, &cap, need) != PAL_OK)
         return PAL_E_NOMEM;
-    kn->pool_cap = cap < (int64_t)NIL ? (uint32_t)cap : NIL - 1;
+    kn->pool_cap = cap < (int64_t)FIRST_NODE ? (uint32_t)cap : FIRST_NODE - 1;
     return PAL_OK;
+}
+
+/* Entries in a node, of a list with left entries from it on. */
+static inline uint32_t node_fill(uint32_t left)
+{
+    return left < NODE_ITEMS ? left : NODE_ITEMS;
+}
+
+static inline node_t *node_at(const pal__kn_t *kn, uint32_t v)
+{
+    return v & FIRST_NODE ? &kn->it[v & ~FIRST_NODE].first : &kn->pool[v];
 }
 
 static uint32_t pool_take(pal__kn_t *kn)
@@ -459,73 +529,126 @@ static uint32_t pool_take(pal__kn_t *kn)
     return v;
 }
 
+/* First nodes stay with their records. */
 static void pool_give(pal__kn_t *kn, uint32_t v)
 {
+    if (v & FIRST_NODE)
+        return;
     kn->pool[v].next = kn->free_head;
     kn->free_head = v;
     kn->nfree++;
 }
 
-/* Put a node naming item at the head of r's list. Unlike an append,
- * this does not touch the old last node, a cache miss saved per answer. */
+/* Add an entry naming item at the end of r's list, in a new last node
+ * when the last one is full. */
 static void list_push(pal__kn_t *kn, int32_t r, int32_t item)
 {
-    uint32_t v = pool_take(kn);
     item_t *x = &kn->it[r];
+    uint32_t slot = x->len % NODE_ITEMS;
 
-    kn->pool[v].item = item;
-    kn->pool[v].next = x->head;
-    if (x->head == NIL)
+    if (slot == 0 && x->len > 0) {
+        uint32_t v = pool_take(kn);
+
+        kn->pool[v].next = NIL;
+        node_at(kn, x->tail)->next = v;
         x->tail = v;
-    x->head = v;
+    }
+    node_at(kn, x->tail)->item[slot] = item;
     x->len++;
 }
 
-/* Put back r's list as it was, cutting what was appended after tail. */
-static void list_cut(pal__kn_t *kn, int32_t r, uint32_t head, uint32_t tail,
-                     uint32_t len)
+/* Put back r's list as it was with tail and len, before entries were
+ * pushed onto it: the nodes added since go back to the pool. */
+static void list_restore(pal__kn_t *kn, int32_t r, uint32_t tail,
+                         uint32_t len)
 {
-    kn->it[r].head = head;
+    node_t *t = node_at(kn, tail);
+    uint32_t v = t->next;
+
+    while (v != NIL) {
+        uint32_t nx = kn->pool[v].next;
+
+        pool_give(kn, v);
+        v = nx;
+    }
+    t->next = NIL;
     kn->it[r].tail = tail;
     kn->it[r].len = len;
-    if (tail != NIL)
-        kn->pool[tail].next = NIL;
+}
+
+/* Give every node of r's list back to the pool. */
+static void list_free(pal__kn_t *kn, int32_t r)
+{
+    list_restore(kn, r, FIRST_NODE | (uint32_t)r, 0);
 }
 
 /*
- * The root of the component that node v names. The node is repointed at
- * that root when this is safe (as for path halving), so that later walks
- * find it at once, and the next node's item is fetched meanwhile: walks
- * are chains of cache misses otherwise.
+ * The roots of the k entries of node v, into c. The records of all k
+ * items are requested before any is read, and the next node too, so that
+ * a walk waits for memory about once per node. The entries are repointed
+ * at their roots when that is safe (as for path halving), so that later
+ * walks find them at once.
  */
-static inline int32_t node_root(pal__kn_t *kn, uint32_t v)
+static inline void node_roots(pal__kn_t *kn, uint32_t v, uint32_t k,
+                              int32_t *c)
 {
-    node_t *nd = &kn->pool[v];
-    int32_t c;
+    node_t *nd = node_at(kn, v);
 
     if (nd->next != NIL)
-        __builtin_prefetch(&kn->it[kn->pool[nd->next].item]);
-    c = pal__kn_find_mut(kn, nd->item);
-    if (kn->tx_merges == 0)
-        nd->item = c;
-    return c;
+        __builtin_prefetch(&kn->pool[nd->next]);
+    for (uint32_t s = 0; s < k; s++)
+        __builtin_prefetch(&kn->it[nd->item[s]]);
+    for (uint32_t s = 0; s < k; s++) {
+        c[s] = pal__kn_find_mut(kn, nd->item[s]);
+        if (kn->tx_merges == 0 && nd->item[s] != c[s])
+            nd->item[s] = c[s];
+    }
+}
+
+/* A walk over a list, node by node: walk_next puts the roots of the
+ * next node's entries into c and returns how many, 0 at the end. */
+typedef struct walk {
+    uint32_t v, left;
+} walk_t;
+
+static inline walk_t walk_start(const pal__kn_t *kn, int32_t r)
+{
+    walk_t w = {FIRST_NODE | (uint32_t)r, kn->it[r].len};
+
+    return w;
+}
+
+static inline uint32_t walk_next(pal__kn_t *kn, walk_t *w, int32_t *c)
+{
+    uint32_t k = node_fill(w->left);
+
+    if (w->left == 0)
+        return 0;
+    node_roots(kn, w->v, k, c);
+    w->v = node_at(kn, w->v)->next;
+    w->left -= k;
+    return k;
 }
 
 /* Number of items in the distinct components of r's list. */
 static int64_t walk_apart(pal__kn_t *kn, int32_t r)
 {
     uint32_t g = new_gen(kn);
-    int64_t s = 0;
+    int32_t c[NODE_ITEMS];
+    int64_t sum = 0;
+    walk_t wk = walk_start(kn, r);
 
-    for (uint32_t v = kn->it[r].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
 
-        if (kn->stamp[c] != g) {
-            kn->stamp[c] = g;
-            s += kn->it[c].size;
+            if (x->stamp != g) {
+                x->stamp = g;
+                sum += x->size;
+            }
         }
     }
-    return s;
+    return sum;
 }
 
 static inline int64_t *heavy_sum(pal__kn_t *kn, int32_t r)
@@ -597,60 +720,60 @@ static bool maybe_heavy(pal__kn_t *kn, int32_t r)
 static int64_t push_side(pal__kn_t *kn, int32_t a, uint32_t gb, uint32_t ga,
                          int64_t delta)
 {
-    int64_t s = 0;
+    int32_t c[NODE_ITEMS];
+    int64_t sum = 0;
+    walk_t wk;
 
     if (kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len) {
         for (int64_t h = 0; h < kn->nheavy; h++) {
             int32_t r = kn->hv[h].root;
 
-            if (kn->stamp[r] != gb && pal__kn_apart(kn, a, r))
+            if (kn->it[r].stamp != gb && pal__kn_apart(kn, a, r))
                 kn->hv[h].apart += delta;
         }
         return *heavy_sum(kn, a);
     }
-    for (uint32_t v = kn->it[a].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
-        bool in_b = kn->stamp[c] == gb;
+    wk = walk_start(kn, a);
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
+            bool in_b = x->stamp == gb;
 
-        if (kn->stamp[c] == ga)
-            continue;
-        kn->stamp[c] = ga;
-        s += kn->it[c].size;
-        if (kn->it[c].heavy && !in_b)
-            *heavy_sum(kn, c) += delta;
+            if (x->stamp == ga)
+                continue;
+            x->stamp = ga;
+            sum += x->size;
+            if (x->heavy && !in_b)
+                *heavy_sum(kn, c[s]) += delta;
+        }
     }
-    return kn->it[a].heavy ? *heavy_sum(kn, a) : s;
+    return kn->it[a].heavy ? *heavy_sum(kn, a) : sum;
 }
 
-/* Drop repeated and stale nodes from r's list. Outside transactions. */
+/*
+ * Drop repeated and stale entries from r's list, outside transactions.
+ * The distinct roots are written back in reading order, seven to a node
+ * from the first node on: a write never reaches an entry not yet read.
+ * The nodes after the last one written go back to the pool.
+ */
 static void compact(pal__kn_t *kn, int32_t r)
 {
-    uint32_t g = new_gen(kn), prev = NIL, v = kn->it[r].head, len = 0;
+    uint32_t g = new_gen(kn), w = FIRST_NODE | (uint32_t)r, len = 0;
+    int32_t c[NODE_ITEMS];
+    walk_t wk = walk_start(kn, r);
 
-    while (v != NIL) {
-        uint32_t nx = kn->pool[v].next;
-        int32_t c = node_root(kn, v);
-
-        if (kn->stamp[c] == g) {
-            pool_give(kn, v);
-        } else {
-            kn->stamp[c] = g;
-            kn->pool[v].item = c;
-            if (prev == NIL)
-                kn->it[r].head = v;
-            else
-                kn->pool[prev].next = v;
-            prev = v;
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+        for (uint32_t s = 0; s < k; s++) {
+            if (kn->it[c[s]].stamp == g)
+                continue;
+            kn->it[c[s]].stamp = g;
+            if (len > 0 && len % NODE_ITEMS == 0)
+                w = node_at(kn, w)->next;
+            node_at(kn, w)->item[len % NODE_ITEMS] = c[s];
             len++;
         }
-        v = nx;
     }
-    if (prev == NIL)
-        kn->it[r].head = NIL;
-    else
-        kn->pool[prev].next = NIL;
-    kn->it[r].tail = prev;
-    kn->it[r].len = len;
+    list_restore(kn, r, w, len);
 }
 
 static void maybe_compact(pal__kn_t *kn, int32_t r)
@@ -664,6 +787,7 @@ static void maybe_compact(pal__kn_t *kn, int32_t r)
 
 void pal__kn_begin(pal__kn_t *kn)
 {
+    kn->tx = true;
     kn->saved = kn->c;
     kn->tx_merges = 0;
     kn->nundo = 0;
@@ -710,11 +834,8 @@ static void undo_link(pal__kn_t *kn, const undo_t *u)
     if (u->born_a)
         heavy_pop(kn, x);
 
-    /* Each list got exactly one node, now its head. */
-    pool_give(kn, kn->it[y].head);
-    list_cut(kn, y, u->head_b, u->tail_b, u->len_b);
-    pool_give(kn, kn->it[x].head);
-    list_cut(kn, x, u->head_a, u->tail_a, u->len_a);
+    list_restore(kn, y, u->tail_b, u->len_b);
+    list_restore(kn, x, u->tail_a, u->len_a);
 
     if (kn->it[y].heavy)
         *heavy_sum(kn, y) -= kn->it[x].size;
@@ -727,8 +848,9 @@ static void undo_link(pal__kn_t *kn, const undo_t *u)
 
 static void undo_merge(pal__kn_t *kn, const undo_t *u)
 {
-    int32_t a = u->a, b = u->b, t;
+    int32_t a = u->a, b = u->b, t, c[NODE_ITEMS];
     uint32_t g;
+    walk_t wk;
 
     if (u->born_a)
         heavy_pop(kn, a);
@@ -742,23 +864,27 @@ static void undo_merge(pal__kn_t *kn, const undo_t *u)
     kn->it[b].next = t;
     kn->it[a].size -= kn->it[b].size;
     kn->it[b].parent = b;
-    list_cut(kn, a, u->head_a, u->tail_a, u->len_a);
+    list_restore(kn, a, u->tail_a, u->len_a);
     kn->it[a].deg = u->deg_a;
     keys_pop(kn, u->added0);
 
     /* With the table as before the merge, the pushes and degree changes
-     * can be found and reversed exactly as they were made. */
+     * can be found and reversed exactly as they were made; b's list was
+     * kept whole for this. */
     g = new_gens(kn, 2);
-    for (uint32_t v = kn->it[b].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = pal__kn_find(kn, kn->pool[v].item);
+    wk = walk_start(kn, b);
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        if (pal__kn_apart(kn, a, c))
-            kn->it[c].deg++;
-        else if (kn->it[c].heavy)
-            *heavy_sum(kn, c) -= kn->it[a].size;
+            if (x->stamp == g)
+                continue;
+            x->stamp = g;
+            if (pal__kn_apart(kn, a, c[s]))
+                x->deg++;
+            else if (x->heavy)
+                *heavy_sum(kn, c[s]) -= kn->it[a].size;
+        }
     }
     push_side(kn, a, g, g + 1, -(int64_t)kn->it[b].size);
 }
@@ -774,6 +900,7 @@ void pal__kn_rollback(pal__kn_t *kn)
             undo_merge(kn, u);
     }
     kn->c = kn->saved;
+    kn->tx = false;
     kn->tx_merges = 0;
     kn->nadded = 0;
 }
@@ -782,9 +909,16 @@ void pal__kn_commit(pal__kn_t *kn)
 {
     int64_t live = kn->c.different_pairs;
 
+    kn->tx = false;
     kn->tx_merges = 0;
 
-    /* Maintenance that a rollback could not undo waits for this point. */
+    /* Maintenance that a rollback could not undo waits for this point:
+     * the lists of absorbed components go back to the pool, long lists
+     * are compacted. */
+    for (int64_t k = 0; k < kn->nundo; k++) {
+        if (kn->undo[k].kind == UNDO_MERGE)
+            list_free(kn, kn->undo[k].b);
+    }
     for (int64_t k = 0; k < kn->nundo; k++) {
         maybe_compact(kn, kn->undo[k].a);
         if (kn->undo[k].kind == UNDO_LINK)
@@ -825,19 +959,22 @@ static int emit_side(pal__kn_t *kn, int32_t a, int32_t b,
                      pal__kn_emit_fn emit, void *ctx)
 {
     uint32_t g = new_gen(kn);
+    int32_t c[NODE_ITEMS];
+    walk_t wk = walk_start(kn, a);
 
-    for (uint32_t v = kn->it[a].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
-        int rc;
+    for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+        for (uint32_t s = 0; s < k; s++) {
+            int rc;
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        if (pal__kn_apart(kn, b, c))
-            continue;
-        rc = emit_cross(kn, b, c, 0, emit, ctx);
-        if (rc != PAL_OK)
-            return rc;
+            if (kn->it[c[s]].stamp == g)
+                continue;
+            kn->it[c[s]].stamp = g;
+            if (pal__kn_apart(kn, b, c[s]))
+                continue;
+            rc = emit_cross(kn, b, c[s], 0, emit, ctx);
+            if (rc != PAL_OK)
+                return rc;
+        }
     }
     return PAL_OK;
 }
@@ -847,23 +984,24 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
                       pal__kn_emit_fn emit, void *ctx)
 {
     undo_t *u;
-    int rc;
 
-    rc = reserve(kn, 2, 1, 2);
-    if (rc == PAL_OK && emit)
-        rc = emit_cross(kn, x, y, 0, emit, ctx);
-    if (rc != PAL_OK)
-        return rc;
+    if (kn->tx) {
+        int rc = reserve(kn, 2, 1, 2);
 
-    u = &kn->undo[kn->nundo++];
+        if (rc == PAL_OK && emit)
+            rc = emit_cross(kn, x, y, 0, emit, ctx);
+        if (rc != PAL_OK)
+            return rc;
+        u = &kn->undo[kn->nundo++];
+    } else {
+        u = &kn->scratch_undo;
+    }
     memset(u, 0, sizeof *u);
     u->kind = UNDO_LINK;
     u->a = x;
     u->b = y;
-    u->head_a = kn->it[x].head;
     u->tail_a = kn->it[x].tail;
     u->len_a = kn->it[x].len;
-    u->head_b = kn->it[y].head;
     u->tail_b = kn->it[y].tail;
     u->len_b = kn->it[y].len;
     u->heavy_pos_b = -1;
@@ -885,14 +1023,25 @@ static int link_apart(pal__kn_t *kn, int32_t x, int32_t y,
     return PAL_OK;
 }
 
-/* Merge the components a and b, not known different. */
+/*
+ * Merge the components a and b, not known different. The count of known
+ * pairs grows by na nb + nb (sa - inter) + na (sb - inter), with sa and
+ * sb the items apart from a and from b and inter those apart from both.
+ * a's list is walked first (unless a is heavy and the heavy set is
+ * shorter), marking its components; b's list is then walked against
+ * those marks: a component apart from b only gets a key and an entry on
+ * a's side. Heavy components apart from one side only learn the other
+ * side's items: those apart from a get nb as a's walk meets them, given
+ * back when b's walk finds them apart from b too.
+ */
 static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
                  void *ctx)
 {
-    int64_t sa, sb = 0, inter = 0, common = 0, na, nb;
-    uint32_t g;
+    int64_t sa = 0, sb = 0, inter = 0, common = 0, na, nb;
+    uint32_t ga, gab, gb, nx;
+    int32_t c[NODE_ITEMS];
+    bool walk_a;
     undo_t *u;
-    int rc;
 
     /* The larger component survives: union by size. */
     if (kn->it[a].size < kn->it[b].size) {
@@ -904,24 +1053,28 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     na = kn->it[a].size;
     nb = kn->it[b].size;
 
-    /* b's keys move to a: at most one new key per node of b's list. */
-    rc = reserve(kn, 0, kn->it[b].len, 1);
-    if (rc == PAL_OK && emit) {
-        rc = emit_cross(kn, a, b, 1, emit, ctx);
-        if (rc == PAL_OK)
-            rc = emit_side(kn, a, b, emit, ctx);
-        if (rc == PAL_OK)
-            rc = emit_side(kn, b, a, emit, ctx);
-    }
-    if (rc != PAL_OK)
-        return rc;
+    /* At most one new key and one new entry per entry of b's list. */
+    if (kn->tx) {
+        int rc = reserve(kn, kn->it[b].len / NODE_ITEMS + 1, kn->it[b].len,
+                         1);
 
-    u = &kn->undo[kn->nundo++];
+        if (rc == PAL_OK && emit) {
+            rc = emit_cross(kn, a, b, 1, emit, ctx);
+            if (rc == PAL_OK)
+                rc = emit_side(kn, a, b, emit, ctx);
+            if (rc == PAL_OK)
+                rc = emit_side(kn, b, a, emit, ctx);
+        }
+        if (rc != PAL_OK)
+            return rc;
+        u = &kn->undo[kn->nundo++];
+    } else {
+        u = &kn->scratch_undo;
+    }
     memset(u, 0, sizeof *u);
     u->kind = UNDO_MERGE;
     u->a = a;
     u->b = b;
-    u->head_a = kn->it[a].head;
     u->tail_a = kn->it[a].tail;
     u->len_a = kn->it[a].len;
     u->deg_a = kn->it[a].deg;
@@ -930,42 +1083,84 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
     u->apart_b = kn->it[b].heavy ? *heavy_sum(kn, b) : 0;
     u->added0 = kn->nadded;
 
-    /* Move b's keys to a; a component apart from both loses one. The
-     * walk leaves the components apart from b marked with g. */
-    g = new_gens(kn, 2);
-    for (uint32_t v = kn->it[b].head; v != NIL; v = kn->pool[v].next) {
-        int32_t c = node_root(kn, v);
+    /* Marks: apart from a only, from both, from b only. */
+    ga = new_gens(kn, 3);
+    gab = ga + 1;
+    gb = ga + 2;
+    walk_a = !(kn->it[a].heavy && kn->nheavy <= (int64_t)kn->it[a].len);
+    if (walk_a) {
+        walk_t wk = walk_start(kn, a);
 
-        if (kn->stamp[c] == g)
-            continue;
-        kn->stamp[c] = g;
-        sb += kn->it[c].size;
-        if (pal__kn_apart(kn, a, c)) {
-            inter += kn->it[c].size;
-            common++;
-            kn->it[c].deg--;
-        } else {
-            key_insert(kn, pair_key(a, c));
-            if (kn->it[c].heavy)
-                *heavy_sum(kn, c) += na;
+        for (uint32_t k; (k = walk_next(kn, &wk, c)) > 0;) {
+            for (uint32_t s = 0; s < k; s++) {
+                item_t *x = &kn->it[c[s]];
+
+                if (x->stamp == ga)
+                    continue;
+                x->stamp = ga;
+                sa += x->size;
+                if (x->heavy)
+                    *heavy_sum(kn, c[s]) += nb;
+            }
         }
     }
-    /* Heavy components apart from a but not from b learn b's items. */
-    sa = push_side(kn, a, g, g + 1, nb);
+    if (kn->it[a].heavy)
+        sa = *heavy_sum(kn, a);
+
+    /* Outside transactions b's nodes go back to the pool as they are
+     * read, so that the entries moved to a need no new memory. */
+    for (uint32_t v = FIRST_NODE | (uint32_t)b, left = kn->it[b].len, k;
+         left > 0; v = nx, left -= k) {
+        k = node_fill(left);
+        nx = node_at(kn, v)->next;
+        node_roots(kn, v, k, c);
+        if (!kn->tx)
+            pool_give(kn, v);
+        /* The keys this node may add or look up, requested together. */
+        for (uint32_t s = 0; s < k; s++)
+            __builtin_prefetch(&kn->keys[key_home(pair_key(a, c[s]),
+                                                  kn->key_bits)]);
+        for (uint32_t s = 0; s < k; s++) {
+            item_t *x = &kn->it[c[s]];
+
+            if (x->stamp == gb || x->stamp == gab)
+                continue;
+            sb += x->size;
+            if (walk_a ? x->stamp == ga : pal__kn_apart(kn, a, c[s])) {
+                x->stamp = gab;
+                inter += x->size;
+                common++;
+                x->deg--;
+                if (walk_a && x->heavy)
+                    *heavy_sum(kn, c[s]) -= nb;
+            } else {
+                x->stamp = gb;
+                key_insert(kn, pair_key(a, c[s]));
+                list_push(kn, a, c[s]);
+                if (x->heavy)
+                    *heavy_sum(kn, c[s]) += na;
+            }
+        }
+    }
+    if (!kn->tx) {
+        kn->it[b].first.next = NIL;
+        kn->it[b].tail = FIRST_NODE | (uint32_t)b;
+        kn->it[b].len = 0;
+    }
+    if (!walk_a) {
+        for (int64_t h = 0; h < kn->nheavy; h++) {
+            int32_t r = kn->hv[h].root;
+            uint32_t st = kn->it[r].stamp;
+
+            if (st != gb && st != gab && pal__kn_apart(kn, a, r))
+                kn->hv[h].apart += nb;
+        }
+    }
 
     kn->c.known_pairs += na * nb + nb * (sa - inter) + na * (sb - inter);
     kn->c.different_pairs -= common;
     kn->c.components--;
     kn->it[a].deg += kn->it[b].deg - (int32_t)common;
-
-    if (kn->it[b].len > 0) {
-        if (kn->it[a].tail == NIL)
-            kn->it[a].head = kn->it[b].head;
-        else
-            kn->pool[kn->it[a].tail].next = kn->it[b].head;
-        kn->it[a].tail = kn->it[b].tail;
-        kn->it[a].len += kn->it[b].len;
-    }
     {
         int32_t t = kn->it[a].next;
 
@@ -984,7 +1179,7 @@ static int merge(pal__kn_t *kn, int32_t a, int32_t b, pal__kn_emit_fn emit,
         heavy_push(kn, a, sa + sb - inter);
         u->born_a = true;
     }
-    kn->tx_merges++;
+    kn->tx_merges += kn->tx;
     return PAL_OK;
 }
 
@@ -1023,6 +1218,217 @@ int pal__kn_answer(pal__kn_t *kn, int32_t i, int32_t j, int answer,
     kn->c.redundant += eff == PAL__KN_KNOWN;
     *effect = eff;
     return PAL_OK;
+}
+
+/* ---- Answers outside transactions ----------------------------------------
+ *
+ * A batch reserves, before it changes anything, all the memory its answers
+ * may need, so that recording them cannot fail and needs no undo log:
+ * the log's entries; two list nodes per "different" answer and one per
+ * "same" answer (a merge gives the absorbed list's nodes back as it reads
+ * them, and needs at most one more for the survivor's list); two slots in
+ * the heavy set per answer (at most one per component); and key room for
+ * twice the component pairs that can be apart by its end. A merge moves at most one key per
+ * component apart from the absorbed side, and stale keys are purged in
+ * place whenever the next answer could overflow that room: afterwards the
+ * table holds the live keys only, at most half the room.
+ */
+
+/* Keys the table takes before its load passes 70%. */
+static uint64_t key_room(const pal__kn_t *kn)
+{
+    return kn->key_cap / 10 * 7 + kn->key_cap % 10 * 7 / 10;
+}
+
+int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different)
+{
+    uint64_t live = (uint64_t)kn->c.different_pairs + (uint64_t)different;
+    int64_t heavy = (int64_t)kn->n - kn->nheavy;
+    int rc;
+
+    if (count > INT64_MAX - kn->c.answers ||
+        (uint64_t)count + (uint64_t)different >= (uint64_t)FIRST_NODE)
+        return PAL_E_NOMEM;
+    /* A link makes at most two components heavy, a merge one. */
+    if (heavy > 2 * count)
+        heavy = 2 * count;
+    rc = grow(&kn->alloc, (void **)&kn->log, sizeof *kn->log,
+              kn->c.answers, &kn->log_cap, kn->c.answers + count);
+    if (rc == PAL_OK && count > 0)
+        rc = pool_reserve(kn, (uint32_t)(count + different));
+    if (rc == PAL_OK && 2 * live + 1 > kn->key_count)
+        rc = key_reserve(kn, 2 * live + 1 - kn->key_count);
+    if (rc == PAL_OK && heavy > 0)
+        rc = grow(&kn->alloc, (void **)&kn->hv, sizeof *kn->hv, kn->nheavy,
+                  &kn->heavy_cap, kn->nheavy + heavy);
+    return rc;
+}
+
+/*
+ * The answers ahead of the current one are fetched from memory in stages,
+ * each reading only what the stage before requested, so that the latency
+ * of memory (a few hundred cycles per access) overlaps with the work of
+ * other answers instead of adding up. FETCH_ITEMS answers ahead: the two
+ * items' records; FETCH_PARENTS: their parents'; FETCH_ROOTS: the roots'
+ * records (with the first nodes of their lists) and the key of the pair;
+ * FETCH_ENTRIES (merges): the records the first nodes name, which a merge
+ * walks, and the second nodes; FETCH_KEYS (merges): the keys the survivor
+ * may get for the absorbed side's first node, and the records its own
+ * second node names. Roots are guessed from two steps up the forest; a
+ * guess that later answers make wrong only wastes a fetch.
+ */
+/* GCC takes a function that only reads and prefetches for a pure one,
+ * and drops the calls whose result is unused: the fetches must be
+ * inlined. */
+#define FETCH_INLINE static inline __attribute__((always_inline))
+
+#define FETCH_ITEMS 16
+#define FETCH_PARENTS 12
+#define FETCH_ROOTS 6
+#define FETCH_ENTRIES 3
+#define FETCH_KEYS 1
+
+FETCH_INLINE int32_t guess_root(const pal__kn_t *kn, int32_t i)
+{
+    int32_t p = kn->it[i].parent;
+
+    return p == i ? i : kn->it[p].parent;
+}
+
+FETCH_INLINE void fetch_parent(const pal__kn_t *kn, int32_t i)
+{
+    __builtin_prefetch(&kn->it[kn->it[i].parent]);
+}
+
+FETCH_INLINE void fetch_roots(const pal__kn_t *kn, int32_t i, int32_t j,
+                              int answer)
+{
+    int32_t a = guess_root(kn, i), b = guess_root(kn, j);
+
+    __builtin_prefetch(&kn->it[a]);
+    __builtin_prefetch(&kn->it[b]);
+    /* A merge of a component with no cannot-link needs no key. */
+    if (a != b && (answer == PAL__KN_DIFFERENT ||
+                   (kn->it[a].len > 0 && kn->it[b].len > 0)))
+        __builtin_prefetch(&kn->keys[key_home(pair_key(a, b),
+                                              kn->key_bits)]);
+}
+
+FETCH_INLINE void fetch_entries(const pal__kn_t *kn, int32_t i)
+{
+    const item_t *r = &kn->it[guess_root(kn, i)];
+    uint32_t k = node_fill(r->len);
+
+    if (r->first.next != NIL)
+        __builtin_prefetch(&kn->pool[r->first.next]);
+    for (uint32_t s = 0; s < k; s++)
+        __builtin_prefetch(&kn->it[r->first.item[s]]);
+}
+
+FETCH_INLINE void fetch_keys(const pal__kn_t *kn, int32_t i, int32_t j)
+{
+    int32_t a = guess_root(kn, i), b = guess_root(kn, j);
+    const item_t *r;
+    uint32_t k;
+
+    if (kn->it[a].size < kn->it[b].size) {
+        int32_t t = a;
+
+        a = b;
+        b = t;
+    }
+    if (a == b)
+        return;
+    r = &kn->it[a];
+    if (r->first.next != NIL) {
+        const node_t *nd = &kn->pool[r->first.next];
+
+        k = node_fill(r->len - NODE_ITEMS);
+        for (uint32_t s = 0; s < k; s++)
+            __builtin_prefetch(&kn->it[nd->item[s]]);
+    }
+    r = &kn->it[b];
+    k = node_fill(r->len);
+    for (uint32_t s = 0; s < k; s++)
+        __builtin_prefetch(&kn->keys[key_home(
+            pair_key(a, guess_root(kn, r->first.item[s])), kn->key_bits)]);
+}
+
+void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
+                          const int64_t *j, const pal_answer_t *answers,
+                          int *effects)
+{
+    for (int64_t k = 0; k < count; k++) {
+        int32_t x = (int32_t)i[k], y = (int32_t)j[k], a, b;
+        int answer = (int)answers[k], eff;
+
+        /* Unsure answers need nothing; only merges walk lists. */
+        if (k + FETCH_ITEMS < count &&
+            answers[k + FETCH_ITEMS] != PAL_ANSWER_UNSURE) {
+            __builtin_prefetch(&kn->it[i[k + FETCH_ITEMS]]);
+            __builtin_prefetch(&kn->it[j[k + FETCH_ITEMS]]);
+        }
+        if (k + FETCH_PARENTS < count &&
+            answers[k + FETCH_PARENTS] != PAL_ANSWER_UNSURE) {
+            fetch_parent(kn, (int32_t)i[k + FETCH_PARENTS]);
+            fetch_parent(kn, (int32_t)j[k + FETCH_PARENTS]);
+        }
+        if (k + FETCH_ROOTS < count &&
+            answers[k + FETCH_ROOTS] != PAL_ANSWER_UNSURE)
+            fetch_roots(kn, (int32_t)i[k + FETCH_ROOTS],
+                        (int32_t)j[k + FETCH_ROOTS],
+                        (int)answers[k + FETCH_ROOTS]);
+        if (k + FETCH_ENTRIES < count &&
+            answers[k + FETCH_ENTRIES] == PAL_ANSWER_SAME) {
+            fetch_entries(kn, (int32_t)i[k + FETCH_ENTRIES]);
+            fetch_entries(kn, (int32_t)j[k + FETCH_ENTRIES]);
+        }
+        if (k + FETCH_KEYS < count &&
+            answers[k + FETCH_KEYS] == PAL_ANSWER_SAME)
+            fetch_keys(kn, (int32_t)i[k + FETCH_KEYS],
+                       (int32_t)j[k + FETCH_KEYS]);
+
+        a = pal__kn_find_mut(kn, x);
+        b = pal__kn_find_mut(kn, y);
+        if (answer == PAL__KN_UNSURE)
+            eff = PAL__KN_IGNORED;
+        else if (a == b)
+            eff = answer == PAL__KN_SAME ? PAL__KN_KNOWN : PAL__KN_CONFLICT;
+        else if (kn->it[a].deg > 0 && kn->it[b].deg > 0 &&
+                 pal__kn_apart(kn, a, b))
+            eff = answer == PAL__KN_DIFFERENT ? PAL__KN_KNOWN
+                                              : PAL__KN_CONFLICT;
+        else
+            eff = PAL__KN_NEW;
+
+        if (eff == PAL__KN_NEW && answer == PAL__KN_SAME) {
+            int32_t small = kn->it[a].size < kn->it[b].size ? a : b;
+
+            if (kn->key_count + (uint64_t)kn->it[small].deg > key_room(kn))
+                key_purge(kn);
+            merge(kn, a, b, NULL, NULL);
+            maybe_compact(kn, kn->it[a].parent == a ? a : b);
+        } else if (eff == PAL__KN_NEW) {
+            if (kn->key_count + 1 > key_room(kn))
+                key_purge(kn);
+            link_apart(kn, a, b, NULL, NULL);
+            maybe_compact(kn, a);
+            maybe_compact(kn, b);
+        }
+
+        kn->log[kn->c.answers++] =
+            (uint64_t)x << 33 | (uint64_t)y << 2 | (uint64_t)answer;
+        kn->c.same += answer == PAL__KN_SAME;
+        kn->c.different += answer == PAL__KN_DIFFERENT;
+        kn->c.unsure += answer == PAL__KN_UNSURE;
+        kn->c.conflicts += eff == PAL__KN_CONFLICT;
+        kn->c.redundant += eff == PAL__KN_KNOWN;
+        if (effects)
+            effects[k] = eff;
+    }
+    if ((int64_t)kn->key_count - kn->c.different_pairs >
+        kn->c.different_pairs + PURGE_SLACK)
+        key_purge(kn);
 }
 
 /* ---- Queries ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #define PAL_KNOWLEDGE_H
 
 #include "core/internal.h"
+#include "pal/oracle.h"
 
 typedef struct pal__kn pal__kn_t;
 
@@ -97,6 +98,21 @@ void pal__kn_rollback(pal__kn_t *kn);
  */
 int pal__kn_answer(pal__kn_t *kn, int32_t i, int32_t j, int answer,
                    pal__kn_emit_fn emit, void *ctx, int *effect);
+
+/*
+ * Answers outside any transaction, as a batch. pal__kn_batch_reserve makes
+ * room for count more answers of which `different` answer "different"
+ * (PAL_E_NOMEM otherwise; what it reserves is not observable). Then
+ * pal__kn_answer_batch, which cannot fail, records count answers (valid
+ * items, answer codes, at most `different` of them "different") with the
+ * same results as count transactions of one pal__kn_answer each, committed
+ * in order; effects (may be NULL) receives a PAL__KN_* effect per answer.
+ * No transaction may be open.
+ */
+int pal__kn_batch_reserve(pal__kn_t *kn, int64_t count, int64_t different);
+void pal__kn_answer_batch(pal__kn_t *kn, int64_t count, const int64_t *i,
+                          const int64_t *j, const pal_answer_t *answers,
+                          int *effects);
 
 /* The k-th logged answer, 0 <= k < answers. */
 void pal__kn_log_entry(const pal__kn_t *kn, int64_t k, int32_t *i,

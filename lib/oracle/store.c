@@ -131,6 +131,47 @@ int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
     return rc;
 }
 
+int pal_store_answer_batch(pal_store_t *s, int64_t count, const int64_t *i,
+                           const int64_t *j, const pal_answer_t *answers,
+                           int *effects)
+{
+    int64_t different = 0;
+    int rc;
+
+    if (!s)
+        return PAL_E_NULL;
+    if (count < 0)
+        return PAL_E_SIZE;
+    if (count == 0)
+        return PAL_OK;
+    if (!i || !j || !answers)
+        return PAL_E_NULL;
+    if (PAL__MISALIGNED(i, int64_t) || PAL__MISALIGNED(j, int64_t) ||
+        PAL__MISALIGNED(answers, pal_answer_t) ||
+        PAL__MISALIGNED(effects, int))
+        return PAL_E_ALIGN;
+
+    /* Every entry is checked before anything changes, in order, so that
+     * the code is the first bad entry's. */
+    for (int64_t k = 0; k < count; k++) {
+        if (!in_range(s, i[k]) || !in_range(s, j[k]))
+            return PAL_E_INDEX;
+        if ((unsigned)answers[k] > (unsigned)PAL_ANSWER_UNSURE)
+            return PAL_E_RANGE;
+        different += answers[k] == PAL_ANSWER_DIFFERENT;
+    }
+
+    /* The memory first, then the journal: once both are in hand,
+     * recording the answers cannot fail. */
+    rc = pal__kn_batch_reserve(s->kn, count, different);
+    if (rc == PAL_OK && s->jn)
+        rc = pal__jn_append_answers(s->jn, count, i, j, answers);
+    if (rc != PAL_OK)
+        return rc;
+    pal__kn_answer_batch(s->kn, count, i, j, answers, effects);
+    return PAL_OK;
+}
+
 int pal_store_relation(const pal_store_t *s, int64_t i, int64_t j,
                        pal_relation_t *out)
 {
