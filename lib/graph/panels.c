@@ -133,6 +133,30 @@ static void form_any(pal_dtype_t dt, void *t, int64_t nr, int64_t nc,
 }
 
 #ifdef __SSE2__
+/* The tiles cut by the edges of a block, entry by entry, one source for
+ * both types: d = (add ? d : 0) + ft * tr^T + fd * dir. */
+#define PAL__EDGE(T, name)                                                 \
+    static void name(T *d, int64_t ldd, int64_t bi, int64_t bj,           \
+                     const T *dir, const T *tr, int64_t lda, T fd, T ft,  \
+                     bool add)                                             \
+    {                                                                      \
+        for (int64_t u = 0; u < bi; u++) {                                 \
+            for (int64_t v = 0; v < bj; v++) {                             \
+                T e = 0;                                                   \
+                                                                           \
+                if (ft != 0)                                               \
+                    e = ft * tr[v * lda + u];                              \
+                if (fd != 0)                                               \
+                    e = e + fd * dir[u * lda + v];                         \
+                d[u * ldd + v] = add ? d[u * ldd + v] + e : e;             \
+            }                                                              \
+        }                                                                  \
+    }
+
+PAL__EDGE(float, edge_f32)
+PAL__EDGE(double, edge_f64)
+#undef PAL__EDGE
+
 /*
  * The same for a term of T's type, with SSE2 transposes of 4 x 4 floats
  * or 2 x 2 doubles and the sums in T's type: t op= wt b^T + wd a, the
@@ -143,23 +167,6 @@ static void form_any(pal_dtype_t dt, void *t, int64_t nr, int64_t nc,
  * transposed one), so that the reads from memory overlap: without this
  * the transposes ran at a quarter of the memory's speed.
  */
-static void edge_f32(float *d, int64_t ldd, int64_t bi, int64_t bj,
-                     const float *dir, const float *tr, int64_t lda,
-                     float fd, float ft, bool add)
-{
-    for (int64_t u = 0; u < bi; u++) {
-        for (int64_t v = 0; v < bj; v++) {
-            float e = 0.0f;
-
-            if (ft != 0.0f)
-                e = ft * tr[v * lda + u];
-            if (fd != 0.0f)
-                e = e + fd * dir[u * lda + v];
-            d[u * ldd + v] = add ? d[u * ldd + v] + e : e;
-        }
-    }
-}
-
 static void form_f32(float *t, int64_t nr, int64_t nc, const float *a,
                      int64_t lda, int64_t r0, int64_t c0, double wd,
                      double wt, bool add)
@@ -227,23 +234,6 @@ static void form_f32(float *t, int64_t nr, int64_t nc, const float *a,
                     _mm_storeu_ps(d + 3 * nc, q3);
                 }
             }
-        }
-    }
-}
-
-static void edge_f64(double *d, int64_t ldd, int64_t bi, int64_t bj,
-                     const double *dir, const double *tr, int64_t lda,
-                     double wd, double wt, bool add)
-{
-    for (int64_t u = 0; u < bi; u++) {
-        for (int64_t v = 0; v < bj; v++) {
-            double e = 0.0;
-
-            if (wt != 0.0)
-                e = wt * tr[v * lda + u];
-            if (wd != 0.0)
-                e = e + wd * dir[u * lda + v];
-            d[u * ldd + v] = add ? d[u * ldd + v] + e : e;
         }
     }
 }
