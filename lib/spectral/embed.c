@@ -40,7 +40,7 @@ static bool finite(double x)
     return x - x == 0.0;
 }
 
-static int check_args(pal_ctx_t *ctx, embed_t *e,
+static int check_args(const pal_ctx_t *ctx, embed_t *e,
                       const pal_embed_opts_t *user)
 {
     int rc;
@@ -151,6 +151,8 @@ typedef struct cls_ws {
     double *vec;           /* cnt class-space eigenvectors of length C */
     double *tab;           /* C x k: the rows of Z, per class */
     ranked_t *order;       /* C: the diagonal route's sort */
+    double *nu;            /* k: G's top eigenvalues */
+    int64_t *src;          /* k: where each comes from (see merge) */
     void *eig;
 } cls_ws_t;
 
@@ -173,6 +175,8 @@ static void cls_layout(int64_t n, int64_t c, int64_t k, size_t eig,
     w->vec = pal__ws_take(ws, (size_t)cnt * (size_t)c * sizeof(double));
     w->tab = pal__ws_take(ws, (size_t)c * (size_t)k * sizeof(double));
     w->order = pal__ws_take(ws, (size_t)c * sizeof(ranked_t));
+    w->nu = pal__ws_take(ws, (size_t)k * sizeof(double));
+    w->src = pal__ws_take(ws, (size_t)k * sizeof(int64_t));
     w->eig = pal__ws_take(ws, eig);
 }
 
@@ -327,14 +331,11 @@ static int embed_classes(pal_ctx_t *ctx, embed_t *e)
     ws.base = NULL;
     ws.used = 0;
     cls_layout(n, c, e->k, eig, &ws, &w);
-    /* Room for the merged eigenvalues and their sources. */
-    nu = pal__ws_take(&ws, (size_t)e->k * sizeof(double));
-    src = pal__ws_take(&ws, (size_t)e->k * sizeof(int64_t));
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
     cls_layout(n, c, e->k, eig, &ws, &w);
-    nu = pal__ws_take(&ws, (size_t)e->k * sizeof(double));
-    src = pal__ws_take(&ws, (size_t)e->k * sizeof(int64_t));
+    nu = w.nu;
+    src = w.src;
     if (ws.base != first)
         refine(e->g, &w);   /* the workspace moved: its content went */
     classes(e->g, c, &w);
@@ -377,13 +378,18 @@ static int embed_classes(pal_ctx_t *ctx, embed_t *e)
     /* Z = Y D^-1/2 V diag(sqrt(nu)), one table row per class. */
     merge(e, c, cnt, w.w, nu, src);
     for (int64_t q = 0; q < e->k; q++) {
-        const double *v = src[q] >= 0 ? w.vec + src[q] * c : NULL;
-        const double s = v && nu[q] > 0.0
-                             ? sqrt(nu[q]) * sign_of(v, w.f, c)
-                             : 0.0;
+        const double *v;
+        double s;
 
+        if (src[q] < 0 || !(nu[q] > 0.0)) {
+            for (int64_t a = 0; a < c; a++)
+                w.tab[a * e->k + q] = 0.0;
+            continue;
+        }
+        v = w.vec + src[q] * c;
+        s = sqrt(nu[q]) * sign_of(v, w.f, c);
         for (int64_t a = 0; a < c; a++)
-            w.tab[a * e->k + q] = s != 0.0 ? s * v[a] / w.f[a] : 0.0;
+            w.tab[a * e->k + q] = s * v[a] / w.f[a];
     }
     write_z(e, w.tab, w.cls);
     if (e->eigenvalues)
@@ -520,13 +526,18 @@ static int embed_dense(pal_ctx_t *ctx, embed_t *e)
     }
 
     for (int64_t q = 0; q < e->k; q++) {
-        const double *v = q < cnt ? w.vec + q * n : NULL;
-        const double nu = q < cnt ? w.w[q] : 0.0;
-        const double s = v && nu > 0.0 ? sqrt(nu) * sign_of(v, NULL, n)
-                                       : 0.0;
+        const double *v;
+        double s;
 
+        if (q >= cnt || !(w.w[q] > 0.0)) {
+            for (int64_t i = 0; i < n; i++)
+                w.tab[i * e->k + q] = 0.0;
+            continue;
+        }
+        v = w.vec + q * n;
+        s = sqrt(w.w[q]) * sign_of(v, NULL, n);
         for (int64_t i = 0; i < n; i++)
-            w.tab[i * e->k + q] = s != 0.0 ? s * v[i] : 0.0;
+            w.tab[i * e->k + q] = s * v[i];
     }
     write_z(e, w.tab, NULL);
     if (e->eigenvalues) {
