@@ -104,14 +104,16 @@ PAL_API void pal_embed_opts_init(pal_embed_opts_t *opts);
  *         finite although the inputs are); PAL_E_ALIAS (eigenvalues
  *         overlaps z); PAL_E_NOMEM (workspace, or the context's limit).
  * Cost: graphs of label, block and constant terms only, without a
- * kernel: O(n (T + k) + C^2 T log) plus the eigenproblem of a C x C
- * matrix, O(C^3), skipped when that matrix is diagonal (C classes after
- * refining the T terms' partitions; one label term is exact with no
- * eigensolver at all). Any other graph, or any graph with a kernel: G
- * is expanded into an n x n float64 matrix (O(n^2) entries from the
- * terms) and solved densely: O(n^3) time (about n^3 / 3 for the kernel's
- * Cholesky factor and inverse, and 4 n^3 / 3 for the reduction to
- * tridiagonal form), 8 n^2 bytes of workspace plus O(n k), from ctx.
+ * kernel: O(n T log n + n k) plus C^2 entries read from the T terms and
+ * the eigenproblem of a C x C matrix, O(C^3), skipped when that matrix
+ * is diagonal (C classes after refining the terms' partitions; one
+ * label term is exact with no eigensolver at all); workspace about
+ * 8 C^2 + 16 C k + 20 n bytes. Any other graph, or any graph with a
+ * kernel: G is expanded into an n x n float64 matrix (O(n^2) entries
+ * from the terms) and solved densely: O(n^3) time (n^3 flops for the
+ * kernel's Cholesky factor and inverse, 4 n^3 / 3 for the reduction to
+ * tridiagonal form), 8 n^2 bytes of workspace plus O(n k), from ctx
+ * (its workspace limit applies).
  * Since: new after 0.1.0.
  */
 PAL_API int pal_spectral_embed(pal_ctx_t *ctx, const pal_graph_t *g,
@@ -211,8 +213,9 @@ typedef struct pal_probe_result {
  *         PAL_E_INDEX (a label < -1 or >= n_classes); PAL_E_EMPTY (no
  *         training row); PAL_E_RANGE (ridge, bias, bad options size, or
  *         LAPACK's info != 0: the SVD did not converge);
- *         PAL_E_NONFINITE (NaN or infinity in z); PAL_E_ALIAS (w and b
- *         overlap); PAL_E_NOMEM.
+ *         PAL_E_NONFINITE (NaN or infinity in z); PAL_E_OVERFLOW
+ *         (predictions overflow); PAL_E_ALIAS (w and b overlap);
+ *         PAL_E_NOMEM.
  * Cost: O(m p^2 + p^3 + n k C) for m training rows and p = k + 1
  * unknowns per class; workspace O(m p + m C + p^2) doubles from ctx.
  * Since: new after 0.1.0.
