@@ -12,7 +12,10 @@
 #   make uninstall     remove what install put there
 #
 # BLIS comes from Debian's libblis-dev, which ships no pkg-config file;
-# override BLIS_CFLAGS / BLIS_LIBS to use another build.
+# override BLIS_CFLAGS / BLIS_LIBS to use another build. LAPACK (the
+# closed-form spectral embedding and the linear probe) comes from
+# Debian's liblapack-dev; override LAPACK_LIBS for another LAPACK with
+# the same (LP64, gfortran) calling convention.
 
 VERSION := $(shell sed -n \
 	-e 's/^\#define PAL_VERSION_MAJOR \([0-9]*\)/\1/p' \
@@ -32,6 +35,7 @@ AR ?= ar
 CFLAGS ?= -O2 -g
 BLIS_CFLAGS ?= -I/usr/include/x86_64-linux-gnu
 BLIS_LIBS ?= -lblis
+LAPACK_LIBS ?= -llapack
 CHECK_CFLAGS ?= $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS ?= $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
@@ -47,10 +51,10 @@ VECTORIZE ?= $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,\
 LIB_CFLAGS := -std=c11 $(WARN) $(HARDEN) -fPIC -fvisibility=hidden \
 	-ffp-contract=off $(VECTORIZE) $(OPENMP) -DPAL_BUILDING -Iinclude -Ilib \
 	$(BLIS_CFLAGS) $(CFLAGS)
-LIB_LIBS := $(BLIS_LIBS) $(OPENMP) -lm
+LIB_LIBS := $(BLIS_LIBS) $(LAPACK_LIBS) $(OPENMP) -lm
 
 # Packages a fresh Debian machine needs, per target.
-DEPS_LIB := libblis-dev
+DEPS_LIB := libblis-dev liblapack-dev
 DEPS_CHECK := $(DEPS_LIB) check pkg-config
 DEPS_DEMO := $(DEPS_LIB)
 
@@ -306,7 +310,8 @@ $(BUILD)/pal.pc: pal.pc.in include/pal/core.h FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' -e 's|@OPENMP@|$(OPENMP)|g' $< > $@
+		-e 's|@BLIS_LIBS@|$(BLIS_LIBS)|g' -e 's|@LAPACK_LIBS@|$(LAPACK_LIBS)|g' \
+		-e 's|@OPENMP@|$(OPENMP)|g' $< > $@
 
 FORCE:
 

@@ -17,8 +17,8 @@
 # store is built with a low "heavy component" threshold, so that the
 # few items a fuzz input can name reach both of its bookkeeping paths.
 #
-# Included by the Makefile once BUILD, CC, WARN, BLIS_CFLAGS and BLIS_LIBS
-# are defined.
+# Included by the Makefile once BUILD, CC, WARN, BLIS_CFLAGS, BLIS_LIBS and
+# LAPACK_LIBS are defined.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
@@ -30,7 +30,7 @@ FUZZ_OPTS ?=
 FUZZ_REPLAY_CC ?= $(CC)
 FUZZ_REPLAY_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 # Debian packages for the libFuzzer build (clang 14 is Debian 12's).
-FUZZ_PACKAGES ?= libblis-dev clang libclang-rt-14-dev
+FUZZ_PACKAGES ?= libblis-dev liblapack-dev clang libclang-rt-14-dev
 
 FUZZ_DIR := $(or $(BUILD),build)/fuzz
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -44,7 +44,7 @@ FUZZ_WARN := $(or $(WARN),-Wall -Wextra -Werror)
 FUZZ_LIB_WARN := $(filter-out -Werror,$(FUZZ_WARN))
 FUZZ_DEFS := -std=c11 -DPAL_BUILDING -DPAL__KN_HEAVY_DEGREE=4 -Iinclude \
 	-Ilib -Itests/fuzz $(BLIS_CFLAGS)
-FUZZ_LIBS := $(BLIS_LIBS) -lm
+FUZZ_LIBS := $(BLIS_LIBS) $(LAPACK_LIBS) -lm
 
 FUZZ_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_ROBJ := $(patsubst %.c,$(FUZZ_DIR)/robj/%.o,$(FUZZ_LIB_SRC))

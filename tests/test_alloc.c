@@ -34,6 +34,9 @@ typedef struct world {
     int32_t colidx[N], labels[N], ea[2], eb[2];
     double ew[2];
     char dir[64], path[96];
+    /* The spectral calls' outputs and kernel. */
+    double zs[N * 4], eig[4], kmat[N * N], kern[N * N], pw[K * 3], pb[3];
+    pal_probe_result_t res;
 } world_t;
 
 /* ---- Snapshots: all that a call could change, as bytes ------------------ */
@@ -132,6 +135,12 @@ static void take(world_t *w, snap_t *s)
     snap_graph(s, w->g);
     snap_batch(s, w->b);
     snap_store(s, w->s);
+    put(s, w->zs, sizeof w->zs);
+    put(s, w->eig, sizeof w->eig);
+    put(s, w->kmat, sizeof w->kmat);
+    put(s, w->pw, sizeof w->pw);
+    put(s, w->pb, sizeof w->pb);
+    put(s, &w->res, sizeof w->res);
     if (w->o) {
         pal_oracle_costs_t c = {.size = sizeof c};
         int64_t tpl[N], count = 0;
@@ -192,6 +201,16 @@ static void world_init(world_t *w, pal_sampler_t sampler)
             w->dense[i * N + j] = (i + j) % 4 == 0;
     }
     w->rowptr[N] = N;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            w->kern[i * N + j] = exp(-0.5 * fabs((double)(i - j)));
+    memset(w->zs, 0, sizeof w->zs);
+    memset(w->eig, 0, sizeof w->eig);
+    memset(w->kmat, 0, sizeof w->kmat);
+    memset(w->pw, 0, sizeof w->pw);
+    memset(w->pb, 0, sizeof w->pb);
+    memset(&w->res, 0, sizeof w->res);
+    w->res.size = sizeof w->res;
     w->ea[0] = 0;
     w->eb[0] = 1;
     w->ea[1] = 2;
@@ -256,6 +275,7 @@ enum {
     C_ANSWER_JOURNALED, C_STEP_JOURNALED, C_VICREG, C_NTXENT, C_BARLOW,
     C_SPECTRAL, C_SET_EMBEDDING, C_SET_SCORES, C_SET_PRIORS,
     C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
+    C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     N_CALLS
 };
 
@@ -278,7 +298,9 @@ static const char *const call_name[N_CALLS] = {
     "pal_grad_barlow", "pal_grad_spectral", "pal_oracle_set_embedding",
     "pal_oracle_set_scores", "pal_oracle_set_priors",
     "pal_oracle_step (item, guided)", "pal_oracle_step (captcha, guided)",
-    "pal_store_answer_batch", "pal_store_answer_batch (journal)"};
+    "pal_store_answer_batch", "pal_store_answer_batch (journal)",
+    "pal_spectral_embed", "pal_spectral_embed (labels)",
+    "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -496,6 +518,37 @@ static int run(world_t *w, int call)
     case C_SPECTRAL:
         return pal_grad_spectral(w->ctx, PAL_F64, N, K, w->z, K, w->dense, K,
                                  NULL, &w->loss, w->dz, K, w->y, K);
+    case C_EMBED:
+        return pal_spectral_embed(w->ctx, w->g, PAL_F64, N, 4, NULL, w->zs,
+                                  4, w->eig);
+    case C_EMBED_LABELS: {
+        /* A graph of labels only (the class-space route); the graph's
+         * own allocations are not the call's. */
+        pal_graph_t *g;
+
+        ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+        ck_status(pal_graph_add_labels(g, 1.0, w->labels), PAL_OK);
+        ck_status(pal_graph_add_constant(g, -0.25), PAL_OK);
+        rc = pal_spectral_embed(w->ctx, g, PAL_F64, N, 4, NULL, w->zs, 4,
+                                w->eig);
+        pal_graph_destroy(g);
+        return rc;
+    }
+    case C_EMBED_KERNEL: {
+        pal_embed_opts_t eo;
+
+        pal_embed_opts_init(&eo);
+        eo.lambda = 0.5;
+        eo.kernel = w->kern;
+        return pal_spectral_embed(w->ctx, w->g, PAL_F32, N, 4, &eo, w->zs, 8,
+                                  w->eig);
+    }
+    case C_KERNEL:
+        return pal_kernel_gaussian(w->ctx, PAL_F64, N, K, w->z, K, 1.5,
+                                   w->kmat, N);
+    case C_PROBE:
+        return pal_linear_probe(w->ctx, PAL_F64, N, K, w->z, K, w->labels, 3,
+                                NULL, NULL, &w->res, w->pw, 3, w->pb);
     default:
         return pal_oracle_journal_open(w->o, w->path, 0, NULL);
     }

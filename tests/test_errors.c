@@ -1593,6 +1593,321 @@ START_TEST(twoview_table)
 }
 END_TEST
 
+/* ---- The closed form, the kernel and the probe ---------------------------
+ * Each case changes one argument of a valid call; the outputs (filled
+ * with a byte pattern) and the inputs must be as they were. */
+
+typedef struct spfix {
+    double z[N * 8], eig[8], kmat[N * N], w[K * 4], b[4];
+    double kern[N * N], kern_nan[N * N], kern_neg[N * N], huge[N * N];
+    double x[N * 2], x_nan[N * 2];
+    int32_t labels[N], labels_bad[N], labels_big[N];
+    unsigned char train[N], none[N];
+    pal_probe_result_t res;
+    pal_embed_opts_t eo;
+    pal_probe_opts_t po;
+} spfix_t;
+
+static spfix_t spx;
+static int sp_errors;
+
+#define SP_EXPECT(expr, want)                                               \
+    do {                                                                    \
+        spfix_t *before_ = xmalloc(sizeof *before_);                        \
+        int rc_, want_ = (want);                                            \
+                                                                            \
+        memcpy(before_, &spx, sizeof spx);                                  \
+        rc_ = (expr);                                                       \
+        ck_assert_msg(rc_ == want_, "%s: %s, expected %s", #expr,           \
+                      pal_status_name(rc_), pal_status_name(want_));        \
+        if (want_ != PAL_OK) {                                              \
+            ck_assert_msg(memcmp(before_, &spx, sizeof spx) == 0,           \
+                          "%s: an input or output changed", #expr);         \
+            sp_errors++;                                                    \
+        }                                                                   \
+        free(before_);                                                      \
+    } while (0)
+
+static void sp_fixture(void)
+{
+    trng_t r;
+
+    memset(&spx, SENT, sizeof spx);
+    trng_seed(&r, test_seed() + 40);
+    fill_normal(&r, spx.x, N, 2, 2, 1.0);
+    memcpy(spx.x_nan, spx.x, sizeof spx.x);
+    spx.x_nan[5] = NAN;
+    for (int64_t i = 0; i < N; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            spx.kern[i * N + j] = exp(-0.5 * (double)((i - j) * (i - j)));
+            spx.kern_neg[i * N + j] = i == j ? -1.0 : 0.0;
+            spx.huge[i * N + j] = 1e308;
+        }
+        spx.labels[i] = (int32_t)(i % 3);
+        spx.labels_bad[i] = spx.labels[i];
+        spx.labels_big[i] = spx.labels[i];
+        spx.train[i] = i != 2;
+        spx.none[i] = 0;
+    }
+    memcpy(spx.kern_nan, spx.kern, sizeof spx.kern);
+    spx.kern_nan[7] = NAN;
+    spx.labels_bad[3] = -2;
+    spx.labels_big[4] = 3;
+    spx.res.size = sizeof spx.res;
+    pal_embed_opts_init(&spx.eo);
+    pal_probe_opts_init(&spx.po);
+}
+
+static int sp_embed(pal_ctx_t *ctx, const pal_graph_t *g, int dtype,
+                    int64_t n, int64_t k, const pal_embed_opts_t *o, void *z,
+                    int64_t ldz, double *eig)
+{
+    return pal_spectral_embed(ctx, g, (pal_dtype_t)dtype, n, k, o, z, ldz,
+                              eig);
+}
+
+static int sp_opts(double lambda, const void *kern, int kdtype, int64_t ldk,
+                   double delta)
+{
+    pal_embed_opts_t o;
+
+    pal_embed_opts_init(&o);
+    o.lambda = lambda;
+    o.kernel = kern;
+    o.kernel_dtype = (pal_dtype_t)kdtype;
+    o.ldk = ldk;
+    o.delta = delta;
+    return pal_spectral_embed(fx.ctx, fx.g[FG_LABELS], PAL_F64, N, 3, &o,
+                              spx.z, 3, spx.eig);
+}
+
+static int sp_probe(pal_ctx_t *ctx, int dtype, int64_t n, int64_t k,
+                    const void *z, int64_t ldz, const int32_t *labels,
+                    int64_t nc, const unsigned char *train,
+                    const pal_probe_opts_t *o, pal_probe_result_t *res,
+                    double *w, int64_t ldw, double *b)
+{
+    return pal_linear_probe(ctx, (pal_dtype_t)dtype, n, k, z, ldz, labels,
+                            nc, train, o, res, w, ldw, b);
+}
+
+START_TEST(spectral_table)
+{
+    pal_graph_t *lab, *gh;
+    const pal_graph_t *nan_graphs[3];
+    pal_ctx_t *c;
+    union {
+        pal_embed_opts_t eo;
+        pal_probe_opts_t po;
+        unsigned char raw[128];
+    } big;
+    double *z = spx.z, *eig = spx.eig;
+
+    setup();
+    sp_fixture();
+    lab = fx.g[FG_LABELS];
+    c = fx.ctx;
+    nan_graphs[0] = fx.g[FG_NAN];
+    nan_graphs[1] = fx.g[FG_INF];
+    nan_graphs[2] = fx.g[FG_CSR_NAN];
+    ck_status(pal_graph_create(&gh, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(gh, 10.0, PAL_F64, spx.huge, N, 0),
+              PAL_OK);
+
+    /* pal_spectral_embed */
+    SP_EXPECT(sp_embed(NULL, lab, PAL_F64, N, 3, NULL, z, 3, eig),
+              PAL_E_NULL);
+    SP_EXPECT(sp_embed(c, NULL, PAL_F64, N, 3, NULL, z, 3, eig), PAL_E_NULL);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, NULL, NULL, 3, eig),
+              PAL_E_NULL);
+    SP_EXPECT(sp_embed(c, lab, 3, N, 3, NULL, z, 3, eig), PAL_E_TYPE);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, NULL, (char *)z + 4, 3, eig),
+              PAL_E_ALIGN);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, 0, 3, NULL, z, 3, eig), PAL_E_SIZE);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 0, NULL, z, 3, eig), PAL_E_SIZE);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, (int64_t)INT32_MAX + 1, NULL, z,
+                       (int64_t)INT32_MAX + 1, eig),
+              PAL_E_SIZE);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, NULL, z, 2, eig),
+              PAL_E_STRIDE);
+    SP_EXPECT(sp_embed(c, fx.g[FG_SMALL], PAL_F64, N, 3, NULL, z, 3, eig),
+              PAL_E_SHAPE);
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, NULL, z, 3, z + 3 * N - 1),
+              PAL_E_ALIAS);
+    for (int i = 0; i < 3; i++)
+        SP_EXPECT(sp_embed(c, nan_graphs[i], PAL_F64, N, 3, NULL, z, 3, eig),
+                  PAL_E_NONFINITE);
+    SP_EXPECT(sp_embed(c, gh, PAL_F64, N, 3, NULL, z, 3, eig),
+              PAL_E_OVERFLOW);
+    SP_EXPECT(sp_embed(fx.tiny, lab, PAL_F64, N, 3, NULL, z, 3, eig),
+              PAL_E_NOMEM);
+    SP_EXPECT(sp_embed(fx.tiny, fx.g[FG_NEG_DENSE], PAL_F64, N, 3, NULL, z,
+                       3, eig),
+              PAL_E_NOMEM);
+    memset(&big, 0, sizeof big);
+    pal_embed_opts_init(&big.eo);
+    big.eo.size = 0;
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, &big.eo, z, 3, eig),
+              PAL_E_RANGE);
+    big.eo.size = sizeof big;
+    big.raw[sizeof big - 1] = 1;
+    SP_EXPECT(sp_embed(c, lab, PAL_F64, N, 3, &big.eo, z, 3, eig),
+              PAL_E_RANGE);
+    SP_EXPECT(sp_opts(-1.0, NULL, PAL_F64, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(NAN, spx.kern, PAL_F64, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(INFINITY, spx.kern, PAL_F64, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, 0, -0.5), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, 0, NAN), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(1.0, NULL, PAL_F64, 0, 0.0), PAL_E_NULL);
+    SP_EXPECT(sp_opts(1.0, spx.kern, 7, 0, 0.0), PAL_E_TYPE);
+    SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, N - 1, 0.0), PAL_E_STRIDE);
+    SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, -1, 0.0), PAL_E_STRIDE);
+    SP_EXPECT(sp_opts(1.0, spx.kern_nan, PAL_F64, 0, 0.0), PAL_E_NONFINITE);
+    /* Not positive definite: LAPACK's Cholesky reports it. */
+    SP_EXPECT(sp_opts(1.0, spx.kern_neg, PAL_F64, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, 0, PAL_EMBED_DELTA_AUTO),
+              PAL_OK);
+    SP_EXPECT(sp_opts(0.0, NULL, PAL_F64, 0, PAL_EMBED_DELTA_AUTO), PAL_OK);
+    memset(spx.z, SENT, sizeof spx.z);
+    memset(spx.eig, SENT, sizeof spx.eig);
+
+    /* pal_kernel_gaussian */
+    SP_EXPECT(pal_kernel_gaussian(NULL, PAL_F64, N, 2, spx.x, 2, 1.0,
+                                  spx.kmat, N),
+              PAL_E_NULL);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, NULL, 2, 1.0, spx.kmat,
+                                  N),
+              PAL_E_NULL);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, 1.0, NULL, N),
+              PAL_E_NULL);
+    SP_EXPECT(pal_kernel_gaussian(c, (pal_dtype_t)0, N, 2, spx.x, 2, 1.0,
+                                  spx.kmat, N),
+              PAL_E_TYPE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, 0, 2, spx.x, 2, 1.0, spx.kmat,
+                                  N),
+              PAL_E_SIZE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 0, spx.x, 2, 1.0, spx.kmat,
+                                  N),
+              PAL_E_SIZE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 1, 1.0, spx.kmat,
+                                  N),
+              PAL_E_STRIDE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, 1.0, spx.kmat,
+                                  N - 1),
+              PAL_E_STRIDE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, 1.0,
+                                  (char *)spx.kmat + 2, N),
+              PAL_E_ALIGN);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, 0.0, spx.kmat,
+                                  N),
+              PAL_E_RANGE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, -1.0,
+                                  spx.kmat, N),
+              PAL_E_RANGE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, NAN, spx.kmat,
+                                  N),
+              PAL_E_RANGE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x, 2, INFINITY,
+                                  spx.kmat, N),
+              PAL_E_RANGE);
+    SP_EXPECT(pal_kernel_gaussian(c, PAL_F64, N, 2, spx.x_nan, 2, 1.0,
+                                  spx.kmat, N),
+              PAL_E_NONFINITE);
+    SP_EXPECT(pal_kernel_gaussian(fx.tiny, PAL_F64, N, 2, spx.x, 2, 1.0,
+                                  spx.kmat, N),
+              PAL_E_NOMEM);
+
+    /* pal_linear_probe */
+#define PROBE(ctx_, z_, ldz_, lab_, nc_, tr_, o_, res_, w_, ldw_, b_)       \
+    sp_probe(ctx_, PAL_F64, N, 2, z_, ldz_, lab_, nc_, tr_, o_, res_, w_,   \
+             ldw_, b_)
+    SP_EXPECT(PROBE(NULL, spx.x, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_NULL);
+    SP_EXPECT(PROBE(c, NULL, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_NULL);
+    SP_EXPECT(PROBE(c, spx.x, 2, NULL, 3, spx.train, NULL, &spx.res, spx.w,
+                    4, spx.b),
+              PAL_E_NULL);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, NULL, NULL,
+                    spx.w, 4, spx.b),
+              PAL_E_NULL);
+    SP_EXPECT(sp_probe(c, 9, N, 2, spx.x, 2, spx.labels, 3, NULL, NULL,
+                       &spx.res, NULL, 0, NULL),
+              PAL_E_TYPE);
+    SP_EXPECT(sp_probe(c, PAL_F64, 0, 2, spx.x, 2, spx.labels, 3, NULL,
+                       NULL, &spx.res, NULL, 0, NULL),
+              PAL_E_SIZE);
+    SP_EXPECT(sp_probe(c, PAL_F64, N, 0, spx.x, 2, spx.labels, 3, NULL,
+                       NULL, &spx.res, NULL, 0, NULL),
+              PAL_E_SIZE);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 0, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_SIZE);
+    spx.res.size = sizeof spx.res - 1;
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_SIZE);
+    spx.res.size = sizeof spx.res;
+    SP_EXPECT(PROBE(c, spx.x, 1, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_STRIDE);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 2, spx.b),
+              PAL_E_STRIDE);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, spx.w + 5),
+              PAL_E_ALIAS);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, NULL, &spx.res,
+                    spx.w, 4, (double *)(void *)((char *)spx.b + 1)),
+              PAL_E_ALIGN);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels_bad, 3, spx.train, NULL,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_INDEX);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels_big, 3, spx.train, NULL,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_INDEX);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.none, NULL, &spx.res,
+                    spx.w, 4, spx.b),
+              PAL_E_EMPTY);
+    SP_EXPECT(PROBE(c, spx.x_nan, 2, spx.labels, 3, spx.train, NULL,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_NONFINITE);
+    SP_EXPECT(PROBE(fx.tiny, spx.x, 2, spx.labels, 3, spx.train, NULL,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_NOMEM);
+    spx.po.ridge = -1.0;
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, &spx.po,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_RANGE);
+    spx.po.ridge = NAN;
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, &spx.po,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_RANGE);
+    spx.po.ridge = 0.0;
+    spx.po.bias = 2;
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, &spx.po,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_RANGE);
+    spx.po.bias = 1;
+    memset(&big, 0, sizeof big);
+    pal_probe_opts_init(&big.po);
+    big.po.size = 3;
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, &big.po,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_E_RANGE);
+    SP_EXPECT(PROBE(c, spx.x, 2, spx.labels, 3, spx.train, &spx.po,
+                    &spx.res, spx.w, 4, spx.b),
+              PAL_OK);
+#undef PROBE
+
+    printf("errors: %d spectral error cases checked\n", sp_errors);
+    pal_graph_destroy(gh);
+    teardown();
+}
+END_TEST
+
 Suite *suite_errors(void);
 Suite *suite_errors(void)
 {
@@ -1604,6 +1919,7 @@ Suite *suite_errors(void)
     tcase_add_test(tc, nonfinite_graph_input);
     tcase_add_test(tc, allocation_failures);
     tcase_add_test(tc, twoview_table);
+    tcase_add_test(tc, spectral_table);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
  *   graph.h   similarity graphs (dense, sparse, structured) and pair batches
  *   loss.h    VIC^2, SimCLR and BarlowTwins on a graph, the pairwise form
  *   oracle.h  the knowledge store and the oracles that discover the graph
+ *   spectral.h the closed-form optimum, the Gaussian kernel, a linear probe
  *
  * Link with -lpal (pkg-config --cflags --libs pal).
  */
@@ -16,5 +17,6 @@
 #include "graph.h"
 #include "loss.h"
 #include "oracle.h"
+#include "spectral.h"
 
 #endif /* PAL_PAL_H */
