@@ -135,6 +135,7 @@ static void form_any(pal_dtype_t dt, void *t, int64_t nr, int64_t nc,
 #ifdef __SSE2__
 /* The tiles cut by the edges of a block, entry by entry, one source for
  * both types: d = (add ? d : 0) + ft * tr^T + fd * dir. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): T names a type */
 #define PAL__EDGE(T, name)                                                 \
     static void name(T *d, int64_t ldd, int64_t bi, int64_t bj,           \
                      const T *dir, const T *tr, int64_t lda, T fd, T ft,  \
@@ -153,6 +154,7 @@ static void form_any(pal_dtype_t dt, void *t, int64_t nr, int64_t nc,
         }                                                                  \
     }
 
+/* NOLINTEND(bugprone-macro-parentheses) */
 PAL__EDGE(float, edge_f32)
 PAL__EDGE(double, edge_f64)
 #undef PAL__EDGE
