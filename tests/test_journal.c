@@ -2050,12 +2050,14 @@ static pal_oracle_t *guided_oracle(pal_sampler_t smp, int order,
 
 /*
  * A journal written by a guided oracle (guidance switched on, changed
- * and off along the way, with a cancelled question) replays without the
- * guidance into the state of an oracle that never stopped: given the
- * same guidance afterwards, both ask the same questions.
+ * and off along the way, class priors set, a cancelled question) replays
+ * without the guidance and the priors into the state of an oracle that
+ * never stopped: given the same guidance and priors afterwards, both
+ * ask the same questions.
  */
 START_TEST(guided_oracles_replay)
 {
+    static const double pri[4] = {1.0, 3.0, 0.5, 2.0};
     const int64_t n = 40;
     int32_t y[40];
     double z[40 * 2], w[40 * 2];
@@ -2106,6 +2108,16 @@ START_TEST(guided_oracles_replay)
                               PAL_OK);
                     pal_oracle_cancel(both[k]);
                 }
+                if (step == 3) {
+                    /* Priors over the classes found so far (not
+                     * journaled: the replay below goes without them). */
+                    int64_t nc;
+
+                    ck_status(pal_oracle_templates(both[k], NULL, 0, &nc),
+                              PAL_OK);
+                    ck_status(pal_oracle_set_priors(both[k], nc, pri),
+                              PAL_OK);
+                }
                 if (step == 6)
                     pal_oracle_clear_guidance(both[k]);
                 if (step == 7)
@@ -2127,6 +2139,15 @@ START_TEST(guided_oracles_replay)
         ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
         ck_assert_int_eq(info.records, steps + 1);
         ck_status(pal_oracle_set_embedding(c, PAL_F64, n, 2, z, 2), PAL_OK);
+        {
+            int64_t nc;
+
+            ck_status(pal_oracle_templates(b, NULL, 0, &nc), PAL_OK);
+            ck_status(pal_oracle_set_priors(c, nc < 4 ? nc : 4, pri),
+                      PAL_OK);
+            ck_status(pal_oracle_set_priors(b, nc < 4 ? nc : 4, pri),
+                      PAL_OK);
+        }
         for (int step = 0; step < 30; step++) {
             int64_t a2, m2;
             const int64_t *c2;

@@ -646,9 +646,9 @@ PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
  * smaller than the number of classes; the others get the mean of the
  * given priors. k = 0 (priors may then be NULL) removes the priors:
  * every class weighs the same, and the item sampler tries the largest
- * known class first. Copied. Not recorded in a journal: a replay of
- * questions drawn with priors needs the same priors set first (unless
- * the questions were guided, see above).
+ * known class first. Copied. Not recorded in a journal: a question
+ * drawn while priors are set is marked in its record as a guided one
+ * and replays as recorded, so a journal replays without its priors.
  * @param priors  k finite values > 0 (any scale).
  * @return PAL_OK; PAL_E_NULL (o, or priors with k > 0); PAL_E_SIZE
  *         (k < 0); PAL_E_SHAPE (k larger than the classes discovered);
