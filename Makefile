@@ -6,6 +6,9 @@
 #   make check-valgrind, check-tsan, lint, fuzz, fuzz-short
 #   make demo          run the main example on the handwritten digits
 #   make oracle-demo   answers needed to label the digits, by oracle
+#   make figures       the paper's figures: tables, CSV files, and the
+#                      PNG plots in docs/figures/ (gnuplot; see
+#                      docs/figures/); one figure: make fig3
 #   make bench         the performance benchmark (bench-quick, bench-plot,
 #                      bench-docs: see mk/bench.mk, docs/performance.md)
 #   make install       install under $(DESTDIR)$(PREFIX)
@@ -88,12 +91,17 @@ TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(BUILD)/tests/pal_tests
 EXAMPLE_SRC := $(sort $(wildcard examples/[0-9]*.c))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+# The paper's figures (examples/figures/, docs/figures/): make figures.
+FIGURES := fig3
+FIGURE_SRC := $(sort $(wildcard examples/figures/fig[0-9]*_*.c))
+FIGURE_BIN := $(patsubst examples/figures/%.c,$(BUILD)/examples/%,$(FIGURE_SRC))
+FIGURE_COMMON := examples/figures/figcommon.c examples/figures/figcommon.h
 HOST_CFLAGS := -std=c11 $(WARN) -Wno-missing-prototypes -Iinclude $(CFLAGS)
 HOST_LIBS := -Llib -lpal -Wl,-rpath,'$$ORIGIN/../../lib' $(LIB_LIBS)
 
 .PHONY: FORCE all deps-lib deps-check deps-demo deps-valgrind check test \
 	check-asan check-valgrind check-tsan lint deps-lint examples demo \
-	oracle-demo \
+	oracle-demo figures deps-figures $(FIGURES) \
 	install uninstall clean
 
 all: lib/libpal.so $(STATIC)
@@ -146,7 +154,7 @@ $(BUILD)/examples/%: examples/%.c $(HEADERS) lib/libpal.so
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
 
-examples: $(EXAMPLE_BIN) $(BUILD)/examples/oracle_digits
+examples: $(EXAMPLE_BIN) $(BUILD)/examples/oracle_digits $(FIGURE_BIN)
 
 # Golden values from an independent implementation, when present.
 PAL_VECTORS_DIR ?= $(wildcard ../shared/vectors)
@@ -298,6 +306,39 @@ $(BUILD)/examples/oracle_digits: examples/oracles/oracle_digits.c $(HEADERS) lib
 	@mkdir -p $(dir $@)
 	$(call quiet,CC $@)
 	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< $(HOST_LIBS)
+
+# ---- The paper's figures --------------------------------------------------
+#
+# Each figure program (examples/figures/figN_*.c, with the shared
+# figcommon.c) prints its table, writes $(BUILD)/figures/figN.csv and the
+# gnuplot script figN.gp, which renders docs/figures/figN.png. Without
+# gnuplot (not installable: not root, or no Debian) the PNG step is
+# skipped with one line and the table and CSV are still made.
+
+$(BUILD)/examples/fig%: examples/figures/fig%.c $(FIGURE_COMMON) $(HEADERS) \
+		lib/libpal.so
+	@mkdir -p $(dir $@)
+	$(call quiet,CC $@)
+	$(Q)$(CC) $(HOST_CFLAGS) -D_POSIX_C_SOURCE=200809L -o $@ $< \
+		examples/figures/figcommon.c $(HOST_LIBS)
+
+deps-figures:
+	@sh mk/deps.sh --optional "PNG rendering" gnuplot-nox
+
+# Render $(1) (fig3, ...) if gnuplot is there, else say so in one line.
+render = if command -v gnuplot >/dev/null 2>&1; then \
+		gnuplot $(BUILD)/figures/$(1).gp && echo "  PNG docs/figures/$(1).png"; \
+	else echo "$(1): gnuplot not available, PNG skipped" \
+		"(table and $(BUILD)/figures/$(1).csv made)"; fi
+
+figures: $(FIGURES)
+
+# Fig. 3: active (captcha) against passive oracles, four circles. ~25 s.
+fig3: all deps-figures $(BUILD)/examples/fig3_active_vs_passive
+	@mkdir -p $(BUILD)/figures docs/figures
+	$(BUILD)/examples/fig3_active_vs_passive --png docs/figures/fig3.png \
+		$(BUILD)/figures
+	@$(call render,fig3)
 
 $(BUILD)/digits.csv: examples/data/digits.csv.gz
 	@mkdir -p $(dir $@)
