@@ -227,7 +227,10 @@ PAL_API unsigned pal_ctx_checks(const pal_ctx_t *ctx);
  */
 PAL_API int pal_ctx_set_workspace_limit(pal_ctx_t *ctx, size_t bytes);
 
-/** Bytes of workspace the context currently holds. */
+/** Bytes of workspace the context currently holds. When a call needs
+ * more than the context holds, the workspace grows to half again what
+ * the call needs (never past the limit), so this can exceed the need of
+ * the largest call so far by up to a half. */
 PAL_API size_t pal_ctx_workspace_size(const pal_ctx_t *ctx);
 
 /** Release the context's workspace now (it grows again on demand). */

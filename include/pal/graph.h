@@ -65,7 +65,11 @@ PAL_API void pal_graph_destroy(pal_graph_t *g);
  * Add weight * A, for a dense n x n array A (row-major, row stride lda),
  * borrowed, not copied.
  * @param dtype  PAL_F32 or PAL_F64; products with Z of the other type
- *               convert A in row blocks on the fly.
+ *               convert A in row blocks on the fly (a block of about
+ *               min(n^2, 8 MiB) in Z's type, taken from the context's
+ *               workspace: under a workspace limit below that, a loss
+ *               on such a graph can fail with PAL_E_NOMEM where a term of
+ *               Z's type would not).
  * @param flags  0 or PAL_GRAPH_CHECK_FINITE.
  * @return PAL_OK, PAL_E_NULL, PAL_E_TYPE, PAL_E_ALIGN, PAL_E_STRIDE
  *         (lda < n), PAL_E_SIZE (n * lda overflows), PAL_E_NONFINITE

@@ -342,6 +342,7 @@ typedef struct pal_ntxent_opts {
     double eps;     /* norm floor, >= 0. Default 1e-8. */
 } pal_ntxent_opts_t;
 
+/** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
 PAL_API void pal_ntxent_opts_init(pal_ntxent_opts_t *opts);
 
 /** NT-Xent value. Also PAL_E_RANGE, PAL_E_ZERO_NORM. */
@@ -383,6 +384,7 @@ typedef struct pal_barlow_opts {
     double eps;     /* norm floor, >= 0. Default 1e-8. */
 } pal_barlow_opts_t;
 
+/** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
 PAL_API void pal_barlow_opts_init(pal_barlow_opts_t *opts);
 
 /** BarlowTwins value. Also PAL_E_SIZE (n = 1), PAL_E_RANGE,
@@ -418,6 +420,7 @@ typedef struct pal_spectral_opts {
     int diag;     /* 1: include i = j in the second sum. Default 0. */
 } pal_spectral_opts_t;
 
+/** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
 PAL_API void pal_spectral_opts_init(pal_spectral_opts_t *opts);
 
 /** Spectral contrastive value. Also PAL_E_RANGE. */

@@ -147,7 +147,7 @@ PAL_API int pal_store_answer(pal_store_t *s, int64_t i, int64_t j,
  * 16 n bytes in all) for the bookkeeping of components with many
  * cannot-links; it stays with the store.
  * Thread safety: as pal_store_answer (one thread at a time per store).
- * Added after 0.1.0 (unreleased).
+ * New after 0.1.0.
  */
 PAL_API int pal_store_answer_batch(pal_store_t *s, int64_t count,
                                    const int64_t *i, const int64_t *j,
@@ -364,7 +364,7 @@ typedef enum pal_sampler {
      * for an item follows the guidance (pal_oracle_set_embedding,
      * pal_oracle_set_scores) when there is some, and otherwise the
      * priors (pal_oracle_set_priors), then the known class sizes.
-     * screen_size is not used. Since 0.2.0. */
+     * screen_size is not used. New after 0.1.0. */
     PAL_SAMPLER_ITEM = 4
 } pal_sampler_t;
 
@@ -426,7 +426,7 @@ typedef struct pal_oracle_opts {
                               Default 0 (they only feed J). */
     int candidates;        /* captcha: a pal_candidates_t. Default
                               PAL_CANDIDATES_ELIMINATION. */
-    /* Fields below since 0.2.0. */
+    /* Fields below new after 0.1.0. */
     int64_t num_classes;   /* captcha and item: the number of classes in
                               the data, 0 (default) when unknown, else
                               2 <= num_classes <= n. When known, no more
@@ -436,7 +436,11 @@ typedef struct pal_oracle_opts {
                               between the class's template and the item,
                               counted in costs.deduced, never asked. An
                               item every known class rejects founds a new
-                              class in the step that rejects it. */
+                              class in the step that rejects it. A
+                              num_classes below the true number is not
+                              detected: the deductions then put items in
+                              wrong classes, as if a person had answered
+                              wrongly; leave it 0 when unsure. */
     int item_order;        /* item: a pal_item_order_t. Default
                               PAL_ITEM_ORDER_CERTAIN. */
 } pal_oracle_opts_t;
@@ -448,8 +452,9 @@ PAL_API void pal_oracle_opts_init(pal_oracle_opts_t *opts);
  * Create an oracle on n items with its own empty store.
  * @param opts  NULL for the defaults.
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (n < 1 or > INT32_MAX;
- *         PAL_SAMPLER_PASSIVE and CAPTCHA need n >= 2), PAL_E_RANGE (an
- *         option out of range, including an unknown sampler), PAL_E_SHAPE
+ *         PAL_SAMPLER_PASSIVE, CAPTCHA and ITEM need n >= 2),
+ *         PAL_E_RANGE (an option out of range, including an unknown
+ *         sampler), PAL_E_SHAPE
  *         (SSL: n not a multiple of views), PAL_E_INDEX (SSL: a source
  *         outside [0, n)), PAL_E_NOMEM.
  */
@@ -530,7 +535,7 @@ typedef struct pal_oracle_costs {
     int64_t unsure;     /* answers "unsure" */
     int64_t conflicts;  /* answers that contradicted the store */
     int64_t classes;    /* captcha and item: classes discovered so far */
-    /* Fields below since 0.2.0. */
+    /* Fields below new after 0.1.0. */
     int64_t deduced;    /* items put in a class by elimination, without
                            a question (num_classes known); not counted in
                            answers, but listed in the store's answer log
@@ -611,7 +616,7 @@ PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
  *         infinity in z); PAL_E_STATE (not a captcha or item oracle, or
  *         called from the labeler); PAL_E_NOMEM. On error the oracle
  *         keeps its earlier guidance.
- * Thread safety: as any call on o. Since 0.2.0.
+ * Thread safety: as any call on o. New after 0.1.0.
  */
 PAL_API int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype,
                                      int64_t n, int64_t k, const void *z,
@@ -626,7 +631,7 @@ PAL_API int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype,
  * guidance.
  * @return as pal_oracle_set_embedding, with PAL_E_SHAPE also for k
  *         larger than the number of classes discovered so far.
- * Since 0.2.0.
+ * New after 0.1.0.
  */
 PAL_API int pal_oracle_set_scores(pal_oracle_t *o, pal_dtype_t dtype,
                                   int64_t n, int64_t k, const void *scores,
@@ -635,7 +640,7 @@ PAL_API int pal_oracle_set_scores(pal_oracle_t *o, pal_dtype_t dtype,
 /**
  * Remove the guidance (embedding or scores), if any: the oracle asks as
  * an unguided one from the next question on. Accepts NULL; does nothing
- * from the labeler.
+ * from the labeler. Cost: O(1) (frees the copy). New after 0.1.0.
  */
 PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
 
@@ -655,7 +660,7 @@ PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
  *         PAL_E_RANGE (a prior not finite and > 0); PAL_E_ALIGN;
  *         PAL_E_STATE (not a captcha or item oracle, or called from the
  *         labeler); PAL_E_NOMEM. On error the priors are unchanged.
- * Cost: O(k). Since 0.2.0.
+ * Cost: O(k). New after 0.1.0.
  */
 PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
                                   const double *priors);
