@@ -514,9 +514,11 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  * @return PAL_OK; PAL_DONE when no question is left to ask (every
  *         relation is known, or every open question was answered unsure);
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
- *         ask, or a question from pal_oracle_next is pending),
+ *         ask, or a question from pal_oracle_next is pending; custom: no
+ *         sampler set; NN: no embedding set),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
- *         that is not a pal_answer_t), PAL_E_NOMEM, PAL_E_IO (a journal
+ *         that is not a pal_answer_t; custom: the host's sampler failed
+ *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a journal
  *         is open and the step's record could not be written). On error
  *         the oracle, its store and the batch are unchanged.
  */
@@ -528,8 +530,9 @@ PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
  * pal_oracle_answer or pal_oracle_cancel. *candidates points into the
  * oracle and stays valid while the question is pending.
  * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
- *         PAL_E_NULL, PAL_E_STATE (SSL sampler: it never asks),
- *         PAL_E_NOMEM.
+ *         PAL_E_NULL, PAL_E_STATE (SSL and NN samplers: they never ask;
+ *         custom: no sampler set), PAL_E_CALLBACK (custom: as for
+ *         pal_oracle_step), PAL_E_NOMEM.
  */
 PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                             const int64_t **candidates);
@@ -646,9 +649,10 @@ PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
  * @return PAL_OK; PAL_E_NULL (o or z); PAL_E_TYPE; PAL_E_SIZE (k < 1);
  *         PAL_E_SHAPE (n is not the oracle's number of items);
  *         PAL_E_STRIDE (ldz < k); PAL_E_ALIGN; PAL_E_NONFINITE (a NaN or
- *         infinity in z); PAL_E_STATE (not a captcha or item oracle, or
- *         called from the labeler); PAL_E_NOMEM. On error the oracle
- *         keeps its earlier guidance.
+ *         infinity in z); PAL_E_STATE (not a captcha, item or NN oracle,
+ *         or called from the labeler); PAL_E_NOMEM. On error the oracle
+ *         keeps its earlier guidance. The NN sampler searches its
+ *         neighbours in this embedding (since after 0.2.0).
  * Thread safety: as any call on o. Since 0.2.0.
  */
 PAL_API int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype,
@@ -707,7 +711,8 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
  * which only weighs batch pairs), so a journal written with other
  * options is refused before anything is replayed.
  * @param o      an oracle that has not drawn a question or made an SSL
- *               step yet (PAL_E_STATE).
+ *               step yet, and not an NN oracle, which asks nobody and
+ *               has nothing to record (PAL_E_STATE).
  * @return as pal_store_journal_open, and PAL_E_FORMAT when a recorded
  *         question differs from the oracle's (o is then unchanged).
  */
