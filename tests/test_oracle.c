@@ -2048,7 +2048,7 @@ typedef struct host_sampler {
 
 enum {
     HS_GOOD, HS_RANGE, HS_DUP, HS_SELF, HS_TOO_MANY, HS_ALL_KNOWN,
-    HS_STOP, HS_FAIL, HS_REENTER, HS_SOME_KNOWN
+    HS_STOP, HS_FAIL, HS_REENTER, HS_SOME_KNOWN, HS_UNLABEL
 };
 
 static int host_propose(void *user, const pal_store_t *known,
@@ -2098,6 +2098,13 @@ static int host_propose(void *user, const pal_store_t *known,
         ck_status(pal_oracle_set_sampler(h->o, host_propose, h),
                   PAL_E_STATE);
         return -1;
+    case HS_UNLABEL:
+        /* A good question, but the labeler is gone when it is asked. */
+        pal_oracle_set_labeler(h->o, NULL, NULL);
+        *anchor = 0;
+        *m = 1;
+        cand[0] = 2;
+        return 0;
     default:
         break;
     }
@@ -2186,6 +2193,11 @@ START_TEST(custom_sampler)
     }
     h.mode = HS_STOP;
     ck_status(pal_oracle_step(o, b), PAL_DONE);
+    h.mode = HS_UNLABEL;
+    ck_status(pal_oracle_step(o, b), PAL_E_STATE);
+    ck_assert_int_eq(costs(o).screens, c0.screens);
+    ck_assert_int_eq(pal_batch_n_pairs(b), 0);
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
 
     /* Settled candidates are dropped from the question. */
     h.mode = HS_SOME_KNOWN;

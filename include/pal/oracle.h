@@ -440,7 +440,7 @@ PAL_API void pal_oracle_opts_init(pal_oracle_opts_t *opts);
  * Create an oracle on n items with its own empty store.
  * @param opts  NULL for the defaults.
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (n < 1 or > INT32_MAX;
- *         PAL_SAMPLER_PASSIVE and CAPTCHA need n >= 2), PAL_E_RANGE (an
+ *         every sampler but PAL_SAMPLER_SSL needs n >= 2), PAL_E_RANGE (an
  *         option out of range, including an unknown sampler), PAL_E_SHAPE
  *         (SSL: n not a multiple of views), PAL_E_INDEX (SSL: a source
  *         outside [0, n)), PAL_E_NOMEM.

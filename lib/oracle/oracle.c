@@ -349,14 +349,19 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
         return rc;
 
     /* Answers the labeler leaves unwritten read as invalid. While it
-     * runs, calls that would touch the question are refused. */
+     * runs, calls that would touch the question are refused. A host's
+     * sampler may have removed the labeler while it ran. */
     memset(o->answers, 0xff, (size_t)o->m * sizeof *o->answers);
-    o->asking = true;
-    rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
-    o->asking = false;
-    if (rc != 0 || !valid_answers(o->answers, o->m))
-        rc = PAL_E_CALLBACK;
-    else
+    if (!o->labeler) {
+        rc = PAL_E_STATE;
+    } else {
+        o->asking = true;
+        rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
+        o->asking = false;
+        rc = rc != 0 || !valid_answers(o->answers, o->m) ? PAL_E_CALLBACK
+                                                         : PAL_OK;
+    }
+    if (rc == PAL_OK)
         rc = pal__oracle_apply(o, o->answers, batch, batch != NULL);
     if (rc != PAL_OK) {
         o->pending = false;
