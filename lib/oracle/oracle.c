@@ -123,11 +123,13 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     o->opts = op;
     o->opts.source = NULL;
     o->n = n;
-    o->reg_mode = op.reg_mode >= 0 ? op.reg_mode
-                  : op.sampler == PAL_SAMPLER_SSL ||
-                          op.sampler == PAL_SAMPLER_NN
-                      ? PAL_REG_RANDOM
-                                                  : PAL_REG_SAME;
+    /* The samplers that ask nobody draw J at random, like SSL. */
+    if (op.reg_mode >= 0)
+        o->reg_mode = op.reg_mode;
+    else if (op.sampler == PAL_SAMPLER_SSL || op.sampler == PAL_SAMPLER_NN)
+        o->reg_mode = PAL_REG_RANDOM;
+    else
+        o->reg_mode = PAL_REG_SAME;
     o->costs.size = sizeof o->costs;
 
     /* Questions and regulariser pairs draw from separate streams, so that
@@ -138,9 +140,10 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     rc = pal_store_create(&o->store, n, &a);
     if (rc == PAL_OK && op.sampler != PAL_SAMPLER_SSL &&
         op.sampler != PAL_SAMPLER_NN) {
-        o->cap = op.sampler != PAL_SAMPLER_CAPTCHA &&
-                         op.sampler != PAL_SAMPLER_CUSTOM
-                     ? 1
+        bool screens = op.sampler == PAL_SAMPLER_CAPTCHA ||
+                       op.sampler == PAL_SAMPLER_CUSTOM;
+
+        o->cap = !screens ? 1
                  : op.screen_size < n ? op.screen_size
                                       : n - 1;
         o->cand = pal__alloc_array(&a, (size_t)o->cap, sizeof *o->cand);
