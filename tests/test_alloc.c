@@ -177,6 +177,33 @@ static int truth(void *user, int64_t anchor, int64_t m, const int64_t *cand,
     return 0;
 }
 
+/* The host's sampler of a custom oracle: the first item with open pairs,
+ * against the first of them. */
+static int first_open(void *user, const pal_store_t *known, int64_t cap,
+                      int64_t *anchor, int64_t *m, int64_t *cand)
+{
+    int64_t n = pal_store_n(known);
+
+    (void)user;
+    for (int64_t a = 0; a < n; a++) {
+        int64_t k = 0;
+
+        for (int64_t c = 0; c < n && k < cap; c++) {
+            pal_relation_t r;
+
+            ck_status(pal_store_relation(known, a, c, &r), PAL_OK);
+            if (r == PAL_REL_UNKNOWN)
+                cand[k++] = c;
+        }
+        if (k > 0) {
+            *anchor = a;
+            *m = k;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* A world with a context, a two-term graph, a batch holding a few pairs,
  * a store with some answers and a captcha oracle a few screens in. */
 static void world_init(world_t *w, pal_sampler_t sampler)
@@ -246,6 +273,11 @@ static void world_init(world_t *w, pal_sampler_t sampler)
     op.reg_pairs = 3;
     ck_status(pal_oracle_create(&w->o, N, &op, &w->a), PAL_OK);
     ck_status(pal_oracle_set_labeler(w->o, truth, w->labels), PAL_OK);
+    if (sampler == PAL_SAMPLER_NN)
+        ck_status(pal_oracle_set_embedding(w->o, PAL_F64, N, K, w->z, K),
+                  PAL_OK);
+    if (sampler == PAL_SAMPLER_CUSTOM)
+        ck_status(pal_oracle_set_sampler(w->o, first_open, NULL), PAL_OK);
     for (int s = 0; s < 2; s++)
         ck_status(pal_oracle_step(w->o, NULL), PAL_OK);
 }
@@ -276,6 +308,7 @@ enum {
     C_SPECTRAL, C_SET_EMBEDDING, C_SET_SCORES, C_SET_PRIORS,
     C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
+    C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH,
     N_CALLS
 };
 
@@ -300,13 +333,14 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_step (item, guided)", "pal_oracle_step (captcha, guided)",
     "pal_store_answer_batch", "pal_store_answer_batch (journal)",
     "pal_spectral_embed", "pal_spectral_embed (labels)",
-    "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe"};
+    "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe",
+    "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
 static void prepare(world_t *w, int call)
 {
-    if (call == C_BATCH_ADD) {
+    if (call == C_BATCH_ADD || call == C_NN_STEP || call == C_CUSTOM_STEP) {
         /* Fill the batch's first block (64 pairs): the next addition
          * must grow it. */
         while (pal_batch_n_pairs(w->b) < 64)
@@ -334,7 +368,7 @@ static void prepare(world_t *w, int call)
         if (call != C_STORE_JOURNAL)
             ck_status(pal_store_journal_open(w->s, w->path, 0, NULL),
                       PAL_OK);
-    } else if (call >= C_SET_EMBEDDING) {
+    } else if (call >= C_SET_EMBEDDING && call <= C_GUIDED_STEP) {
         ck_status(pal_oracle_set_embedding(w->o, PAL_F64, N, K, w->z, K),
                   PAL_OK);
         w->peek = call != C_ITEM_STEP && call != C_GUIDED_STEP;
@@ -466,7 +500,7 @@ static int run(world_t *w, int call)
         return pal_store_answer_batch(w->s, 6, bi, bj, ba, NULL);
     }
     case C_ORACLE:
-        for (int smp = PAL_SAMPLER_SSL; smp <= PAL_SAMPLER_CAPTCHA; smp++) {
+        for (int smp = PAL_SAMPLER_SSL; smp <= PAL_SAMPLER_CUSTOM; smp++) {
             pal_oracle_opts_init(&op);
             op.sampler = (pal_sampler_t)smp;
             op.reg_mode = PAL_REG_HALVES;
@@ -484,7 +518,11 @@ static int run(world_t *w, int call)
     case C_STEP_BATCH:
     case C_ITEM_STEP:
     case C_GUIDED_STEP:
+    case C_NN_STEP:
+    case C_CUSTOM_STEP:
         return pal_oracle_step(w->o, w->b);
+    case C_ORACLE_GRAPH:
+        return pal_oracle_graph(w->o, PAL_STORE_CONTRASTIVE, &w->gout);
     case C_SET_EMBEDDING:
         return pal_oracle_set_embedding(w->o, PAL_F64, N, K - 1, w->z2, K);
     case C_SET_SCORES:
@@ -559,6 +597,10 @@ static pal_sampler_t sampler_for(int call)
     if (call == C_SET_EMBEDDING || call == C_SET_SCORES ||
         call == C_SET_PRIORS || call == C_ITEM_STEP)
         return PAL_SAMPLER_ITEM;
+    if (call == C_NN_STEP)
+        return PAL_SAMPLER_NN;
+    if (call == C_CUSTOM_STEP)
+        return PAL_SAMPLER_CUSTOM;
     return call == C_PASSIVE_STEP ? PAL_SAMPLER_PASSIVE
            : call == C_SSL_STEP   ? PAL_SAMPLER_SSL
                                   : PAL_SAMPLER_CAPTCHA;

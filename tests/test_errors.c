@@ -819,6 +819,113 @@ static void run_guidance_cases(void)
     pal_oracle_destroy(passive);
 }
 
+static int errors_labeler(void *user, int64_t anchor, int64_t m,
+                          const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    (void)anchor;
+    (void)cand;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+static int errors_sampler(void *user, const pal_store_t *known,
+                          int64_t capacity, int64_t *anchor, int64_t *m,
+                          int64_t *cand)
+{
+    (void)known;
+    (void)capacity;
+    *anchor = 0;
+    *m = 1;
+    cand[0] = *(const int *)user ? 0 : 1;
+    return 0;
+}
+
+/*
+ * The NN and custom samplers and the oracle's graph: each refused call
+ * leaves the oracle as it was, so that it goes on as a twin given only
+ * the valid calls.
+ */
+static void run_sampler_cases(void)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *nn, *nn_twin, *cu, *cu_twin, *passive;
+    pal_batch_t *b1, *b2;
+    const int64_t *i1, *j1, *i2, *j2;
+    int64_t n1, n2, a1, m1, a2, m2;
+    const int64_t *c1, *c2;
+    int self = 1, fine = 0;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_NN;
+    op.nn_queue = 4;
+    ck_status(pal_oracle_create(&nn, N, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_create(&nn_twin, N, &op, NULL), PAL_OK);
+    op.sampler = PAL_SAMPLER_CUSTOM;
+    ck_status(pal_oracle_create(&cu, N, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_create(&cu_twin, N, &op, NULL), PAL_OK);
+    op.sampler = PAL_SAMPLER_PASSIVE;
+    ck_status(pal_oracle_create(&passive, N, &op, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b1, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b2, NULL), PAL_OK);
+
+    /* NN: the cold start refuses, then the embedding's own checks. */
+    EXPECT(pal_oracle_step(nn, b1), PAL_E_STATE);
+    EXPECT(pal_oracle_next(nn, &a1, &m1, &c1), PAL_E_STATE);
+    EXPECT(pal_oracle_set_embedding(nn, PAL_F64, N, K, fx.znan, LDZ),
+           PAL_E_NONFINITE);
+    EXPECT(pal_oracle_set_scores(nn, PAL_F64, N, 1, fx.z, LDZ),
+           PAL_E_STATE);
+    EXPECT(pal_oracle_set_priors(nn, 0, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_set_embedding(nn, PAL_F64, N, K, fx.z, LDZ), PAL_OK);
+    ck_status(pal_oracle_set_embedding(nn_twin, PAL_F64, N, K, fx.z, LDZ),
+              PAL_OK);
+    for (int s = 0; s < 6; s++) {
+        ck_status(pal_oracle_step(nn, b1), PAL_OK);
+        ck_status(pal_oracle_step(nn_twin, b2), PAL_OK);
+    }
+    ck_status(pal_batch_pairs(b1, &i1, &j1, NULL, &n1), PAL_OK);
+    ck_status(pal_batch_pairs(b2, &i2, &j2, NULL, &n2), PAL_OK);
+    ck_assert_int_eq(n1, n2);
+    for (int64_t p = 0; p < n1; p++) {
+        ck_assert_int_eq(i1[p], i2[p]);
+        ck_assert_int_eq(j1[p], j2[p]);
+    }
+
+    /* Custom: no sampler, a wrong oracle, a refused question. */
+    ck_status(pal_oracle_set_labeler(cu, errors_labeler, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(cu_twin, errors_labeler, NULL), PAL_OK);
+    EXPECT(pal_oracle_step(cu, NULL), PAL_E_STATE);
+    EXPECT(pal_oracle_set_sampler(NULL, errors_sampler, &self), PAL_E_NULL);
+    EXPECT(pal_oracle_set_sampler(passive, errors_sampler, &self),
+           PAL_E_STATE);
+    ck_status(pal_oracle_set_sampler(cu, errors_sampler, &self), PAL_OK);
+    EXPECT(pal_oracle_step(cu, NULL), PAL_E_CALLBACK);
+    EXPECT(pal_oracle_next(cu, &a1, &m1, &c1), PAL_E_CALLBACK);
+    ck_status(pal_oracle_set_sampler(cu, errors_sampler, &fine), PAL_OK);
+    ck_status(pal_oracle_set_sampler(cu_twin, errors_sampler, &fine),
+              PAL_OK);
+    ck_status(pal_oracle_next(cu, &a1, &m1, &c1), PAL_OK);
+    ck_status(pal_oracle_next(cu_twin, &a2, &m2, &c2), PAL_OK);
+    ck_assert_int_eq(a1, a2);
+    ck_assert_int_eq(m1, m2);
+    ck_assert_int_eq(c1[0], c2[0]);
+
+    /* pal_oracle_graph. */
+    EXPECT(pal_oracle_graph(NULL, 0, &fx.gout), PAL_E_NULL);
+    EXPECT(pal_oracle_graph(cu, 0, NULL), PAL_E_NULL);
+    EXPECT(pal_oracle_graph(cu, 1u << 9, &fx.gout), PAL_E_RANGE);
+
+    pal_batch_destroy(b1);
+    pal_batch_destroy(b2);
+    pal_oracle_destroy(nn);
+    pal_oracle_destroy(nn_twin);
+    pal_oracle_destroy(cu);
+    pal_oracle_destroy(cu_twin);
+    pal_oracle_destroy(passive);
+}
+
 static void run_graph_cases(void)
 {
     pal_graph_t *g = fx.g[FG_LABELS];
@@ -1104,6 +1211,7 @@ static void run_graph_cases(void)
     EXPECT(pal_store_answer_batch(fx.store, 3, fx.si, fx.sj, fx.sa,
                                   (int *)((char *)fx.effects + 1)),
            PAL_E_ALIGN);
+    run_sampler_cases();
 }
 
 START_TEST(error_table)

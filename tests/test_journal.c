@@ -2181,6 +2181,109 @@ START_TEST(guided_oracles_replay)
 }
 END_TEST
 
+
+/* A host's sampler: the first item with an open pair, against the
+ * items of open relation to it from the offset in *user on. */
+static int first_open(void *user, const pal_store_t *known, int64_t cap,
+                      int64_t *anchor, int64_t *m, int64_t *cand)
+{
+    const int64_t *off = user, n = pal_store_n(known);
+
+    for (int64_t a = 0; a < n; a++) {
+        int64_t k = 0;
+
+        for (int64_t t = 0; t < n && k < cap; t++) {
+            int64_t c = (t + *off) % n;
+            pal_relation_t r;
+
+            ck_status(pal_store_relation(known, a, c, &r), PAL_OK);
+            if (r == PAL_REL_UNKNOWN)
+                cand[k++] = c;
+        }
+        if (k > 0) {
+            *anchor = a;
+            *m = k;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * A custom oracle's questions replay as recorded, without the host's
+ * sampler; a cancelled question too. The replayed oracle is where the
+ * one that never stopped is.
+ */
+START_TEST(custom_oracle_replays)
+{
+    const int64_t n = 12;
+    int32_t y[12];
+    int64_t off = 0, anchor, m;
+    const int64_t *cand;
+    tdir_t d;
+    char buf[256];
+    const char *path;
+    pal_oracle_t *a, *b, *c, *p;
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_store_stats_t sb = {.size = sizeof sb}, sc = {.size = sizeof sc};
+    pal_oracle_costs_t cb = {.size = sizeof cb}, cc = {.size = sizeof cc};
+    int32_t lb[12], lc[12];
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i * 7 % 3);
+    tdir_make(&d);
+    path = tfile(&d, "custom", buf);
+    a = guided_oracle(PAL_SAMPLER_CUSTOM, 0, 0, n, y);
+    b = guided_oracle(PAL_SAMPLER_CUSTOM, 0, 0, n, y);
+    ck_status(pal_oracle_set_sampler(a, first_open, &off), PAL_OK);
+    ck_status(pal_oracle_set_sampler(b, first_open, &off), PAL_OK);
+    ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+    for (int step = 0; step < 4; step++) {
+        off = step * 5;
+        if (step == 2) {
+            ck_status(pal_oracle_next(a, &anchor, &m, &cand), PAL_OK);
+            pal_oracle_cancel(a);
+            ck_status(pal_oracle_next(b, &anchor, &m, &cand), PAL_OK);
+            pal_oracle_cancel(b);
+        }
+        ck_status(pal_oracle_step(a, NULL), PAL_OK);
+        ck_status(pal_oracle_step(b, NULL), PAL_OK);
+    }
+    pal_oracle_destroy(a);
+
+    /* No sampler set: the replay does not need one. */
+    c = guided_oracle(PAL_SAMPLER_CUSTOM, 0, 0, n, y);
+    ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+    ck_assert_int_eq(info.records, 5);
+    ck_status(pal_store_stats(pal_oracle_store(b), &sb), PAL_OK);
+    ck_status(pal_store_stats(pal_oracle_store(c), &sc), PAL_OK);
+    ck_assert_int_eq(sb.complete, 0);
+    ck_assert_int_eq(sb.answers, sc.answers);
+    ck_assert_int_eq(sb.known_pairs, sc.known_pairs);
+    ck_status(pal_store_labels(pal_oracle_store(b), 0, lb, NULL), PAL_OK);
+    ck_status(pal_store_labels(pal_oracle_store(c), 0, lc, NULL), PAL_OK);
+    ck_assert(memcmp(lb, lc, sizeof lb) == 0);
+    ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+    ck_status(pal_oracle_costs(c, &cc), PAL_OK);
+    ck_assert_int_eq(cb.screens, cc.screens);
+    ck_assert_int_eq(cb.answers, cc.answers);
+
+    /* It goes on once the host sets its sampler again, journaling. */
+    ck_status(pal_oracle_step(c, NULL), PAL_E_STATE);
+    ck_status(pal_oracle_set_sampler(c, first_open, &off), PAL_OK);
+    ck_status(pal_oracle_step(c, NULL), PAL_OK);
+    pal_oracle_destroy(c);
+
+    /* Another sampler's oracle refuses the journal. */
+    p = guided_oracle(PAL_SAMPLER_PASSIVE, 0, 0, n, y);
+    ck_status(pal_oracle_journal_open(p, path, 0, NULL), PAL_E_FORMAT);
+    pal_oracle_destroy(p);
+    pal_oracle_destroy(b);
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
 Suite *suite_journal(void);
 Suite *suite_journal(void)
 {
@@ -2204,6 +2307,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, oracle_allocation_failures);
     tcase_add_test(tc, writers_killed_at_random);
     tcase_add_test(tc, guided_oracles_replay);
+    tcase_add_test(tc, custom_oracle_replays);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,6 +3,8 @@
  * contract and the pull API, batches, costs, reproducibility, and
  * allocation failures that must change nothing.
  */
+#include <unistd.h>
+
 #include "storeutil.h"
 
 /* Outputs of pal_oracle_next where a test only needs its status. */
@@ -253,7 +255,9 @@ START_TEST(options_and_create)
     } while (0)
     BAD(size, 3, PAL_E_RANGE);
     BAD(sampler, (pal_sampler_t)0, PAL_E_RANGE);
-    BAD(sampler, (pal_sampler_t)5, PAL_E_RANGE);
+    BAD(sampler, (pal_sampler_t)7, PAL_E_RANGE);
+    BAD(nn_metric, 2, PAL_E_RANGE);
+    BAD(nn_queue, -1, PAL_E_RANGE);
     BAD(screen_size, 0, PAL_E_RANGE);
     BAD(views, 0, PAL_E_RANGE);
     BAD(reg_mode, -2, PAL_E_RANGE);
@@ -1684,6 +1688,555 @@ START_TEST(guidance_arguments)
 }
 END_TEST
 
+
+/* ---- Batches: I is what the step made known ------------------------------ */
+
+/* rel[i * n + j]: what the store knows about (i, j). */
+static void relations(const pal_store_t *s, int64_t n, unsigned char *rel)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            pal_relation_t r;
+
+            ck_status(pal_store_relation(s, i, j, &r), PAL_OK);
+            rel[i * n + j] = (unsigned char)r;
+        }
+}
+
+/*
+ * The pairs of I from index from on are exactly the pairs newly known
+ * between before and after, each once as (min, max), g = 1 for same and
+ * gneg for different; J from jfrom on is as the reg mode says.
+ */
+static void check_step_batch(const pal_batch_t *b, int64_t from,
+                             int64_t jfrom, int64_t n,
+                             const unsigned char *before,
+                             const unsigned char *after, double gneg,
+                             int reg_mode, int64_t reg_pairs)
+{
+    const int64_t *bi, *bj, *ri, *rj;
+    const double *bg;
+    int64_t count, rcount, fresh = 0;
+    unsigned char *seen = calloc((size_t)(n * n), 1);
+
+    ck_status(pal_batch_pairs(b, &bi, &bj, &bg, &count), PAL_OK);
+    ck_status(pal_batch_regs(b, &ri, &rj, &rcount), PAL_OK);
+    for (int64_t p = from; p < count; p++) {
+        int64_t i = bi[p], j = bj[p];
+
+        ck_assert_int_lt(i, j);
+        ck_assert_int_eq(seen[i * n + j], 0);
+        seen[i * n + j] = 1;
+        ck_assert_int_eq(before[i * n + j], PAL_REL_UNKNOWN);
+        ck_assert_int_ne(after[i * n + j], PAL_REL_UNKNOWN);
+        ck_assert(bg[p] == (after[i * n + j] == PAL_REL_SAME ? 1.0 : gneg));
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++)
+            if (before[i * n + j] == PAL_REL_UNKNOWN &&
+                after[i * n + j] != PAL_REL_UNKNOWN) {
+                ck_assert_int_eq(seen[i * n + j], 1);
+                fresh++;
+            }
+    ck_assert_int_eq(fresh, count - from);
+    if (reg_mode == PAL_REG_SAME) {
+        ck_assert_int_eq(rcount - jfrom, count - from);
+        for (int64_t p = 0; p < count - from; p++) {
+            ck_assert_int_eq(ri[jfrom + p], bi[from + p]);
+            ck_assert_int_eq(rj[jfrom + p], bj[from + p]);
+        }
+    } else {
+        ck_assert_int_eq(rcount - jfrom, reg_pairs);
+        for (int64_t p = jfrom; p < rcount; p++) {
+            ck_assert_int_ne(ri[p], rj[p]);
+            ck_assert_int_lt(ri[p], n);
+            ck_assert_int_lt(rj[p], n);
+        }
+    }
+    free(seen);
+}
+
+/* Sides of the PAL_REG_HALVES pairs never mix over a whole run. */
+static void check_halves(const pal_batch_t *b, int64_t n)
+{
+    const int64_t *ri, *rj;
+    int64_t rcount;
+    signed char *side = calloc((size_t)n, 1);
+
+    ck_status(pal_batch_regs(b, &ri, &rj, &rcount), PAL_OK);
+    for (int64_t p = 0; p < rcount; p++) {
+        ck_assert_int_ne(side[ri[p]], 2);
+        ck_assert_int_ne(side[rj[p]], 1);
+        side[ri[p]] = 1;
+        side[rj[p]] = 2;
+    }
+    free(side);
+}
+
+START_TEST(batches_hold_what_each_step_made_known)
+{
+    const int64_t n = 14;
+    int32_t *y = true_labels(n, 3, test_seed() + 5);
+    unsigned char *before = malloc((size_t)(n * n));
+    unsigned char *after = malloc((size_t)(n * n));
+
+    for (int smp = PAL_SAMPLER_PASSIVE; smp <= PAL_SAMPLER_ITEM; smp++) {
+        for (int reg = PAL_REG_SAME; reg <= PAL_REG_HALVES; reg++) {
+            pal_oracle_opts_t op;
+            pal_oracle_t *o;
+            pal_batch_t *b;
+            truth_t t;
+            pal_graph_t *g, *g2;
+            double f1, f2;
+
+            pal_oracle_opts_init(&op);
+            op.sampler = (pal_sampler_t)smp;
+            op.seed = test_seed();
+            op.screen_size = 4;
+            op.reg_mode = reg;
+            op.reg_pairs = 5;
+            op.negative_weight = 0.25;
+            ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+            ck_status(pal_batch_create(&b, NULL), PAL_OK);
+            truth_init(&t, y, n, o, 0.1);
+            ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+            for (int step = 0; step < 40; step++) {
+                int64_t from = pal_batch_n_pairs(b);
+                int64_t jfrom = pal_batch_n_reg(b);
+                int rc;
+
+                relations(pal_oracle_store(o), n, before);
+                rc = pal_oracle_step(o, b);
+                if (rc == PAL_DONE)
+                    break;
+                ck_status(rc, PAL_OK);
+                truth_note(&t);
+                relations(pal_oracle_store(o), n, after);
+                check_step_batch(b, from, jfrom, n, before, after, 0.25, reg,
+                                 5);
+            }
+            if (reg == PAL_REG_HALVES)
+                check_halves(b, n);
+
+            /* The full known graph is the store's. */
+            ck_status(pal_oracle_graph(o, PAL_STORE_CONTRASTIVE, &g),
+                      PAL_OK);
+            ck_status(pal_store_graph(pal_oracle_store(o),
+                                      PAL_STORE_CONTRASTIVE, &g2, NULL),
+                      PAL_OK);
+            ck_status(pal_graph_frobenius2(g, &f1), PAL_OK);
+            ck_status(pal_graph_frobenius2(g2, &f2), PAL_OK);
+            ck_assert(f1 == f2);
+            ck_assert_int_eq(pal_graph_n(g), n);
+            pal_graph_destroy(g);
+            pal_graph_destroy(g2);
+            ck_status(pal_oracle_graph(NULL, 0, &g), PAL_E_NULL);
+            ck_status(pal_oracle_graph(o, 0, NULL), PAL_E_NULL);
+            ck_status(pal_oracle_graph(o, 1u << 9, &g), PAL_E_RANGE);
+
+            truth_free(&t);
+            pal_batch_destroy(b);
+            pal_oracle_destroy(o);
+        }
+    }
+    free(before);
+    free(after);
+    free(y);
+}
+END_TEST
+
+/* ---- Nearest neighbours -------------------------------------------------- */
+
+static pal_oracle_t *nn_oracle(int64_t n, int metric, int64_t queue, int reg)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_NN;
+    op.seed = test_seed();
+    op.nn_metric = metric;
+    op.nn_queue = queue;
+    op.reg_mode = reg;
+    op.reg_pairs = 3;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    return o;
+}
+
+/* The pairs of I as counts: cnt[i * n + j] for i < j. */
+static void pair_counts(const pal_batch_t *b, int64_t n, int *cnt)
+{
+    const int64_t *bi, *bj;
+    const double *bg;
+    int64_t count;
+
+    memset(cnt, 0, (size_t)(n * n) * sizeof *cnt);
+    ck_status(pal_batch_pairs(b, &bi, &bj, &bg, &count), PAL_OK);
+    for (int64_t p = 0; p < count; p++) {
+        ck_assert_int_lt(bi[p], bj[p]);
+        ck_assert(bg[p] == 1.0);
+        cnt[bi[p] * n + bj[p]]++;
+    }
+}
+
+START_TEST(nn_pairs_nearest_never_itself)
+{
+    /* Three pairs of identical points, far apart: each item's nearest
+     * neighbour is its twin, at distance 0, never itself. */
+    const int64_t n = 6;
+    const double z[12] = {0, 0, 0, 0, 5, 5, 5, 5, -7, 3, -7, 3};
+    int cnt[36];
+    pal_oracle_t *o = nn_oracle(n, PAL_NN_EUCLIDEAN, 0, PAL_REG_SAME);
+    pal_batch_t *b;
+    pal_store_stats_t st;
+    int64_t a, m;
+    const int64_t *c;
+    char path[] = "/tmp/pal-nn-XXXXXX";
+    int fd;
+
+    ck_status(pal_batch_create(&b, NULL), PAL_OK);
+
+    /* Cold start: no embedding, nothing changes. */
+    ck_status(pal_oracle_step(o, b), PAL_E_STATE);
+    ck_assert_int_eq(pal_batch_n_pairs(b), 0);
+    ck_assert_int_eq(costs(o).steps, 0);
+
+    ck_status(pal_oracle_set_scores(o, PAL_F64, n, 1, z, 2), PAL_E_STATE);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, z, 2), PAL_OK);
+    for (int step = 0; step < 2 * n; step++)
+        ck_status(pal_oracle_step(o, b), PAL_OK);
+    pair_counts(b, n, cnt);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++)
+            ck_assert_int_eq(cnt[i * n + j],
+                             (j == i + 1 && i % 2 == 0) ? 4 : 0);
+    /* J = I with PAL_REG_SAME. */
+    ck_assert_int_eq(pal_batch_n_reg(b), 2 * n);
+
+    /* Pseudo-positives are not knowledge: the store has nothing. */
+    st = store_stats(o);
+    ck_assert_int_eq(st.answers, 0);
+    ck_assert_int_eq(st.known_pairs, 0);
+    ck_assert_int_eq(costs(o).steps, 2 * n);
+    ck_assert_int_eq(costs(o).answers, 0);
+
+    /* Nothing to pull, nothing to journal. */
+    ck_status(pal_oracle_next(o, &a, &m, &c), PAL_E_STATE);
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_E_STATE);
+    unlink(path);
+
+    /* Removing the embedding brings the cold start back. */
+    pal_oracle_clear_guidance(o);
+    ck_status(pal_oracle_step(o, NULL), PAL_E_STATE);
+    pal_batch_destroy(b);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+START_TEST(nn_metrics)
+{
+    /* Item 0's Euclidean nearest is 2; by angle it is 1. */
+    const int64_t n = 3;
+    const float z[6] = {1.0f, 0.0f, 10.0f, 0.1f, 0.5f, 0.5f};
+    int cnt[9];
+
+    for (int metric = PAL_NN_EUCLIDEAN; metric <= PAL_NN_COSINE; metric++) {
+        pal_oracle_t *o = nn_oracle(n, metric, 0, -1);
+        pal_batch_t *b;
+
+        ck_status(pal_batch_create(&b, NULL), PAL_OK);
+        ck_status(pal_oracle_set_embedding(o, PAL_F32, n, 2, z, 2), PAL_OK);
+        for (int step = 0; step < n; step++)
+            ck_status(pal_oracle_step(o, b), PAL_OK);
+        pair_counts(b, n, cnt);
+        if (metric == PAL_NN_EUCLIDEAN) {
+            ck_assert_int_eq(cnt[0 * n + 2], 2);  /* 0 -> 2, 2 -> 0 */
+            ck_assert_int_eq(cnt[0 * n + 1], 1);  /* 1 -> 0 */
+        } else {
+            ck_assert_int_eq(cnt[0 * n + 1], 2);  /* 0 -> 1, 1 -> 0 */
+            ck_assert_int_eq(cnt[1 * n + 2], 1);  /* 2 -> 1 */
+        }
+        /* The default J of the NN oracle is random: reg_pairs a step. */
+        ck_assert_int_eq(pal_batch_n_reg(b), 3 * n);
+        pal_batch_destroy(b);
+        pal_oracle_destroy(o);
+    }
+}
+END_TEST
+
+START_TEST(nn_support_queue)
+{
+    const int64_t n = 9;
+    double z[9];
+    pal_oracle_t *all = nn_oracle(n, PAL_NN_EUCLIDEAN, 0, PAL_REG_SAME);
+    pal_oracle_t *full = nn_oracle(n, PAL_NN_EUCLIDEAN, 100, PAL_REG_SAME);
+    pal_oracle_t *one = nn_oracle(n, PAL_NN_EUCLIDEAN, 1, PAL_REG_SAME);
+    pal_batch_t *ba, *bf, *b1;
+    const int64_t *ai, *aj, *fi, *fj, *oi, *oj;
+    int64_t na, nf, n1;
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 8);
+    for (int64_t i = 0; i < n; i++)
+        z[i] = trng_unit(&r);
+    ck_status(pal_batch_create(&ba, NULL), PAL_OK);
+    ck_status(pal_batch_create(&bf, NULL), PAL_OK);
+    ck_status(pal_batch_create(&b1, NULL), PAL_OK);
+    ck_status(pal_oracle_set_embedding(all, PAL_F64, n, 1, z, 1), PAL_OK);
+    ck_status(pal_oracle_set_embedding(full, PAL_F64, n, 1, z, 1), PAL_OK);
+    ck_status(pal_oracle_set_embedding(one, PAL_F64, n, 1, z, 1), PAL_OK);
+
+    /* Cold start of a queue: the first anchor has nobody to pair with. */
+    ck_status(pal_oracle_step(full, bf), PAL_OK);
+    ck_status(pal_oracle_step(one, b1), PAL_OK);
+    ck_assert_int_eq(pal_batch_n_pairs(bf), 0);
+    ck_assert_int_eq(pal_batch_n_pairs(b1), 0);
+    ck_assert_int_eq(costs(full).steps, 1);
+    for (int step = 1; step < n; step++) {
+        ck_status(pal_oracle_step(full, bf), PAL_OK);
+        ck_status(pal_oracle_step(one, b1), PAL_OK);
+    }
+    ck_assert_int_eq(pal_batch_n_pairs(b1), n - 1);
+
+    /* A queue of one pairs each anchor with the one before: a chain. */
+    ck_status(pal_batch_pairs(b1, &oi, &oj, NULL, &n1), PAL_OK);
+    for (int64_t p = 1; p < n1; p++) {
+        int shared = (oi[p] == oi[p - 1]) + (oi[p] == oj[p - 1]) +
+                     (oj[p] == oi[p - 1]) + (oj[p] == oj[p - 1]);
+
+        ck_assert_int_eq(shared, 1);
+    }
+
+    /* Once the queue holds every item, it is the whole set: the second
+     * epoch pairs as the whole-set oracle's second epoch. */
+    for (int step = 0; step < n; step++)
+        ck_status(pal_oracle_step(all, NULL), PAL_OK);
+    pal_batch_clear(bf);
+    for (int step = 0; step < n; step++) {
+        ck_status(pal_oracle_step(all, ba), PAL_OK);
+        ck_status(pal_oracle_step(full, bf), PAL_OK);
+    }
+    ck_status(pal_batch_pairs(ba, &ai, &aj, NULL, &na), PAL_OK);
+    ck_status(pal_batch_pairs(bf, &fi, &fj, NULL, &nf), PAL_OK);
+    ck_assert_int_eq(na, n);
+    ck_assert_int_eq(nf, n);
+    for (int64_t p = 0; p < n; p++) {
+        ck_assert_int_eq(ai[p], fi[p]);
+        ck_assert_int_eq(aj[p], fj[p]);
+    }
+    pal_batch_destroy(ba);
+    pal_batch_destroy(bf);
+    pal_batch_destroy(b1);
+    pal_oracle_destroy(all);
+    pal_oracle_destroy(full);
+    pal_oracle_destroy(one);
+}
+END_TEST
+
+/* ---- Custom samplers ----------------------------------------------------- */
+
+typedef struct host_sampler {
+    pal_oracle_t *o;
+    trng_t r;
+    long calls;
+    int mode;             /* 0: a random open question; else a bad one */
+    int64_t last_m;       /* candidates proposed last */
+} host_sampler_t;
+
+enum {
+    HS_GOOD, HS_RANGE, HS_DUP, HS_SELF, HS_TOO_MANY, HS_ALL_KNOWN,
+    HS_STOP, HS_FAIL, HS_REENTER, HS_SOME_KNOWN, HS_UNLABEL
+};
+
+static int host_propose(void *user, const pal_store_t *known,
+                        int64_t capacity, int64_t *anchor, int64_t *m,
+                        int64_t *cand)
+{
+    host_sampler_t *h = user;
+    int64_t n = pal_store_n(known), k = 0;
+    pal_relation_t rel;
+
+    h->calls++;
+    ck_assert_ptr_eq(known, pal_oracle_store(h->o));
+    switch (h->mode) {
+    case HS_RANGE:
+        *anchor = n;
+        *m = 1;
+        cand[0] = 0;
+        return 0;
+    case HS_DUP:
+        *anchor = 0;
+        *m = 2;
+        cand[0] = cand[1] = 1;
+        return 0;
+    case HS_SELF:
+        *anchor = 2;
+        *m = 1;
+        cand[0] = 2;
+        return 0;
+    case HS_TOO_MANY:
+        *anchor = 0;
+        *m = capacity + 1;
+        return 0;
+    case HS_ALL_KNOWN:
+    case HS_SOME_KNOWN:
+        /* Items 0 and 1 are known same in these tests. */
+        *anchor = 0;
+        cand[0] = 1;
+        cand[1] = 2;
+        *m = h->mode == HS_ALL_KNOWN ? 1 : 2;
+        return 0;
+    case HS_STOP:
+        return 1;
+    case HS_FAIL:
+        return -3;
+    case HS_REENTER:
+        ck_status(pal_oracle_step(h->o, NULL), PAL_E_STATE);
+        ck_status(pal_oracle_set_sampler(h->o, host_propose, h),
+                  PAL_E_STATE);
+        return -1;
+    case HS_UNLABEL:
+        /* A good question, but the labeler is gone when it is asked. */
+        pal_oracle_set_labeler(h->o, NULL, NULL);
+        *anchor = 0;
+        *m = 1;
+        cand[0] = 2;
+        return 0;
+    default:
+        break;
+    }
+    for (int tries = 0; tries < 1000 && k == 0; tries++) {
+        *anchor = trng_below(&h->r, n);
+        for (int64_t c = 0; c < n && k < capacity; c++) {
+            ck_status(pal_store_relation(known, *anchor, c, &rel), PAL_OK);
+            if (rel == PAL_REL_UNKNOWN && trng_unit(&h->r) < 0.5)
+                cand[k++] = c;
+        }
+    }
+    *m = k;
+    h->last_m = k;
+    return k > 0 ? 0 : 1;
+}
+
+START_TEST(custom_sampler)
+{
+    const int64_t n = 10;
+    int32_t *y = true_labels(n, 3, test_seed() + 6);
+    unsigned char *before = malloc((size_t)(n * n));
+    unsigned char *after = malloc((size_t)(n * n));
+    pal_oracle_t *o = new_oracle(n, PAL_SAMPLER_CUSTOM, test_seed(), 3);
+    pal_oracle_t *cap = new_oracle(n, PAL_SAMPLER_CAPTCHA, 1, 3);
+    pal_batch_t *b;
+    host_sampler_t h;
+    truth_t t;
+    pal_oracle_costs_t c0;
+    pal_store_stats_t st;
+    int64_t a, m, answers = 0;
+    const int64_t *cand;
+    const int bad[] = {HS_RANGE, HS_DUP, HS_SELF, HS_TOO_MANY,
+                       HS_ALL_KNOWN, HS_FAIL, HS_REENTER};
+    int rc;
+
+    memset(&h, 0, sizeof h);
+    h.o = o;
+    trng_seed(&h.r, test_seed() + 7);
+    truth_init(&t, y, n, o, 0.0);
+    ck_status(pal_batch_create(&b, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+
+    /* No sampler yet; a sampler only for custom oracles. */
+    ck_status(pal_oracle_step(o, b), PAL_E_STATE);
+    ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_E_STATE);
+    ck_status(pal_oracle_set_sampler(cap, host_propose, &h), PAL_E_STATE);
+    ck_status(pal_oracle_set_sampler(NULL, host_propose, &h), PAL_E_NULL);
+    ck_status(pal_oracle_set_sampler(o, host_propose, &h), PAL_OK);
+
+    /* Make 0 and 1 known same through the oracle itself, and nothing
+     * else known. */
+    h.mode = HS_GOOD;
+    while (1) {
+        pal_relation_t r;
+
+        ck_status(pal_store_relation(pal_oracle_store(o), 0, 1, &r), PAL_OK);
+        if (r != PAL_REL_UNKNOWN)
+            break;
+        ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
+        if (a != 0 && a != 1) {
+            pal_oracle_cancel(o);
+            continue;
+        }
+        {
+            pal_answer_t ans[3];
+
+            for (int64_t k = 0; k < m; k++)
+                ans[k] = (a + cand[k] == 1) ? PAL_ANSWER_SAME
+                                            : PAL_ANSWER_UNSURE;
+            ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+            answers += m;
+        }
+    }
+
+    /* Refused questions change nothing and reach no labeler. */
+    c0 = costs(o);
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        long calls = t.calls;
+
+        h.mode = bad[k];
+        ck_status(pal_oracle_step(o, b), PAL_E_CALLBACK);
+        ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_E_CALLBACK);
+        ck_assert_int_eq(t.calls, calls);
+        ck_assert_int_eq(pal_batch_n_pairs(b), 0);
+        ck_assert_int_eq(costs(o).screens, c0.screens);
+    }
+    h.mode = HS_STOP;
+    ck_status(pal_oracle_step(o, b), PAL_DONE);
+    h.mode = HS_UNLABEL;
+    ck_status(pal_oracle_step(o, b), PAL_E_STATE);
+    ck_assert_int_eq(costs(o).screens, c0.screens);
+    ck_assert_int_eq(pal_batch_n_pairs(b), 0);
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+
+    /* Settled candidates are dropped from the question. */
+    h.mode = HS_SOME_KNOWN;
+    ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
+    ck_assert_int_eq(a, 0);
+    ck_assert_int_eq(m, 1);
+    ck_assert_int_eq(cand[0], 2);
+    pal_oracle_cancel(o);
+
+    /* Open questions to the end: I is what each step made known. */
+    h.mode = HS_GOOD;
+    for (;;) {
+        int64_t from = pal_batch_n_pairs(b), jfrom = pal_batch_n_reg(b);
+
+        relations(pal_oracle_store(o), n, before);
+        rc = pal_oracle_step(o, b);
+        if (rc == PAL_DONE)
+            break;
+        ck_status(rc, PAL_OK);
+        answers += t.m;
+        relations(pal_oracle_store(o), n, after);
+        check_step_batch(b, from, jfrom, n, before, after, 0.0,
+                         PAL_REG_SAME, 0);
+    }
+    pal_batch_clear(b);
+    ck_assert_int_eq(costs(o).answers, answers);
+    st = store_stats(o);
+    ck_assert_int_eq(st.complete, 1);
+    ck_assert_int_eq(st.answers, answers);
+    free(y);
+    free(before);
+    free(after);
+    truth_free(&t);
+    pal_batch_destroy(b);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(cap);
+}
+END_TEST
+
 Suite *suite_oracle(void);
 Suite *suite_oracle(void)
 {
@@ -1718,6 +2271,11 @@ Suite *suite_oracle(void)
     tcase_add_test(tc, guided_candidates_nearest);
     tcase_add_test(tc, scores_guide);
     tcase_add_test(tc, guidance_arguments);
+    tcase_add_test(tc, batches_hold_what_each_step_made_known);
+    tcase_add_test(tc, nn_pairs_nearest_never_itself);
+    tcase_add_test(tc, nn_metrics);
+    tcase_add_test(tc, nn_support_queue);
+    tcase_add_test(tc, custom_sampler);
     suite_add_tcase(s, tc);
     return s;
 }

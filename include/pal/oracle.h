@@ -365,8 +365,42 @@ typedef enum pal_sampler {
      * pal_oracle_set_scores) when there is some, and otherwise the
      * priors (pal_oracle_set_priors), then the known class sizes.
      * screen_size is not used. New after 0.1.0. */
-    PAL_SAMPLER_ITEM = 4
+    PAL_SAMPLER_ITEM = 4,
+    /* Nearest neighbour (the paper's Algorithm 4, NNCLR-style): no
+     * question is asked and the labeler is never called. Each step takes
+     * the next anchor (all items in a seeded random order, reshuffled
+     * after every epoch) and pairs it with its nearest neighbour in the
+     * host's current embedding (pal_oracle_set_embedding; distance by
+     * the nn_metric option), searched in the support queue (the last
+     * nn_queue distinct items used as anchors, an anchor seen again
+     * becoming the newest), or among all items when nn_queue is 0.
+     * Distances use the embedding set last, for queued items too.
+     * An item is never its own neighbour, even when another item lies
+     * at distance 0; ties go to the smallest index. The pair is a
+     * pseudo-positive, not an answer: it goes to the step's batch I with
+     * g = 1 (and to J with PAL_REG_SAME) and is never recorded in the
+     * store. Cold start: without an embedding the step fails with
+     * PAL_E_STATE and changes nothing; with a queue that holds no item
+     * but the anchor (the first step), the step only enqueues the anchor
+     * and adds no pair to I (J still follows the reg mode). Default reg
+     * mode: PAL_REG_RANDOM. Cost per step: O(Q k), Q = nn_queue (or n),
+     * k the embedding's width. New after 0.1.0. */
+    PAL_SAMPLER_NN = 5,
+    /* The host's own sampler (pal_oracle_set_sampler) proposes each
+     * question; the oracle checks it, asks it as any other, records the
+     * answers in its store, counts them and fills batches. Questions have
+     * up to screen_size candidates. New after 0.1.0. */
+    PAL_SAMPLER_CUSTOM = 6
 } pal_sampler_t;
+
+/** How the nearest-neighbour sampler measures distance. */
+typedef enum pal_nn_metric {
+    /* Squared Euclidean distance. The default. */
+    PAL_NN_EUCLIDEAN = 0,
+    /* Cosine: the largest cosine similarity is the nearest; a zero row
+     * has similarity 0 to every item. */
+    PAL_NN_COSINE = 1
+} pal_nn_metric_t;
 
 /** How the captcha sampler chooses the candidates of a screen. */
 typedef enum pal_candidates {
@@ -443,6 +477,10 @@ typedef struct pal_oracle_opts {
                               wrongly; leave it 0 when unsure. */
     int item_order;        /* item: a pal_item_order_t. Default
                               PAL_ITEM_ORDER_CERTAIN. */
+    int nn_metric;         /* NN: a pal_nn_metric_t. Default
+                              PAL_NN_EUCLIDEAN. */
+    int64_t nn_queue;      /* NN: size of the support queue, >= 0; 0
+                              (default) searches all items. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -452,15 +490,36 @@ PAL_API void pal_oracle_opts_init(pal_oracle_opts_t *opts);
  * Create an oracle on n items with its own empty store.
  * @param opts  NULL for the defaults.
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE (n < 1 or > INT32_MAX;
- *         PAL_SAMPLER_PASSIVE, CAPTCHA and ITEM need n >= 2),
- *         PAL_E_RANGE (an option out of range, including an unknown
- *         sampler), PAL_E_SHAPE
+ *         every sampler but PAL_SAMPLER_SSL needs n >= 2), PAL_E_RANGE (an
+ *         option out of range, including an unknown sampler), PAL_E_SHAPE
  *         (SSL: n not a multiple of views), PAL_E_INDEX (SSL: a source
  *         outside [0, n)), PAL_E_NOMEM.
  */
 PAL_API int pal_oracle_create(pal_oracle_t **out, int64_t n,
                               const pal_oracle_opts_t *opts,
                               const pal_allocator_t *alloc);
+
+/**
+ * The host's sampler for PAL_SAMPLER_CUSTOM: propose the next question.
+ * Called by pal_oracle_step and pal_oracle_next when a question is to be
+ * drawn, with the oracle's store (what is known so far; read it, never
+ * keep it past the call) and room for capacity candidates. Write the
+ * anchor, m (1 <= m <= capacity) and m candidates, and return 0; return
+ * 1 when there is nothing left to ask (the call then returns PAL_DONE);
+ * anything else is a failure (PAL_E_CALLBACK, nothing changed).
+ * The oracle checks the question: the anchor and candidates must lie in
+ * [0, n), the candidates must be distinct and not the anchor, or the
+ * call fails with PAL_E_CALLBACK. Candidates whose relation to the
+ * anchor is already known are dropped (in order, so the labeler never
+ * sees a settled pair); a question left with none fails with
+ * PAL_E_CALLBACK too. Pairs answered unsure are not remembered: the
+ * sampler may ask them again. The callback runs on the calling thread,
+ * never re-entrantly; while it runs, calls on the oracle that would
+ * change it fail with PAL_E_STATE.
+ */
+typedef int (*pal_sampler_fn)(void *user, const pal_store_t *known,
+                              int64_t capacity, int64_t *anchor, int64_t *m,
+                              int64_t *candidates);
 
 /** Destroy an oracle and its store. Accepts NULL. An open journal is
  * closed as pal_store_destroy closes a store's. */
@@ -474,6 +533,30 @@ PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
                                    void *user);
 
 /**
+ * Set the host's sampler of a PAL_SAMPLER_CUSTOM oracle (NULL removes
+ * it; steps then fail with PAL_E_STATE). A question already pending is
+ * kept.
+ * @return PAL_OK, PAL_E_NULL (o), PAL_E_STATE (not a custom oracle, or
+ *         called from a callback of o).
+ * Journal: the host's sampler is not recorded. Its questions are
+ * recorded as drawn, and a replay takes them as recorded after checking
+ * them as above (the sampler is not called), so a journal replays before
+ * the sampler is set. Cost O(1). New after 0.1.0.
+ */
+PAL_API int pal_oracle_set_sampler(pal_oracle_t *o, pal_sampler_fn fn,
+                                   void *user);
+
+/**
+ * The known graph of the oracle's store as a new pal_graph_t, allocated
+ * with the oracle's allocator: as pal_store_graph (flags, codes and
+ * cost). The caller owns *out. For the full-batch losses of loss.h.
+ * The NN sampler's pseudo-positives are not in it (they are not known).
+ * Const on o. New after 0.1.0.
+ */
+PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
+                             pal_graph_t **out);
+
+/**
  * One step: choose the next question, ask the labeler, record the
  * answers, and append to batch (if not NULL) the pairs this step made
  * known (I; for SSL, the pairs of the sample's views) and the regulariser
@@ -481,9 +564,11 @@ PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
  * @return PAL_OK; PAL_DONE when no question is left to ask (every
  *         relation is known, or every open question was answered unsure);
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
- *         ask, or a question from pal_oracle_next is pending),
+ *         ask, or a question from pal_oracle_next is pending; custom: no
+ *         sampler set; NN: no embedding set),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
- *         that is not a pal_answer_t), PAL_E_NOMEM, PAL_E_IO (a journal
+ *         that is not a pal_answer_t; custom: the host's sampler failed
+ *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a journal
  *         is open and the step's record could not be written). On error
  *         the oracle, its store and the batch are unchanged.
  */
@@ -495,8 +580,9 @@ PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
  * pal_oracle_answer or pal_oracle_cancel. *candidates points into the
  * oracle and stays valid while the question is pending.
  * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
- *         PAL_E_NULL, PAL_E_STATE (SSL sampler: it never asks),
- *         PAL_E_NOMEM.
+ *         PAL_E_NULL, PAL_E_STATE (SSL and NN samplers: they never ask;
+ *         custom: no sampler set), PAL_E_CALLBACK (custom: as for
+ *         pal_oracle_step), PAL_E_NOMEM.
  */
 PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                             const int64_t **candidates);
@@ -613,9 +699,10 @@ PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
  * @return PAL_OK; PAL_E_NULL (o or z); PAL_E_TYPE; PAL_E_SIZE (k < 1);
  *         PAL_E_SHAPE (n is not the oracle's number of items);
  *         PAL_E_STRIDE (ldz < k); PAL_E_ALIGN; PAL_E_NONFINITE (a NaN or
- *         infinity in z); PAL_E_STATE (not a captcha or item oracle, or
- *         called from the labeler); PAL_E_NOMEM. On error the oracle
- *         keeps its earlier guidance.
+ *         infinity in z); PAL_E_STATE (not a captcha, item or NN oracle,
+ *         or called from the labeler); PAL_E_NOMEM. On error the oracle
+ *         keeps its earlier guidance. The NN sampler searches its
+ *         neighbours in this embedding (new after 0.1.0).
  * Thread safety: as any call on o. New after 0.1.0.
  */
 PAL_API int pal_oracle_set_embedding(pal_oracle_t *o, pal_dtype_t dtype,
@@ -674,7 +761,8 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
  * which only weighs batch pairs), so a journal written with other
  * options is refused before anything is replayed.
  * @param o      an oracle that has not drawn a question or made an SSL
- *               step yet (PAL_E_STATE).
+ *               step yet, and not an NN oracle, which asks nobody and
+ *               has nothing to record (PAL_E_STATE).
  * @return as pal_store_journal_open, and PAL_E_FORMAT when a recorded
  *         question differs from the oracle's (o is then unchanged).
  */

@@ -218,7 +218,9 @@ static int set_matrix(pal_oracle_t *o, int kind, pal_dtype_t dtype,
 
     if (!o || !z)
         return PAL_E_NULL;
-    if (!guidable(o) || o->asking)
+    if ((!guidable(o) && !(kind == PAL__GUIDE_EMBEDDING &&
+                           o->opts.sampler == PAL_SAMPLER_NN)) ||
+        o->asking)
         return PAL_E_STATE;
     rc = pal__check_matrix(dtype, n, k, z, ldz);
     if (rc != PAL_OK)

@@ -31,6 +31,8 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->candidates = PAL_CANDIDATES_ELIMINATION;
     opts->num_classes = 0;
     opts->item_order = PAL_ITEM_ORDER_CERTAIN;
+    opts->nn_metric = PAL_NN_EUCLIDEAN;
+    opts->nn_queue = 0;
 }
 
 /* The samplers built on classes and templates. */
@@ -44,7 +46,8 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
     if (n < 1 || n > PAL__MAX_N)
         return PAL_E_SIZE;
     if (o->sampler != PAL_SAMPLER_SSL && o->sampler != PAL_SAMPLER_PASSIVE &&
-        o->sampler != PAL_SAMPLER_CAPTCHA && o->sampler != PAL_SAMPLER_ITEM)
+        o->sampler != PAL_SAMPLER_CAPTCHA && o->sampler != PAL_SAMPLER_ITEM &&
+        o->sampler != PAL_SAMPLER_NN && o->sampler != PAL_SAMPLER_CUSTOM)
         return PAL_E_RANGE;
     if (o->screen_size < 1 || o->views < 1 || o->reg_pairs < 0 ||
         o->reg_mode < -1 || o->reg_mode > PAL_REG_HALVES ||
@@ -54,7 +57,9 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         o->num_classes < 0 || o->num_classes == 1 ||
         (o->num_classes > n && n >= 2) ||
         (o->item_order != PAL_ITEM_ORDER_CERTAIN &&
-         o->item_order != PAL_ITEM_ORDER_RANDOM))
+         o->item_order != PAL_ITEM_ORDER_RANDOM) ||
+        (o->nn_metric != PAL_NN_EUCLIDEAN && o->nn_metric != PAL_NN_COSINE) ||
+        o->nn_queue < 0)
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -118,9 +123,13 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     o->opts = op;
     o->opts.source = NULL;
     o->n = n;
-    o->reg_mode = op.reg_mode >= 0 ? op.reg_mode
-                  : op.sampler == PAL_SAMPLER_SSL ? PAL_REG_RANDOM
-                                                  : PAL_REG_SAME;
+    /* The samplers that ask nobody draw J at random, like SSL. */
+    if (op.reg_mode >= 0)
+        o->reg_mode = op.reg_mode;
+    else if (op.sampler == PAL_SAMPLER_SSL || op.sampler == PAL_SAMPLER_NN)
+        o->reg_mode = PAL_REG_RANDOM;
+    else
+        o->reg_mode = PAL_REG_SAME;
     o->costs.size = sizeof o->costs;
 
     /* Questions and regulariser pairs draw from separate streams, so that
@@ -129,8 +138,12 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     pal__rng_seed(&o->reg_rng, op.seed ^ 0x5851f42d4c957f2du);
 
     rc = pal_store_create(&o->store, n, &a);
-    if (rc == PAL_OK && op.sampler != PAL_SAMPLER_SSL) {
-        o->cap = op.sampler != PAL_SAMPLER_CAPTCHA ? 1
+    if (rc == PAL_OK && op.sampler != PAL_SAMPLER_SSL &&
+        op.sampler != PAL_SAMPLER_NN) {
+        bool screens = op.sampler == PAL_SAMPLER_CAPTCHA ||
+                       op.sampler == PAL_SAMPLER_CUSTOM;
+
+        o->cap = !screens ? 1
                  : op.screen_size < n ? op.screen_size
                                       : n - 1;
         o->cand = pal__alloc_array(&a, (size_t)o->cap, sizeof *o->cand);
@@ -147,6 +160,13 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
         rc = pal__captcha_init(o);
     if (rc == PAL_OK && op.sampler == PAL_SAMPLER_SSL)
         rc = pal__ssl_init(o, op.source);
+    if (rc == PAL_OK && op.sampler == PAL_SAMPLER_NN)
+        rc = pal__nn_init(o);
+    if (rc == PAL_OK && op.sampler == PAL_SAMPLER_CUSTOM) {
+        o->cmark = pal__calloc_array(&a, (size_t)n, sizeof *o->cmark);
+        if (!o->cmark)
+            rc = PAL_E_NOMEM;
+    }
     if (rc != PAL_OK) {
         pal_oracle_destroy(o);
         return rc;
@@ -164,6 +184,8 @@ void pal_oracle_destroy(pal_oracle_t *o)
     pal__guide_free(o);
     pal__passive_free(o);
     pal__ssl_free(o);
+    pal__nn_free(o);
+    pal__free(&o->alloc, o->cmark);
     pal_store_destroy(o->store);
     pal__free(&o->alloc, o->cand);
     pal__free(&o->alloc, o->answers);
@@ -186,14 +208,26 @@ const pal_store_t *pal_oracle_store(const pal_oracle_t *o)
     return o ? o->store : NULL;
 }
 
+int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
+                     pal_graph_t **out)
+{
+    if (!o)
+        return PAL_E_NULL;
+    return pal_store_graph(o->store, flags, out, &o->alloc);
+}
+
 /* ---- Questions and answers ----------------------------------------------- */
 
 int pal__oracle_question(pal_oracle_t *o)
 {
+    if (o->opts.sampler == PAL_SAMPLER_CUSTOM && !o->sampler)
+        return PAL_E_STATE;
     o->started = true;
     o->guided = false;
     if (o->opts.sampler == PAL_SAMPLER_ITEM)
         return pal__item_next(o);
+    if (o->opts.sampler == PAL_SAMPLER_CUSTOM)
+        return pal__custom_next(o);
     return o->opts.sampler == PAL_SAMPLER_CAPTCHA ? pal__captcha_next(o)
                                                   : pal__passive_next(o);
 }
@@ -246,7 +280,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
 
     if (with_classes(o->opts.sampler))
         rc = pal__captcha_reserve(o, answers);
-    else
+    else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
         rc = pal__passive_reserve(o, answers);
     if (rc == PAL_OK && batch)
         rc = pal__batch_begin(batch);
@@ -288,7 +322,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     }
     if (with_classes(o->opts.sampler))
         pal__captcha_learn(o, answers);
-    else
+    else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
         pal__passive_learn(o, answers);
     o->pending = false;
     return PAL_OK;
@@ -304,6 +338,8 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
         return PAL_E_NULL;
     if (o->opts.sampler == PAL_SAMPLER_SSL)
         return pal__ssl_step(o, batch, batch != NULL);
+    if (o->opts.sampler == PAL_SAMPLER_NN)
+        return o->asking ? PAL_E_STATE : pal__nn_step(o, batch, batch != NULL);
     if (!o->labeler || o->pending || o->asking)
         return PAL_E_STATE;
 
@@ -316,14 +352,19 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
         return rc;
 
     /* Answers the labeler leaves unwritten read as invalid. While it
-     * runs, calls that would touch the question are refused. */
+     * runs, calls that would touch the question are refused. A host's
+     * sampler may have removed the labeler while it ran. */
     memset(o->answers, 0xff, (size_t)o->m * sizeof *o->answers);
-    o->asking = true;
-    rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
-    o->asking = false;
-    if (rc != 0 || !valid_answers(o->answers, o->m))
-        rc = PAL_E_CALLBACK;
-    else
+    if (!o->labeler) {
+        rc = PAL_E_STATE;
+    } else {
+        o->asking = true;
+        rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
+        o->asking = false;
+        rc = rc != 0 || !valid_answers(o->answers, o->m) ? PAL_E_CALLBACK
+                                                         : PAL_OK;
+    }
+    if (rc == PAL_OK)
         rc = pal__oracle_apply(o, o->answers, batch, batch != NULL);
     if (rc != PAL_OK) {
         o->pending = false;
@@ -346,7 +387,8 @@ int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
 {
     if (!o || !anchor || !m || !candidates)
         return PAL_E_NULL;
-    if (o->opts.sampler == PAL_SAMPLER_SSL || o->asking)
+    if (o->opts.sampler == PAL_SAMPLER_SSL ||
+        o->opts.sampler == PAL_SAMPLER_NN || o->asking)
         return PAL_E_STATE;
     if (!o->pending) {
         int rc = pal__oracle_question(o);

@@ -116,6 +116,16 @@ typedef struct pal__ssl {
     int64_t pos;
 } pal__ssl_t;
 
+/* The nearest-neighbour sampler: the anchors of the current epoch, in a
+ * seeded order, and the support queue: the last distinct anchors, oldest
+ * first. */
+typedef struct pal__nn {
+    int32_t *order;         /* n items */
+    int64_t pos;
+    int32_t *queue;         /* qcap slots, or NULL for the whole set */
+    int64_t qcap, qlen;
+} pal__nn_t;
+
 struct pal_oracle {
     pal_allocator_t alloc;
     pal_oracle_opts_t opts;
@@ -150,6 +160,14 @@ struct pal_oracle {
     pal__guide_t guide;
     pal__passive_t pas_s;
     pal__ssl_t ssl;
+    pal__nn_t nn;
+
+    /* PAL_SAMPLER_CUSTOM: the host's sampler, and marks by generation
+     * (n entries) to check that candidates are distinct. */
+    pal_sampler_fn sampler;
+    void *sampler_user;
+    uint32_t *cmark;
+    uint32_t cgen;
 };
 
 /* Draw the next question with the oracle's sampler: PAL_OK with a
@@ -251,6 +269,26 @@ int pal__ssl_init(pal_oracle_t *o, const int64_t *source);
 void pal__ssl_free(pal_oracle_t *o);
 /* One SSL step; regs as for pal__oracle_apply. */
 int pal__ssl_step(pal_oracle_t *o, pal_batch_t *batch, bool regs);
+
+int pal__nn_init(pal_oracle_t *o);
+void pal__nn_free(pal_oracle_t *o);
+/* One nearest-neighbour step; regs as for pal__oracle_apply. */
+int pal__nn_step(pal_oracle_t *o, pal_batch_t *batch, bool regs);
+
+/*
+ * The custom sampler: ask the host's sampler for a question and take it
+ * (PAL_OK with a pending question, PAL_DONE, PAL_E_STATE without a
+ * sampler, PAL_E_CALLBACK for a failure or a question refused).
+ */
+int pal__custom_next(pal_oracle_t *o);
+/*
+ * Check the question (anchor a, m candidates) and make it the pending
+ * one. Candidates already settled are dropped, unless exact is set
+ * (replay of a recorded question, which must stand as it is). Returns
+ * PAL_OK, or bad (the caller's code for a refused question).
+ */
+int pal__custom_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                      const int64_t *cand, bool exact, int bad);
 
 /* Draw the J pairs of the random modes (reg_pairs of them), appending
  * them to batch unless it is NULL. */

@@ -148,6 +148,8 @@ static uint64_t fingerprint(const pal_oracle_t *o)
     }
     if (op->sampler == PAL_SAMPLER_ITEM)
         h = pal__jn_fold(h, (uint64_t)op->item_order);
+    if (op->sampler == PAL_SAMPLER_CUSTOM)
+        h = pal__jn_fold(h, (uint64_t)op->screen_size);
     if (op->num_classes != 0)
         h = pal__jn_fold(h, (uint64_t)op->num_classes);
     if (op->sampler == PAL_SAMPLER_SSL) {
@@ -199,7 +201,14 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
 
     /* A question drawn with the host's guidance, which the journal does
      * not hold, is taken as recorded once it proves askable. */
-    if (rec->flags & PAL__JN_GUIDED) {
+    if (o->opts.sampler == PAL_SAMPLER_CUSTOM) {
+        /* The host's questions replay as recorded, without its sampler. */
+        if (!(rec->flags & PAL__JN_GUIDED))
+            return PAL_E_FORMAT;
+        o->started = true;
+        rc = pal__custom_adopt(o, rec->a, rec->m, rec->cand, true,
+                               PAL_E_FORMAT);
+    } else if (rec->flags & PAL__JN_GUIDED) {
         if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
             return PAL_E_FORMAT;
         o->started = true;
@@ -244,6 +253,8 @@ static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
     b->store->kn = kn;
     o->labeler = b->labeler;
     o->user = b->user;
+    o->sampler = b->sampler;
+    o->sampler_user = b->sampler_user;
 
     /* The host's guidance stays with o too; the distances it had cached
      * are for the state before the replay. */
@@ -269,7 +280,8 @@ int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
     rc = check_info(info);
     if (rc != PAL_OK)
         return rc;
-    if (o->jn || o->started || o->pending || o->asking)
+    if (o->jn || o->started || o->pending || o->asking ||
+        o->opts.sampler == PAL_SAMPLER_NN)
         return PAL_E_STATE;
 
     memset(&spec, 0, sizeof spec);
