@@ -20,66 +20,60 @@ static bool overreads(pal_dtype_t dtype, double beta, int64_t csc,
     return dtype == PAL_F32 && beta != 0.0 && csc == 1 && n % 4 >= 2;
 }
 
-/* c = alpha a B + beta c for one row: a has k entries (stride sa), B is
- * k x n (strides rsb, csb), c has n entries. Columns go by chunks so that
- * B is read along its rows. */
-static void last_row_f32(int64_t n, int64_t k, double alpha, const float *a,
-                         int64_t sa, const float *b, int64_t rsb,
-                         int64_t csb, double beta, float *c)
+/*
+ * c_t = beta c_t + alpha sum_p x[t, p] y[p] for t < len, in double: one
+ * row or one column of a product that BLIS's sgemm must not form (see
+ * overreads and one_col). x[t, p] is at x + t * sxt + p * sxp, y[p] at
+ * y + p * syp, c_t at c + t * sc. The outputs go by chunks, so that x is
+ * read along t. beta = 0 writes c without reading it, as BLAS does.
+ */
+static void slab_f32(int64_t len, int64_t k, double alpha, const float *x,
+                     int64_t sxt, int64_t sxp, const float *y, int64_t syp,
+                     double beta, float *c, int64_t sc)
 {
     enum { CH = 128 };
     double acc[CH];
 
-    for (int64_t j0 = 0; j0 < n; j0 += CH) {
-        const int64_t w = n - j0 < CH ? n - j0 : CH;
+    for (int64_t t0 = 0; t0 < len; t0 += CH) {
+        const int64_t w = len - t0 < CH ? len - t0 : CH;
 
-        for (int64_t j = 0; j < w; j++)
-            acc[j] = 0.0;
+        for (int64_t t = 0; t < w; t++)
+            acc[t] = 0.0;
         for (int64_t p = 0; p < k; p++) {
-            const double ap = (double)a[p * sa];
-            const float *bp = b + p * rsb + j0 * csb;
+            const double yp = (double)y[p * syp];
+            const float *xp = x + t0 * sxt + p * sxp;
 
-            for (int64_t j = 0; j < w; j++)
-                acc[j] += ap * (double)bp[j * csb];
+            for (int64_t t = 0; t < w; t++)
+                acc[t] += (double)xp[t * sxt] * yp;
         }
-        for (int64_t j = 0; j < w; j++)
-            c[j0 + j] = (float)(beta * (double)c[j0 + j] + alpha * acc[j]);
+        for (int64_t t = 0; t < w; t++) {
+            float *ct = c + (t0 + t) * sc;
+
+            *ct = (float)(beta == 0.0 ? alpha * acc[t]
+                                      : beta * (double)*ct + alpha * acc[t]);
+        }
     }
+}
+
+/* c = alpha a B + beta c for one row: a has k entries (stride sa), B is
+ * k x n (strides rsb, csb), c has n entries. */
+static void last_row_f32(int64_t n, int64_t k, double alpha, const float *a,
+                         int64_t sa, const float *b, int64_t rsb,
+                         int64_t csb, double beta, float *c)
+{
+    slab_f32(n, k, alpha, b, csb, rsb, a, sa, beta, c, 1);
 }
 
 /*
  * The same sgemm, for a single column of B and C (n = 1) and 16 rows or
- * more, reads past the end of B's column. Such products are formed here,
- * in double, by chunks of rows (A read along its columns in a chunk, so
- * that both a row-major and a transposed A are read in runs).
+ * more, reads past the end of B's column. Such products are formed by
+ * slab_f32 too.
  */
 static void one_col_f32(int64_t m, int64_t k, double alpha, const float *a,
                         int64_t rsa, int64_t csa, const float *b, int64_t rsb,
                         double beta, float *c, int64_t rsc)
 {
-    enum { CH = 128 };
-    double acc[CH];
-
-    for (int64_t i0 = 0; i0 < m; i0 += CH) {
-        const int64_t w = m - i0 < CH ? m - i0 : CH;
-
-        for (int64_t i = 0; i < w; i++)
-            acc[i] = 0.0;
-        for (int64_t p = 0; p < k; p++) {
-            const double bp = (double)b[p * rsb];
-            const float *ap = a + i0 * rsa + p * csa;
-
-            for (int64_t i = 0; i < w; i++)
-                acc[i] += (double)ap[i * rsa] * bp;
-        }
-        for (int64_t i = 0; i < w; i++) {
-            float *ci = c + (i0 + i) * rsc;
-
-            /* beta = 0 writes C without reading it, as BLAS does. */
-            *ci = (float)(beta == 0.0 ? alpha * acc[i]
-                                      : beta * (double)*ci + alpha * acc[i]);
-        }
-    }
+    slab_f32(m, k, alpha, a, rsa, csa, b, rsb, beta, c, rsc);
 }
 
 static void gemm_rntm(rntm_t *rntm, pal_dtype_t dtype, int64_t m, int64_t n,
