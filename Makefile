@@ -289,6 +289,7 @@ deps-lint:
 	@sh mk/deps.sh cppcheck clang-tidy
 
 demo: all deps-demo $(BUILD)/examples/demo_digits $(BUILD)/digits.csv
+	@echo "demo: about 1 to 3 minutes on 2 cores; progress on stderr"
 	$(BUILD)/examples/demo_digits $(BUILD)/digits.csv $(BUILD)/demo.csv
 
 $(BUILD)/examples/demo_digits: examples/demo/demo_digits.c $(HEADERS) lib/libpal.so
