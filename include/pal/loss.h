@@ -121,6 +121,8 @@ PAL_API int pal_grad_vic2(pal_ctx_t *ctx, const pal_graph_t *g,
    terms of Z's type cost no product). Otherwise S is streamed in square
    tiles of its lower triangle, computed twice: about 2 GEMMs, in
    O(n k + tile) memory. Both modes give the same value to rounding.
+   pal_loss_simclr chooses the mode and the tiles as pal_grad_simclr
+   would under the same limit, so the two return the same bits.
    Exponentials are shifted by 1/tau, at full precision while 1/tau <= 30
    (float32) or 300 (float64) and the degrees d_i stay below the type's
    largest value times exp(-2/tau) / 64; otherwise each row is shifted by

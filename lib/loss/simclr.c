@@ -211,17 +211,24 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
 
     /* S whole when its exact layout fits the limit (without a limit,
      * when S takes at most WHOLE_BYTES); else streamed in the largest
-     * tiles the rest of the workspace leaves room for. */
+     * tiles the rest of the workspace leaves room for. A value-only
+     * call plans as the gradient call does (pa has a gradient), so that
+     * both take the same mode and tiles and give the same bits. */
     {
         size_t nn, limit = pal__ctx_limit(ctx);
+        pal__zarg_t pa = *a;
 
+        if (!pa.dz) {
+            pa.dz = (void *)(uintptr_t)a->z;
+            pa.lddz = a->k;
+        }
         find_fold(g, a->dtype, true, &fold, &rest, &rest_sym);
         whole = pal__mul_size((size_t)n * elem, (size_t)n, &nn) &&
                 nn <= SIZE_MAX / 4;
         if (whole && limit == SIZE_MAX) {
             whole = nn <= WHOLE_BYTES;
         } else if (whole) {
-            simclr_layout(ctx, g, a, rest_sym, n, &ws, &w);
+            simclr_layout(ctx, g, &pa, rest_sym, n, &ws, &w);
             whole = ws.used <= limit - 64;
         }
         if (whole) {
@@ -231,8 +238,8 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
                 return PAL_E_NOMEM;
             find_fold(g, a->dtype, false, &fold, &rest, &rest_sym);
             ws.used = 0;
-            simclr_layout(ctx, g, a, rest_sym, 0, &ws, &w);
-            tb = tile_side(ctx, a, ws.used);
+            simclr_layout(ctx, g, &pa, rest_sym, 0, &ws, &w);
+            tb = tile_side(ctx, &pa, ws.used);
         }
     }
     skip_dense = fold.n > 0 ? a->dtype : (pal_dtype_t)0;
