@@ -347,7 +347,7 @@ fig7: all deps-figures $(BUILD)/examples/fig7_contrastive
 		$(BUILD)/figures
 	@$(call render,fig7)
 
-# Fig. 8: a labeler that flips answers with probability p. ~90 s.
+# Fig. 8: a labeler that flips answers with probability p. ~100 s.
 fig8: all deps-figures $(BUILD)/examples/fig8_noisy_labeler
 	@mkdir -p $(BUILD)/figures docs/figures
 	$(BUILD)/examples/fig8_noisy_labeler --png docs/figures/fig8.png \
