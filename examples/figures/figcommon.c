@@ -52,6 +52,26 @@ void fig_circles(fig_rng_t *r, int64_t n, int n_classes, double noise,
     }
 }
 
+/* ---- Oracles --------------------------------------------------------------- */
+
+int fig_truth_labeler(void *user, int64_t anchor, int64_t m,
+                      const int64_t *candidates, pal_answer_t *answers)
+{
+    const int32_t *y = user;
+
+    for (int64_t c = 0; c < m; c++)
+        answers[c] = y[anchor] == y[candidates[c]] ? PAL_ANSWER_SAME
+                                                   : PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+void fig_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)
+{
+    memset(costs, 0, sizeof *costs);
+    costs->size = sizeof *costs;
+    fig_check(pal_oracle_costs(o, costs), "pal_oracle_costs");
+}
+
 /* ---- Utilities -------------------------------------------------------------- */
 
 void fig_check(int rc, const char *what)

@@ -82,6 +82,16 @@ void fig_model_free(fig_model_t *m);
 /* Embed graph g (on the n training items) and probe the embedding. */
 void fig_model_eval(fig_model_t *m, const pal_graph_t *g, fig_result_t *out);
 
+/* ---- Oracles ------------------------------------------------------------- */
+
+/* A labeler that answers from the true labels: user is the int32_t label
+ * array of the items (same class: PAL_ANSWER_SAME, else DIFFERENT). */
+int fig_truth_labeler(void *user, int64_t anchor, int64_t m,
+                      const int64_t *candidates, pal_answer_t *answers);
+
+/* The oracle's costs so far (pal_oracle_costs; exits on error). */
+void fig_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
+
 /* ---- Mean and standard deviation over trials ----------------------------- */
 
 typedef struct fig_stat {
