@@ -67,14 +67,17 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
         return;
     }
 
-    /* Convert a block of rows of A to X's type, then multiply. */
+    /* Convert a block of rows of w A to X's type, then multiply: the
+     * weight is applied in double first, so that entries beyond float's
+     * range under a small weight stay finite. */
     rows = convert_rows(n, elem);
     for (int64_t r0 = 0; r0 < n; r0 += rows) {
         int64_t nr = n - r0 < rows ? n - r0 : rows;
 
         for (int64_t i = 0; i < nr; i++) {
             for (int64_t j = 0; j < n; j++) {
-                double v = pal__get(t->dtype, t->a, (r0 + i) * t->lda + j);
+                double v =
+                    w * pal__get(t->dtype, t->a, (r0 + i) * t->lda + j);
 
                 if (dtype == PAL_F32)
                     ((float *)ws)[i * n + j] = (float)v;
@@ -83,10 +86,10 @@ static void mul_dense(pal_ctx_t *ctx, int64_t n, const pal__term_t *t,
             }
         }
         if (!trans) {
-            pal__gemm(ctx, dtype, nr, k, n, w, ws, n, 1, x, ldx, 1, 1.0,
+            pal__gemm(ctx, dtype, nr, k, n, 1.0, ws, n, 1, x, ldx, 1, 1.0,
                       (char *)y + (size_t)(r0 * ldy) * elem, ldy, 1);
         } else {
-            pal__gemm(ctx, dtype, n, k, nr, w, ws, 1, n,
+            pal__gemm(ctx, dtype, n, k, nr, 1.0, ws, 1, n,
                       (const char *)x + (size_t)(r0 * ldx) * elem, ldx, 1,
                       1.0, y, ldy, 1);
         }
@@ -379,10 +382,12 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
                 int64_t lda = term->lda;
 
                 if (term->dtype != dtype) {
+                    /* Weighted in double before the conversion, as in
+                     * mul_dense; the weight is then not applied again. */
                     for (int64_t i = 0; i < nr; i++)
                         for (int64_t j = 0; j < n; j++) {
-                            double v = pal__get(term->dtype, ab,
-                                                i * term->lda + j);
+                            double v = term->w * pal__get(term->dtype, ab,
+                                                          i * term->lda + j);
 
                             if (dtype == PAL_F32)
                                 ((float *)ws)[i * n + j] = (float)v;
@@ -455,7 +460,9 @@ double pal__graph_quad(pal_ctx_t *ctx, const pal_graph_t *g,
             }
             break;
         }
-        total += term->w * q;
+        total += term->kind == PAL__DENSE && term->dtype != dtype
+                     ? q
+                     : term->w * q;
     }
     return total;
 }
