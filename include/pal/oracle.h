@@ -657,7 +657,8 @@ typedef struct pal_oracle_costs {
  */
 PAL_API int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
 
-/** Why an oracle stopped asking: see pal_oracle_stop_reason. */
+/** Why an oracle stopped asking: see pal_oracle_stop_reason. New after
+ * 0.1.0. */
 typedef enum pal_stop_reason {
     /* The last question call did not return PAL_DONE (or none was made). */
     PAL_STOP_NONE = 0,
