@@ -37,6 +37,9 @@ typedef struct world {
     /* The spectral calls' outputs and kernel. */
     double zs[N * 4], eig[4], kmat[N * N], kern[N * N], pw[K * 3], pb[3];
     pal_probe_result_t res;
+    /* pal_oracle_balanced_subset's outputs. */
+    int64_t sub_items[N], sub_count;
+    int32_t sub_labels[N];
 } world_t;
 
 /* ---- Snapshots: all that a call could change, as bytes ------------------ */
@@ -141,6 +144,9 @@ static void take(world_t *w, snap_t *s)
     put(s, w->pw, sizeof w->pw);
     put(s, w->pb, sizeof w->pb);
     put(s, &w->res, sizeof w->res);
+    put(s, w->sub_items, sizeof w->sub_items);
+    put(s, w->sub_labels, sizeof w->sub_labels);
+    put(s, &w->sub_count, sizeof w->sub_count);
     if (w->o) {
         pal_oracle_costs_t c = {.size = sizeof c};
         int64_t tpl[N], count = 0;
@@ -237,6 +243,9 @@ static void world_init(world_t *w, pal_sampler_t sampler)
     memset(w->pw, 0, sizeof w->pw);
     memset(w->pb, 0, sizeof w->pb);
     memset(&w->res, 0, sizeof w->res);
+    memset(w->sub_items, 0, sizeof w->sub_items);
+    memset(w->sub_labels, 0, sizeof w->sub_labels);
+    w->sub_count = 0;
     w->res.size = sizeof w->res;
     w->ea[0] = 0;
     w->eb[0] = 1;
@@ -308,7 +317,8 @@ enum {
     C_SPECTRAL, C_SET_EMBEDDING, C_SET_SCORES, C_SET_PRIORS,
     C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
-    C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH,
+    C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
+    C_BALANCED_PASSIVE,
     N_CALLS
 };
 
@@ -334,7 +344,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_store_answer_batch", "pal_store_answer_batch (journal)",
     "pal_spectral_embed", "pal_spectral_embed (labels)",
     "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe",
-    "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph"};
+    "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph",
+    "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -523,6 +534,10 @@ static int run(world_t *w, int call)
         return pal_oracle_step(w->o, w->b);
     case C_ORACLE_GRAPH:
         return pal_oracle_graph(w->o, PAL_STORE_CONTRASTIVE, &w->gout);
+    case C_BALANCED:
+    case C_BALANCED_PASSIVE:
+        return pal_oracle_balanced_subset(w->o, 2, N, w->sub_items,
+                                          w->sub_labels, &w->sub_count);
     case C_SET_EMBEDDING:
         return pal_oracle_set_embedding(w->o, PAL_F64, N, K - 1, w->z2, K);
     case C_SET_SCORES:
@@ -601,7 +616,8 @@ static pal_sampler_t sampler_for(int call)
         return PAL_SAMPLER_NN;
     if (call == C_CUSTOM_STEP)
         return PAL_SAMPLER_CUSTOM;
-    return call == C_PASSIVE_STEP ? PAL_SAMPLER_PASSIVE
+    return call == C_PASSIVE_STEP || call == C_BALANCED_PASSIVE
+               ? PAL_SAMPLER_PASSIVE
            : call == C_SSL_STEP   ? PAL_SAMPLER_SSL
                                   : PAL_SAMPLER_CAPTCHA;
 }

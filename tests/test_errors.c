@@ -75,6 +75,10 @@ typedef struct fixture {
     int64_t si[4], sj[4], si_bad[4], sj_bad[4];
     pal_answer_t sa[4], sa_bad[4];
     int effects[4];
+    /* Outputs of the stop and subset calls. */
+    int64_t sub_items[N], sub_count;
+    int32_t sub_labels[N];
+    pal_stop_reason_t stop;
 } fixture_t;
 
 static fixture_t fx;
@@ -911,6 +915,42 @@ static void run_sampler_cases(void)
     ck_assert_int_eq(a1, a2);
     ck_assert_int_eq(m1, m2);
     ck_assert_int_eq(c1[0], c2[0]);
+
+    /* Stop reasons and the balanced subset. */
+    fx.stop = (pal_stop_reason_t)-1;
+    fx.sub_count = -1;
+    EXPECT(pal_oracle_stop_reason(NULL, &fx.stop), PAL_E_NULL);
+    EXPECT(pal_oracle_stop_reason(cu, NULL), PAL_E_NULL);
+    EXPECT(pal_oracle_balanced_subset(NULL, 1, N, fx.sub_items,
+                                      fx.sub_labels, &fx.sub_count),
+           PAL_E_NULL);
+    EXPECT(pal_oracle_balanced_subset(cu, 1, N, NULL, fx.sub_labels,
+                                      &fx.sub_count),
+           PAL_E_NULL);
+    EXPECT(pal_oracle_balanced_subset(cu, 1, N, fx.sub_items, NULL,
+                                      &fx.sub_count),
+           PAL_E_NULL);
+    EXPECT(pal_oracle_balanced_subset(cu, 0, N, fx.sub_items,
+                                      fx.sub_labels, &fx.sub_count),
+           PAL_E_RANGE);
+    EXPECT(pal_oracle_balanced_subset(cu, -1, N, fx.sub_items,
+                                      fx.sub_labels, &fx.sub_count),
+           PAL_E_RANGE);
+    EXPECT(pal_oracle_balanced_subset(cu, 1, -1, fx.sub_items,
+                                      fx.sub_labels, &fx.sub_count),
+           PAL_E_SIZE);
+    EXPECT(pal_oracle_balanced_subset(cu, 1, N - 1,
+                                      (int64_t *)((char *)fx.sub_items + 4),
+                                      fx.sub_labels, &fx.sub_count),
+           PAL_E_ALIGN);
+    EXPECT(pal_oracle_balanced_subset(cu, 1, N - 1, fx.sub_items,
+                                      (int32_t *)((char *)fx.sub_labels + 2),
+                                      &fx.sub_count),
+           PAL_E_ALIGN);
+    ck_status(pal_oracle_stop_reason(cu, &fx.stop), PAL_OK);
+    ck_assert_int_eq(fx.stop, PAL_STOP_NONE);
+    ck_status(pal_oracle_balanced_subset(cu, 1, 0, NULL, NULL, NULL),
+              PAL_OK);
 
     /* pal_oracle_graph. */
     EXPECT(pal_oracle_graph(NULL, 0, &fx.gout), PAL_E_NULL);

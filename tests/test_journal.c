@@ -2284,6 +2284,115 @@ START_TEST(custom_oracle_replays)
 }
 END_TEST
 
+/* Answers from labels, unsure for a few pairs, the same every run. */
+static int mostly_sure(void *user, int64_t anchor, int64_t m,
+                       const int64_t *cand, pal_answer_t *ans)
+{
+    const int32_t *y = user;
+
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = (anchor + cand[k]) % 7 == 0 ? PAL_ANSWER_UNSURE
+                 : y[anchor] == y[cand[k]]   ? PAL_ANSWER_SAME
+                                             : PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+static pal_oracle_t *stopping_oracle(pal_sampler_t smp, int cfg,
+                                     double budget, int64_t n,
+                                     const int32_t *y)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = smp;
+    op.seed = 23;
+    op.screen_size = 5;
+    op.budget = budget;
+    if (cfg == 1) {
+        op.cost_screen = 0.7;
+        op.cost_candidate = 0.3;
+        op.cost_answer = 0.15;
+    } else if (cfg == 2) {
+        op.stall_screens = 3;
+    }
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, mostly_sure, (void *)y), PAL_OK);
+    return o;
+}
+
+/*
+ * Budgets, cost models and stalls replay: an oracle reopening the
+ * journal of a stopped one stops at once, for the same reason, having
+ * spent the same; captcha questions drawn with an embedding replay as
+ * recorded (within what the budget affords). Journals with another budget are
+ * refused.
+ */
+START_TEST(stops_replay)
+{
+    const int64_t n = 60;
+    int32_t y[60];
+    double z[60];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i < 4 ? i : i * 13 % 4);
+    for (int64_t i = 0; i < n; i++)
+        z[i] = y[i] + 0.01 * (double)i;
+    tdir_make(&d);
+    path = tfile(&d, "stops", buf);
+    for (int smp = PAL_SAMPLER_PASSIVE; smp <= PAL_SAMPLER_ITEM; smp++) {
+        for (int cfg = 0; cfg < 3 + (smp == PAL_SAMPLER_CAPTCHA); cfg++) {
+            double budget = cfg == 2 ? 0.0 : cfg == 0 ? 40.0 : 33.3;
+            int c2 = cfg == 3 ? 1 : cfg;
+            pal_oracle_t *a, *c, *other;
+            pal_oracle_costs_t ca = {.size = sizeof ca};
+            pal_oracle_costs_t cc = {.size = sizeof cc};
+            pal_stop_reason_t ra, rc;
+
+            if (cfg == 2 && smp == PAL_SAMPLER_PASSIVE)
+                continue;   /* stalls need classes */
+            a = stopping_oracle((pal_sampler_t)smp, c2, budget, n, y);
+            ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+            if (cfg == 3)
+                ck_status(pal_oracle_set_embedding(a, PAL_F64, n, 1, z, 1),
+                          PAL_OK);
+            while (pal_oracle_step(a, NULL) == PAL_OK)
+                continue;
+            ck_status(pal_oracle_stop_reason(a, &ra), PAL_OK);
+            ck_assert_int_eq(ra, cfg == 2 ? PAL_STOP_NO_NEW_CLASS
+                                          : PAL_STOP_BUDGET);
+            ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+            pal_oracle_destroy(a);
+
+            c = stopping_oracle((pal_sampler_t)smp, c2, budget, n, y);
+            ck_status(pal_oracle_journal_open(c, path, 0, NULL), PAL_OK);
+            ck_status(pal_oracle_stop_reason(c, &rc), PAL_OK);
+            ck_assert_int_eq(rc, PAL_STOP_NONE);
+            ck_status(pal_oracle_costs(c, &cc), PAL_OK);
+            ck_assert(memcmp(&ca, &cc, sizeof ca) == 0);
+            ck_status(pal_oracle_step(c, NULL), PAL_DONE);
+            ck_status(pal_oracle_stop_reason(c, &rc), PAL_OK);
+            ck_assert_int_eq(rc, ra);
+            ck_status(pal_oracle_journal_close(c), PAL_OK);
+            pal_oracle_destroy(c);
+
+            /* Another budget, or none, is another run. */
+            other = stopping_oracle((pal_sampler_t)smp, c2,
+                                    budget == 0.0 ? 5.0 : budget + 1.0, n,
+                                    y);
+            ck_status(pal_oracle_journal_open(other, path, 0, NULL),
+                      PAL_E_FORMAT);
+            pal_oracle_destroy(other);
+            unlink(path);
+        }
+    }
+    tdir_remove(&d);
+}
+END_TEST
+
 Suite *suite_journal(void);
 Suite *suite_journal(void)
 {
@@ -2308,6 +2417,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, writers_killed_at_random);
     tcase_add_test(tc, guided_oracles_replay);
     tcase_add_test(tc, custom_oracle_replays);
+    tcase_add_test(tc, stops_replay);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -238,6 +238,9 @@ START_TEST(options_and_create)
     ck_assert_int_eq(op.reg_mode, -1);
     ck_assert_int_eq(op.reg_pairs, 64);
     ck_assert(op.negative_weight == 0.0);
+    ck_assert(op.cost_screen == 0.0 && op.cost_candidate == 0.0 &&
+              op.cost_answer == 0.0 && op.budget == 0.0);
+    ck_assert_int_eq(op.stall_screens, 0);
 
     ck_status(pal_oracle_create(NULL, 10, NULL, NULL), PAL_E_NULL);
     ck_status(pal_oracle_create(&o, 0, NULL, NULL), PAL_E_SIZE);
@@ -267,6 +270,20 @@ START_TEST(options_and_create)
     BAD(negative_weight, INFINITY, PAL_E_RANGE);
     BAD(candidates, -1, PAL_E_RANGE);
     BAD(candidates, 2, PAL_E_RANGE);
+    BAD(cost_screen, -1.0, PAL_E_RANGE);
+    BAD(cost_candidate, NAN, PAL_E_RANGE);
+    BAD(cost_answer, INFINITY, PAL_E_RANGE);
+    BAD(cost_answer, -0.5, PAL_E_RANGE);
+    BAD(budget, -1.0, PAL_E_RANGE);
+    BAD(budget, NAN, PAL_E_RANGE);
+    BAD(budget, INFINITY, PAL_E_RANGE);
+    BAD(stall_screens, -1, PAL_E_RANGE);
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_PASSIVE;
+    op.stall_screens = 2;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
+    op.sampler = PAL_SAMPLER_CUSTOM;
+    ck_status(pal_oracle_create(&o, 8, &op, NULL), PAL_E_RANGE);
 #undef BAD
     ck_assert_ptr_eq(o, (pal_oracle_t *)&op);
 
@@ -2237,6 +2254,355 @@ START_TEST(custom_sampler)
 }
 END_TEST
 
+/* ---- Costs, budgets and stopping ----------------------------------------- */
+
+static pal_oracle_t *budget_oracle(int64_t n, pal_sampler_t sampler,
+                                   uint64_t seed, int64_t screen,
+                                   const double cost[3], double budget,
+                                   int64_t stall)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o = NULL;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = sampler;
+    op.seed = seed;
+    op.screen_size = screen;
+    op.cost_screen = cost[0];
+    op.cost_candidate = cost[1];
+    op.cost_answer = cost[2];
+    op.budget = budget;
+    op.stall_screens = stall;
+    ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
+    return o;
+}
+
+static pal_stop_reason_t stop_reason(const pal_oracle_t *o)
+{
+    pal_stop_reason_t r = (pal_stop_reason_t)-1;
+
+    ck_status(pal_oracle_stop_reason(o, &r), PAL_OK);
+    return r;
+}
+
+/* The cost of a screen as the options define it, worked out here. */
+static double model_cost(const double cost[3], int64_t m, int64_t decided)
+{
+    if (cost[0] == 0.0 && cost[1] == 0.0 && cost[2] == 0.0)
+        return (double)m;
+    return cost[0] + (double)m * cost[1] + (double)decided * cost[2];
+}
+
+/*
+ * Random cost models and budgets, with every sampler that asks: the
+ * spending follows the model screen by screen and never passes the
+ * budget; a captcha screen shrinks to what the budget pays for; a
+ * budget stop means not even one candidate was affordable.
+ */
+START_TEST(budget_never_overspent)
+{
+    const pal_sampler_t samplers[3] = {PAL_SAMPLER_PASSIVE,
+                                       PAL_SAMPLER_CAPTCHA, PAL_SAMPLER_ITEM};
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 5);
+    for (int trial = 0; trial < 60; trial++) {
+        const int64_t n = 8 + (int64_t)trng_below(&r, 40);
+        const int64_t screen = 1 + (int64_t)trng_below(&r, 9);
+        const pal_sampler_t smp = samplers[trial % 3];
+        double cost[3], budget, spent = 0.0;
+        int32_t *y = true_labels(n, 2 + (int)trng_below(&r, 4),
+                                 test_seed() + (uint64_t)trial);
+        pal_oracle_t *o;
+        truth_t t;
+        int rc;
+
+        /* Some trials keep the default model (a screen costs m). */
+        for (int k = 0; k < 3; k++)
+            cost[k] = trial % 4 == 0 ? 0.0
+                      : trng_below(&r, 3) == 0 ? 0.0
+                                                : 3.0 * trng_unit(&r);
+        budget = 0.5 + 40.0 * trng_unit(&r);
+        o = budget_oracle(n, smp, test_seed() + (uint64_t)trial, screen,
+                          cost, budget, 0);
+        truth_init(&t, y, n, o, 0.2);
+        ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+        ck_assert_int_eq(stop_reason(o), PAL_STOP_NONE);
+        while ((rc = pal_oracle_step(o, NULL)) == PAL_OK) {
+            int64_t d = 0;
+
+            truth_note(&t);
+            ck_assert_int_eq(stop_reason(o), PAL_STOP_NONE);
+            for (int64_t k = 0; k < t.m; k++)
+                d += t.ans[k] != PAL_ANSWER_UNSURE;
+            ck_assert(spent + model_cost(cost, t.m, t.m) <= budget);
+            spent += model_cost(cost, t.m, d);
+            ck_assert(costs(o).spent == spent);
+            ck_assert(costs(o).spent <= budget);
+        }
+        ck_status(rc, PAL_DONE);
+        if (stop_reason(o) == PAL_STOP_BUDGET)
+            ck_assert(spent + model_cost(cost, 1, 1) > budget);
+        else
+            ck_assert(stop_reason(o) == PAL_STOP_COMPLETE ||
+                      stop_reason(o) == PAL_STOP_EXHAUSTED);
+
+        /* A stopped oracle stays stopped, for the same reason. */
+        rc = (int)stop_reason(o);
+        ck_status(pal_oracle_step(o, NULL), PAL_DONE);
+        ck_assert_int_eq(stop_reason(o), rc);
+        ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_DONE);
+        ck_assert_int_eq(stop_reason(o), rc);
+        truth_free(&t);
+        free(y);
+        pal_oracle_destroy(o);
+    }
+}
+END_TEST
+
+/* Captcha: a budget that pays for part of a screen gets that part. */
+START_TEST(budget_shrinks_screens)
+{
+    const double cost[3] = {1.0, 0.5, 0.25};
+    const int64_t n = 40;
+    int32_t *y = true_labels(n, 3, test_seed());
+    pal_oracle_t *o = budget_oracle(n, PAL_SAMPLER_CAPTCHA, test_seed(), 10,
+                                    cost, 12.0, 0);
+    truth_t t;
+
+    /* 1 + 10 * 0.75 = 8.5 for the first screen, then 3.5 are left:
+     * 1 + 3 * 0.75 = 3.25 fits, 1 + 4 * 0.75 = 4 does not. */
+    truth_init(&t, y, n, o, 0.0);
+    ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_assert_int_eq(t.m, 10);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_OK);
+    ck_assert_int_eq(q_m, 3);
+    pal_oracle_cancel(o);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_assert_int_eq(t.m, 3);
+    ck_assert(costs(o).spent == 8.5 + 3.25);
+    ck_status(pal_oracle_step(o, NULL), PAL_DONE);
+    ck_assert_int_eq(stop_reason(o), PAL_STOP_BUDGET);
+    ck_assert_int_eq(costs(o).screens, 2);
+    truth_free(&t);
+    free(y);
+    pal_oracle_destroy(o);
+}
+END_TEST
+
+static int nothing_to_propose(void *user, const pal_store_t *known,
+                              int64_t capacity, int64_t *anchor, int64_t *m,
+                              int64_t *candidates)
+{
+    (void)user;
+    (void)known;
+    (void)capacity;
+    (void)anchor;
+    (void)m;
+    (void)candidates;
+    return 1;
+}
+
+/*
+ * Each stop reason, with the others' conditions absent: where one oracle
+ * stops, a twin with the condition turned off goes on asking.
+ */
+START_TEST(each_stop_reason_on_its_own)
+{
+    const double none[3] = {0.0, 0.0, 0.0};
+    const int64_t n = 30;
+    int32_t *y = true_labels(n, 3, test_seed());
+    pal_oracle_t *o, *twin;
+    truth_t t, tt;
+    int64_t asked = 0;
+
+    /* Complete: no budget, no stall, a sure labeler. */
+    for (int smp = PAL_SAMPLER_PASSIVE; smp <= PAL_SAMPLER_ITEM; smp++) {
+        o = budget_oracle(n, (pal_sampler_t)smp, test_seed(), 5, none, 0.0,
+                          0);
+        truth_init(&t, y, n, o, 0.0);
+        run_to_done(o, &t, NULL);
+        ck_assert_int_eq(stop_reason(o), PAL_STOP_COMPLETE);
+        ck_assert_int_eq(store_stats(o).complete, 1);
+        truth_free(&t);
+        pal_oracle_destroy(o);
+    }
+
+    /* Budget: without a cost model, 7 pairwise answers. */
+    o = budget_oracle(n, PAL_SAMPLER_PASSIVE, test_seed(), 1, none, 7.0, 0);
+    twin = budget_oracle(n, PAL_SAMPLER_PASSIVE, test_seed(), 1, none, 0.0,
+                         0);
+    truth_init(&t, y, n, o, 0.0);
+    truth_init(&tt, y, n, twin, 0.0);
+    ck_assert_int_eq(run_to_done(o, &t, NULL), 7);
+    ck_assert_int_eq(stop_reason(o), PAL_STOP_BUDGET);
+    ck_assert(costs(o).spent == 7.0);
+    ck_assert_int_eq(store_stats(o).complete, 0);
+    ck_status(pal_oracle_set_labeler(twin, truth_labeler, &tt), PAL_OK);
+    for (int k = 0; k < 8; k++)
+        ck_status(pal_oracle_step(twin, NULL), PAL_OK);
+    truth_free(&t);
+    truth_free(&tt);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(twin);
+
+    /* No new class: the run stops 4 screens after the last class was
+     * found, with questions left that a twin without the option asks. */
+    for (int smp = PAL_SAMPLER_CAPTCHA; smp <= PAL_SAMPLER_ITEM; smp++) {
+        int32_t *many = true_labels(200, 3, test_seed());
+        int64_t last = 0, classes = 0, screens;
+
+        o = budget_oracle(200, (pal_sampler_t)smp, test_seed(), 3, none,
+                          0.0, 4);
+        twin = budget_oracle(200, (pal_sampler_t)smp, test_seed(), 3, none,
+                             0.0, 0);
+        truth_init(&t, many, 200, o, 0.0);
+        truth_init(&tt, many, 200, twin, 0.0);
+        ck_status(pal_oracle_set_labeler(o, truth_labeler, &t), PAL_OK);
+        while (pal_oracle_step(o, NULL) == PAL_OK) {
+            pal_oracle_costs_t c = costs(o);
+
+            if (c.classes > classes) {
+                classes = c.classes;
+                last = c.screens;
+            }
+        }
+        screens = costs(o).screens;
+        ck_assert_int_eq(stop_reason(o), PAL_STOP_NO_NEW_CLASS);
+        ck_assert_int_ge(classes, 1);
+        /* The lazy captcha founds a class one question after the screen
+         * that found it. */
+        ck_assert_int_le(screens - last, 4);
+        ck_assert_int_ge(screens - last, smp == PAL_SAMPLER_ITEM ? 4 : 3);
+        ck_assert_int_eq(store_stats(o).complete, 0);
+        ck_assert(costs(o).spent == (double)costs(o).answers);
+        ck_status(pal_oracle_set_labeler(twin, truth_labeler, &tt), PAL_OK);
+        for (int64_t k = 0; k <= screens; k++)
+            ck_status(pal_oracle_step(twin, NULL), PAL_OK);
+        truth_free(&t);
+        truth_free(&tt);
+        free(many);
+        pal_oracle_destroy(o);
+        pal_oracle_destroy(twin);
+    }
+
+    /* Exhausted: every question answered unsure. */
+    o = budget_oracle(6, PAL_SAMPLER_PASSIVE, test_seed(), 1, none, 100.0,
+                      0);
+    ck_status(pal_oracle_set_labeler(o, never_sure, &asked), PAL_OK);
+    while (pal_oracle_step(o, NULL) == PAL_OK)
+        continue;
+    ck_assert_int_eq(asked, 15);
+    ck_assert_int_eq(stop_reason(o), PAL_STOP_EXHAUSTED);
+    ck_assert(costs(o).spent == 15.0);
+    pal_oracle_destroy(o);
+
+    /* The host's sampler has nothing to propose. */
+    o = budget_oracle(n, PAL_SAMPLER_CUSTOM, test_seed(), 4, none, 0.0, 0);
+    ck_status(pal_oracle_set_sampler(o, nothing_to_propose, NULL), PAL_OK);
+    ck_status(pal_oracle_next(o, &q_anchor, &q_m, &q_cand), PAL_DONE);
+    ck_assert_int_eq(stop_reason(o), PAL_STOP_SAMPLER);
+    pal_oracle_destroy(o);
+    free(y);
+}
+END_TEST
+
+/* Check a balanced subset against the oracle's classes. */
+static void check_subset(const pal_oracle_t *o, const int32_t *y,
+                         int64_t n, int64_t per_class)
+{
+    int64_t items[256], count = -1, all = -1, prev = -1, in_class = 0;
+    int32_t labels[256], lab[256], prev_label = -1;
+    int64_t tmpl[256], ntmpl = 0, nc, size[256] = {0}, want = 0;
+    bool classes = pal_oracle_templates(o, tmpl, 256, &ntmpl) == PAL_OK;
+
+    ck_status(pal_oracle_balanced_subset(o, per_class, 256, items, labels,
+                                         &all),
+              PAL_OK);
+    ck_status(pal_store_labels(pal_oracle_store(o),
+                               PAL_STORE_SINGLETONS_UNKNOWN, lab, &nc),
+              PAL_OK);
+    for (int64_t x = 0; x < n; x++)
+        if (lab[x] >= 0)
+            size[lab[x]]++;
+    if (!classes)
+        for (int64_t c = 0; c < nc; c++)
+            want += size[c] < per_class ? size[c] : per_class;
+    for (int64_t p = 0; p < all; p++) {
+        int64_t x = items[p];
+
+        if (labels[p] != prev_label) {
+            ck_assert_int_gt(labels[p], prev_label);
+            prev_label = labels[p];
+            in_class = 0;
+            prev = -1;
+            /* A class starts with its template. */
+            if (classes)
+                ck_assert_int_eq(x, tmpl[labels[p]]);
+        } else {
+            ck_assert_int_gt(x, prev);
+        }
+        if (!classes || in_class > 0)
+            prev = x;
+        in_class++;
+        ck_assert_int_le(in_class, per_class);
+        ck_assert_int_eq(y[x], y[items[p - in_class + 1]]);
+        if (!classes)
+            ck_assert_int_eq(lab[x], labels[p]);
+    }
+    if (!classes)
+        ck_assert_int_eq(all, want);
+
+    /* A short capacity gets the same prefix and the same count. */
+    {
+        int64_t few[3] = {-1, -1, -1};
+        int32_t fl[3] = {-1, -1, -1};
+
+        ck_status(pal_oracle_balanced_subset(o, per_class, 2, few, fl,
+                                             &count),
+                  PAL_OK);
+        ck_assert_int_eq(count, all);
+        for (int64_t p = 0; p < 2 && p < all; p++) {
+            ck_assert_int_eq(few[p], items[p]);
+            ck_assert_int_eq(fl[p], labels[p]);
+        }
+        ck_assert_int_eq(few[2], -1);
+        ck_status(pal_oracle_balanced_subset(o, per_class, 0, NULL, NULL,
+                                             &count),
+                  PAL_OK);
+        ck_assert_int_eq(count, all);
+    }
+}
+
+/* At any stop, a class-balanced labelled subset of what is known. */
+START_TEST(balanced_subset_at_stops)
+{
+    const double cost[3] = {1.0, 0.5, 0.0};
+    const int64_t n = 50;
+    int32_t *y = true_labels(n, 4, test_seed());
+
+    for (int smp = PAL_SAMPLER_PASSIVE; smp <= PAL_SAMPLER_ITEM; smp++) {
+        for (int b = 0; b < 3; b++) {
+            double budget = b == 0 ? 0.0 : b == 1 ? 15.0 : 60.0;
+            pal_oracle_t *o = budget_oracle(n, (pal_sampler_t)smp,
+                                            test_seed() + (uint64_t)b, 6,
+                                            cost, budget, 0);
+            truth_t t;
+
+            truth_init(&t, y, n, o, 0.1);
+            check_subset(o, y, n, 3);
+            run_to_done(o, &t, NULL);
+            for (int64_t per = 1; per <= 5; per += 2)
+                check_subset(o, y, n, per);
+            truth_free(&t);
+            pal_oracle_destroy(o);
+        }
+    }
+    free(y);
+}
+END_TEST
+
 Suite *suite_oracle(void);
 Suite *suite_oracle(void)
 {
@@ -2276,6 +2642,10 @@ Suite *suite_oracle(void)
     tcase_add_test(tc, nn_metrics);
     tcase_add_test(tc, nn_support_queue);
     tcase_add_test(tc, custom_sampler);
+    tcase_add_test(tc, budget_never_overspent);
+    tcase_add_test(tc, budget_shrinks_screens);
+    tcase_add_test(tc, each_stop_reason_on_its_own);
+    tcase_add_test(tc, balanced_subset_at_stops);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -481,6 +481,24 @@ typedef struct pal_oracle_opts {
                               PAL_NN_EUCLIDEAN. */
     int64_t nn_queue;      /* NN: size of the support queue, >= 0; 0
                               (default) searches all items. */
+    /* The cost model and the budget (new after 0.1.0). A screen of m
+     * candidates, d of them answered same or different (not unsure),
+     * costs cost_screen + m cost_candidate + d cost_answer. With all
+     * three 0 (the default) there is no cost model: a screen costs m,
+     * one per pairwise answer. Each is finite and >= 0. */
+    double cost_screen;    /* per screen shown */
+    double cost_candidate; /* per candidate shown */
+    double cost_answer;    /* per answer other than unsure */
+    double budget;         /* finite, >= 0; 0 (default): no budget. The
+                              oracle never spends more: before each
+                              question it works out how many candidates
+                              it can afford if all are answered (captcha
+                              and custom screens shrink to fit), and stops
+                              with PAL_STOP_BUDGET when not even one fits.
+                              SSL and NN steps cost nothing. */
+    int64_t stall_screens; /* captcha and item: stop (PAL_STOP_NO_NEW_CLASS)
+                              once this many screens in a row have found
+                              no new class; >= 0, 0 (default) never. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -503,7 +521,8 @@ PAL_API int pal_oracle_create(pal_oracle_t **out, int64_t n,
  * The host's sampler for PAL_SAMPLER_CUSTOM: propose the next question.
  * Called by pal_oracle_step and pal_oracle_next when a question is to be
  * drawn, with the oracle's store (what is known so far; read it, never
- * keep it past the call) and room for capacity candidates. Write the
+ * keep it past the call) and room for capacity candidates: screen_size,
+ * or fewer when the budget cannot pay for more (new after 0.1.0). Write the
  * anchor, m (1 <= m <= capacity) and m candidates, and return 0; return
  * 1 when there is nothing left to ask (the call then returns PAL_DONE);
  * anything else is a failure (PAL_E_CALLBACK, nothing changed).
@@ -626,6 +645,9 @@ typedef struct pal_oracle_costs {
                            a question (num_classes known); not counted in
                            answers, but listed in the store's answer log
                            and counters as "same" answers */
+    double spent;       /* what the screens cost under the cost model
+                           (the answers, without one); never above a
+                           budget. New after 0.1.0. */
 } pal_oracle_costs_t;
 
 /**
@@ -634,6 +656,72 @@ typedef struct pal_oracle_costs {
  * @return PAL_OK, PAL_E_NULL, PAL_E_SIZE.
  */
 PAL_API int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs);
+
+/** Why an oracle stopped asking: see pal_oracle_stop_reason. New after
+ * 0.1.0. */
+typedef enum pal_stop_reason {
+    /* The last question call did not return PAL_DONE (or none was made). */
+    PAL_STOP_NONE = 0,
+    /* Every relation between the items is known. */
+    PAL_STOP_COMPLETE = 1,
+    /* The budget cannot pay for a screen of one candidate. */
+    PAL_STOP_BUDGET = 2,
+    /* The last stall_screens screens found no new class. */
+    PAL_STOP_NO_NEW_CLASS = 3,
+    /* Relations remain unknown, but every question left was answered
+     * unsure before. */
+    PAL_STOP_EXHAUSTED = 4,
+    /* Custom: the host's sampler had nothing left to ask. */
+    PAL_STOP_SAMPLER = 5
+} pal_stop_reason_t;
+
+/**
+ * Why the last pal_oracle_step or pal_oracle_next call on o returned
+ * PAL_DONE, as a pal_stop_reason_t in *reason; PAL_STOP_NONE when it did
+ * not (the reason is cleared by the next question drawn). The conditions
+ * are checked before each question in this order: complete, no new
+ * class, budget; then the sampler is asked, and if it has nothing left,
+ * the reason is PAL_STOP_SAMPLER (custom) or PAL_STOP_EXHAUSTED. So each
+ * reason names the first condition that held. A stopped oracle stays
+ * stopped for every reason but PAL_STOP_SAMPLER (the host's sampler may
+ * propose more later). Replaying a journal brings back the state the
+ * reasons are computed from, so the oracle stops again where and why it
+ * stopped before.
+ * @return PAL_OK; PAL_E_NULL (o or reason; *reason is then untouched).
+ * Cost O(1). Const. New after 0.1.0.
+ */
+PAL_API int pal_oracle_stop_reason(const pal_oracle_t *o,
+                                   pal_stop_reason_t *reason);
+
+/**
+ * A class-balanced labelled subset of what o knows, for training a
+ * classifier at any stop: up to per_class members of each class, grouped
+ * by class in class order. Classes: captcha and item, the discovered
+ * classes, labelled by discovery order as pal_oracle_templates lists
+ * them, each starting with its template, then its other known members by
+ * smallest index. Other samplers: the must-link components of two items
+ * or more, labelled by their smallest member (as pal_store_labels with
+ * PAL_STORE_SINGLETONS_UNKNOWN), members by smallest index. No
+ * randomness is used: the same knowledge gives the same subset.
+ * @param per_class  >= 1.
+ * @param capacity   >= 0: room in items and labels; the first
+ *                   min(capacity, *count) entries are written.
+ * @param items      the items (may be NULL when capacity is 0).
+ * @param labels     their classes (may be NULL when capacity is 0).
+ * @param count      may be NULL; receives the size of the whole subset,
+ *                   the sum over classes of min(per_class, class size).
+ * @return PAL_OK; PAL_E_NULL (o, or items or labels with capacity > 0);
+ *         PAL_E_RANGE (per_class < 1); PAL_E_SIZE (capacity < 0);
+ *         PAL_E_ALIGN; PAL_E_NOMEM. On error nothing is written.
+ * May be called from the labeler (the screen being answered is not in
+ * the subset yet).
+ * Cost: O(n log n) time, and a scratch of at most 28 n bytes from the
+ * oracle's allocator, freed before return. Const on o. New after 0.1.0.
+ */
+PAL_API int pal_oracle_balanced_subset(const pal_oracle_t *o,
+                                       int64_t per_class, int64_t capacity,
+                                       int64_t *items, int32_t *labels,
+                                       int64_t *count);
 
 /**
  * Captcha and item: the template item of each discovered class, in
@@ -762,7 +850,8 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
  * asks at that point, which holds when o was created with the same n and
  * options, seed included), then record every later screen. The journal
  * header records a fingerprint of the options (all but negative_weight,
- * which only weighs batch pairs), so a journal written with other
+ * which only weighs batch pairs, and the cost model without a budget,
+ * which only counts), so a journal written with other
  * options is refused before anything is replayed.
  * @param o      an oracle that has not drawn a question or made an SSL
  *               step yet, and not an NN oracle, which asks nobody and

@@ -418,18 +418,18 @@ int pal__captcha_guided(pal_oracle_t *o)
             g->rank[k1++] = (struct pal__ranked){g->keys[x], x,
                                                  c->rejected[x]};
     qsort(g->rank, (size_t)k1, sizeof *g->rank, by_rejections);
-    for (; got < k1 && got < o->cap; got++)
+    for (; got < k1 && got < o->room; got++)
         o->cand[got] = g->rank[got].x;
 
     /* Then the nearest of the others. */
     root = pal__kn_find_mut(kn, (int32_t)c->templates[best]);
-    for (int32_t x = 0; got < o->cap && x < o->n; x++)
+    for (int32_t x = 0; got < o->room && x < o->n; x++)
         if (c->cls_of[x] < 0 && g->likely[x] != best &&
             pal__captcha_askable(o, x, root, best))
             g->rank[k2++] =
                 (struct pal__ranked){pal__guide_key(o, x, best), x, 0};
     qsort(g->rank, (size_t)k2, sizeof *g->rank, by_key);
-    for (int64_t p = 0; got < o->cap && p < k2; p++)
+    for (int64_t p = 0; got < o->room && p < k2; p++)
         o->cand[got++] = g->rank[p].x;
 
     o->pending = true;

@@ -12,6 +12,8 @@
  * journal first, inside those transactions; a failed write rolls them
  * back like any other failure.
  */
+#include <float.h>
+
 #include "oracle_internal.h"
 
 void pal_oracle_opts_init(pal_oracle_opts_t *opts)
@@ -33,12 +35,23 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->item_order = PAL_ITEM_ORDER_CERTAIN;
     opts->nn_metric = PAL_NN_EUCLIDEAN;
     opts->nn_queue = 0;
+    opts->cost_screen = 0.0;
+    opts->cost_candidate = 0.0;
+    opts->cost_answer = 0.0;
+    opts->budget = 0.0;
+    opts->stall_screens = 0;
 }
 
 /* The samplers built on classes and templates. */
 static bool with_classes(pal_sampler_t s)
 {
     return s == PAL_SAMPLER_CAPTCHA || s == PAL_SAMPLER_ITEM;
+}
+
+/* Finite and >= 0 (NaN fails the first test). */
+static bool amount(double x)
+{
+    return x >= 0.0 && x <= DBL_MAX;
 }
 
 static int check_opts(const pal_oracle_opts_t *o, int64_t n)
@@ -59,7 +72,10 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         (o->item_order != PAL_ITEM_ORDER_CERTAIN &&
          o->item_order != PAL_ITEM_ORDER_RANDOM) ||
         (o->nn_metric != PAL_NN_EUCLIDEAN && o->nn_metric != PAL_NN_COSINE) ||
-        o->nn_queue < 0)
+        o->nn_queue < 0 || !amount(o->cost_screen) ||
+        !amount(o->cost_candidate) || !amount(o->cost_answer) ||
+        !amount(o->budget) || o->stall_screens < 0 ||
+        (o->stall_screens > 0 && !with_classes(o->sampler)))
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -158,6 +174,8 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
         rc = halves_init(o);
     if (rc == PAL_OK && with_classes(op.sampler))
         rc = pal__captcha_init(o);
+    o->room = o->cap;
+    o->stall_classes = o->costs.classes;
     if (rc == PAL_OK && op.sampler == PAL_SAMPLER_SSL)
         rc = pal__ssl_init(o, op.source);
     if (rc == PAL_OK && op.sampler == PAL_SAMPLER_NN)
@@ -216,20 +234,121 @@ int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
     return pal_store_graph(o->store, flags, out, &o->alloc);
 }
 
+/* ---- Costs and stopping -------------------------------------------------- */
+
+/*
+ * What a screen of m candidates costs when d of them are answered other
+ * than unsure. Rounding is monotone, so for d <= m this never exceeds
+ * the cost with d = m, which is what the budget is checked against.
+ */
+static double screen_cost(const pal_oracle_t *o, int64_t m, int64_t d)
+{
+    const pal_oracle_opts_t *op = &o->opts;
+
+    if (op->cost_screen == 0.0 && op->cost_candidate == 0.0 &&
+        op->cost_answer == 0.0)
+        return (double)m;
+    return op->cost_screen + (double)m * op->cost_candidate +
+           (double)d * op->cost_answer;
+}
+
+static bool affordable(const pal_oracle_t *o, int64_t m)
+{
+    return o->costs.spent + screen_cost(o, m, m) <= o->opts.budget;
+}
+
+int64_t pal__oracle_room(const pal_oracle_t *o)
+{
+    const pal_oracle_opts_t *op = &o->opts;
+    double per = op->cost_candidate + op->cost_answer, left;
+    int64_t m;
+
+    if (op->budget == 0.0)
+        return o->cap;
+    if (op->cost_screen == 0.0 && per == 0.0)
+        per = 1.0;   /* no cost model: one per answer */
+
+    /* A first guess from the division, then corrected against the exact
+     * test, so that rounding can never let a screen overspend. */
+    left = (op->budget - o->costs.spent - op->cost_screen) / per;
+    if (per == 0.0)
+        m = affordable(o, o->cap) ? o->cap : 0;
+    else if (!(left >= 0.0))
+        m = 0;
+    else
+        m = left >= (double)o->cap ? o->cap : (int64_t)left;
+    while (m > 0 && !affordable(o, m))
+        m--;
+    while (m < o->cap && affordable(o, m + 1))
+        m++;
+    return m;
+}
+
+/* Screens since the last new class reach stall_screens. */
+static bool stalled(const pal_oracle_t *o)
+{
+    return o->opts.stall_screens > 0 &&
+           o->costs.screens - o->stall_mark >= o->opts.stall_screens;
+}
+
+static int stop(pal_oracle_t *o, int reason)
+{
+    o->stop = reason;
+    return PAL_DONE;
+}
+
+int pal_oracle_stop_reason(const pal_oracle_t *o, pal_stop_reason_t *reason)
+{
+    if (!o || !reason)
+        return PAL_E_NULL;
+    *reason = (pal_stop_reason_t)o->stop;
+    return PAL_OK;
+}
+
 /* ---- Questions and answers ----------------------------------------------- */
+
+static bool store_complete(const pal_oracle_t *o)
+{
+    return pal__kn_counts(o->store->kn)->known_pairs ==
+           o->n * (o->n - 1) / 2;
+}
 
 int pal__oracle_question(pal_oracle_t *o)
 {
+    int rc;
+
     if (o->opts.sampler == PAL_SAMPLER_CUSTOM && !o->sampler)
         return PAL_E_STATE;
     o->started = true;
     o->guided = false;
+
+    /* An item every class rejected founds its class before anything
+     * else, so that a stop counts it. */
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+        pal__captcha_found(o);
+    if (store_complete(o))
+        return stop(o, PAL_STOP_COMPLETE);
+    if (stalled(o))
+        return stop(o, PAL_STOP_NO_NEW_CLASS);
+    o->room = pal__oracle_room(o);
+    if (o->room < 1)
+        return stop(o, PAL_STOP_BUDGET);
+
     if (o->opts.sampler == PAL_SAMPLER_ITEM)
-        return pal__item_next(o);
-    if (o->opts.sampler == PAL_SAMPLER_CUSTOM)
-        return pal__custom_next(o);
-    return o->opts.sampler == PAL_SAMPLER_CAPTCHA ? pal__captcha_next(o)
-                                                  : pal__passive_next(o);
+        rc = pal__item_next(o);
+    else if (o->opts.sampler == PAL_SAMPLER_CUSTOM)
+        rc = pal__custom_next(o);
+    else if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+        rc = pal__captcha_next(o);
+    else
+        rc = pal__passive_next(o);
+    if (rc == PAL_DONE)
+        return stop(o, o->opts.sampler == PAL_SAMPLER_CUSTOM
+                           ? PAL_STOP_SAMPLER
+                           : PAL_STOP_EXHAUSTED);
+    if (rc == PAL_OK)
+        o->stop = PAL_STOP_NONE;
+    return rc;
 }
 
 static bool valid_answers(const pal_answer_t *answers, int64_t m)
@@ -267,6 +386,16 @@ int pal__oracle_regs(pal_oracle_t *o, pal_batch_t *batch)
             return rc;
     }
     return PAL_OK;
+}
+
+/* Answers other than unsure. */
+static int64_t decided(const pal_answer_t *answers, int64_t m)
+{
+    int64_t d = 0;
+
+    for (int64_t k = 0; k < m; k++)
+        d += answers[k] != PAL_ANSWER_UNSURE;
+    return d;
 }
 
 int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
@@ -314,6 +443,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     o->costs.steps++;
     o->costs.screens++;
     o->costs.answers += o->m;
+    o->costs.spent += screen_cost(o, o->m, decided(answers, o->m));
     for (int64_t k = 0; k < o->m; k++) {
         o->costs.same += answers[k] == PAL_ANSWER_SAME;
         o->costs.different += answers[k] == PAL_ANSWER_DIFFERENT;
@@ -324,6 +454,13 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         pal__captcha_learn(o, answers);
     else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
         pal__passive_learn(o, answers);
+
+    /* A class this screen founded, or one the next question founds. */
+    if (with_classes(o->opts.sampler) &&
+        o->costs.classes + (o->cap_s.npromo > 0) > o->stall_classes) {
+        o->stall_classes = o->costs.classes + (o->cap_s.npromo > 0);
+        o->stall_mark = o->costs.screens;
+    }
     o->pending = false;
     return PAL_OK;
 }
@@ -458,5 +595,85 @@ int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
         templates[k] = o->cap_s.templates[k];
     if (count)
         *count = nc;
+    return PAL_OK;
+}
+
+/* ---- A class-balanced subset --------------------------------------------- */
+
+int pal_oracle_balanced_subset(const pal_oracle_t *o, int64_t per_class,
+                               int64_t capacity, int64_t *items,
+                               int32_t *labels, int64_t *count)
+{
+    const bool classes = o && with_classes(o->opts.sampler);
+    const pal__kn_t *kn;
+    int32_t *lab;
+    int64_t nc, *quota, *off, *fill, total = 0;
+
+    if (!o || (capacity > 0 && (!items || !labels)))
+        return PAL_E_NULL;
+    if (per_class < 1)
+        return PAL_E_RANGE;
+    if (capacity < 0)
+        return PAL_E_SIZE;
+    if (PAL__MISALIGNED(items, int64_t) || PAL__MISALIGNED(labels, int32_t))
+        return PAL_E_ALIGN;
+
+    /* The class of every item, -1 for none. */
+    kn = o->store->kn;
+    lab = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *lab);
+    if (!lab)
+        return PAL_E_NOMEM;
+    if (classes) {
+        nc = o->cap_s.nclasses;
+        memcpy(lab, o->cap_s.cls_of, (size_t)o->n * sizeof *lab);
+    } else {
+        nc = pal__kn_labels(kn, true, lab);
+    }
+    quota = pal__alloc_array(&o->alloc, 3 * (size_t)(nc > 0 ? nc : 1),
+                             sizeof *quota);
+    if (!quota) {
+        pal__free(&o->alloc, lab);
+        return PAL_E_NOMEM;
+    }
+    off = quota + nc;
+    fill = off + nc;
+
+    /* Each class gives min(per_class, size) items, at its offset. */
+    for (int64_t c = 0; c < nc; c++)
+        quota[c] = fill[c] = 0;
+    for (int64_t x = 0; x < o->n; x++)
+        if (lab[x] >= 0)
+            quota[lab[x]]++;
+    for (int64_t c = 0; c < nc; c++) {
+        quota[c] = quota[c] < per_class ? quota[c] : per_class;
+        off[c] = total;
+        total += quota[c];
+    }
+
+    /* Templates first, then the members by smallest index. */
+    for (int64_t c = 0; classes && c < nc; c++) {
+        if (off[c] < capacity) {
+            items[off[c]] = o->cap_s.templates[c];
+            labels[off[c]] = (int32_t)c;
+        }
+        fill[c] = 1;
+    }
+    for (int64_t x = 0; x < o->n; x++) {
+        int32_t c = lab[x];
+        int64_t p;
+
+        if (c < 0 || fill[c] == quota[c] ||
+            (classes && o->cap_s.templates[c] == x))
+            continue;
+        p = off[c] + fill[c]++;
+        if (p < capacity) {
+            items[p] = x;
+            labels[p] = c;
+        }
+    }
+    pal__free(&o->alloc, quota);
+    pal__free(&o->alloc, lab);
+    if (count)
+        *count = total;
     return PAL_OK;
 }

@@ -153,6 +153,14 @@ struct pal_oracle {
     int32_t *halves;
     int64_t half;
 
+    /* Budget and stopping: candidates the next question may have (the
+     * screen's room, less what the budget cannot pay for), why the last
+     * question call returned PAL_DONE, and the classes counted at the
+     * screen that last found one. */
+    int64_t room;
+    int stop;
+    int64_t stall_classes, stall_mark;
+
     bool guided;            /* the pending question was drawn with
                                guidance (its journal record says so) */
 
@@ -171,8 +179,12 @@ struct pal_oracle {
 };
 
 /* Draw the next question with the oracle's sampler: PAL_OK with a
- * pending question, PAL_DONE, or an error. */
+ * pending question, PAL_DONE (with its stop reason set), or an error. */
 int pal__oracle_question(pal_oracle_t *o);
+
+/* The most candidates the next question may have: the screen's room,
+ * less what the budget cannot pay for if every one is answered. */
+int64_t pal__oracle_room(const pal_oracle_t *o);
 
 /*
  * Apply answers to the pending question, all or nothing. regs draws the

@@ -125,6 +125,14 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
     return pal__jn_append(o->jn, rec);
 }
 
+static uint64_t double_bits(double x)
+{
+    uint64_t u;
+
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
 /*
  * What makes two oracles on n items run alike: the options that shape
  * their questions and the state of their generators. negative_weight
@@ -152,6 +160,20 @@ static uint64_t fingerprint(const pal_oracle_t *o)
         h = pal__jn_fold(h, (uint64_t)op->screen_size);
     if (op->num_classes != 0)
         h = pal__jn_fold(h, (uint64_t)op->num_classes);
+    /* Each of the later options goes in after a tag of its own, so that
+     * one set alone never folds like another. */
+    if (op->budget != 0.0) {
+        /* The budget shapes the screens only through the cost model. */
+        h = pal__jn_fold(h, 0x6275646765747376u);
+        h = pal__jn_fold(h, double_bits(op->budget));
+        h = pal__jn_fold(h, double_bits(op->cost_screen));
+        h = pal__jn_fold(h, double_bits(op->cost_candidate));
+        h = pal__jn_fold(h, double_bits(op->cost_answer));
+    }
+    if (op->stall_screens != 0) {
+        h = pal__jn_fold(h, 0x7374616c6cu);
+        h = pal__jn_fold(h, (uint64_t)op->stall_screens);
+    }
     if (op->sampler == PAL_SAMPLER_SSL) {
         /* The samples, from the views or the source array. */
         for (int64_t v = 0; v <= o->n; v++)
@@ -200,7 +222,9 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         return PAL_E_FORMAT;
 
     /* A question drawn with the host's guidance, which the journal does
-     * not hold, is taken as recorded once it proves askable. */
+     * not hold, is taken as recorded once it proves askable, and
+     * affordable. */
+    o->room = pal__oracle_room(o);
     if (o->opts.sampler == PAL_SAMPLER_CUSTOM) {
         /* The host's questions replay as recorded, without its sampler. */
         if (!(rec->flags & PAL__JN_GUIDED))

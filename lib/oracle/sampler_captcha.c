@@ -265,10 +265,10 @@ int pal__captcha_next(pal_oracle_t *o)
         return PAL_DONE;
 
     if (o->opts.candidates == PAL_CANDIDATES_ELIMINATION)
-        got = draw_elimination(o, best, best_ask < o->cap ? best_ask
-                                                          : o->cap);
+        got = draw_elimination(o, best, best_ask < o->room ? best_ask
+                                                          : o->room);
     else
-        got = draw(o, best, best_ask < o->cap ? best_ask : o->cap,
+        got = draw(o, best, best_ask < o->room ? best_ask : o->room,
                    best_ask);
     if (got == 0)
         return PAL_DONE;

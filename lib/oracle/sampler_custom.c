@@ -22,7 +22,7 @@ int pal__custom_adopt(pal_oracle_t *o, int64_t a, int64_t m,
     int64_t kept = 0;
     uint32_t g;
 
-    if (a < 0 || a >= o->n || m < 1 || m > o->cap)
+    if (a < 0 || a >= o->n || m < 1 || m > o->room)
         return bad;
     if (++o->cgen == 0) {
         memset(o->cmark, 0, (size_t)o->n * sizeof *o->cmark);
@@ -66,7 +66,7 @@ int pal__custom_next(pal_oracle_t *o)
     /* The host writes straight into the candidate array, which holds
      * nothing while no question is pending. */
     o->asking = true;
-    rc = o->sampler(o->sampler_user, o->store, o->cap, &a, &m, o->cand);
+    rc = o->sampler(o->sampler_user, o->store, o->room, &a, &m, o->cand);
     o->asking = false;
     if (rc == 1)
         return PAL_DONE;

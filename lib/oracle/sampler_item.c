@@ -146,7 +146,7 @@ int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
     for (int64_t q = 0; q < c->nclasses && cls < 0; q++)
         if (c->templates[q] == a)
             cls = q;
-    if (cls < 0 || m < 1 || m > o->cap)
+    if (cls < 0 || m < 1 || m > o->room)
         return PAL_E_FORMAT;
 
     /* The item sampler chose the item without guidance in random order. */
