@@ -72,8 +72,9 @@ extern "C" {
    Z Z^T is never formed: O(n k^2) plus one product G Z; for a G that is
    not symmetric, one product (G + G^T) Z, since <Z, G Z> = <Z, (G + G^T)
    Z> / 2 (its dense terms are summed in blocks of the workspace, up to
-   1 MiB per thread, smaller under a tight workspace limit). With offdiag, the i = j terms are left out (the paper's
-   eq. 5): L -= sum_i (||z_i||^2 - G_ii)^2. */
+   1 MiB per thread, smaller under a tight workspace limit). With
+   offdiag, the i = j terms are left out (the paper's eq. 5):
+   L -= sum_i (||z_i||^2 - G_ii)^2. */
 
 typedef struct pal_vic2_opts {
     size_t size;   /* sizeof(pal_vic2_opts_t), set by the init call */
@@ -162,8 +163,9 @@ PAL_API int pal_grad_simclr(pal_ctx_t *ctx, const pal_graph_t *g,
    L = sum_k (C_kk - 1)^2 + lambda sum_{k != l} C_kl^2.
    One product G Zt serves value and gradient; a G that is not symmetric
    needs a second one, G^T Zt, for the gradient (its dense terms
-   transposed in blocks of the workspace, as for VIC^2). A zero-norm column (a constant one when centred, or any
-   column when n = 1 and centred) is PAL_E_ZERO_NORM unless eps > 0. */
+   transposed in blocks of the workspace, as for VIC^2). A zero-norm
+   column (a constant one when centred, or any column when n = 1 and
+   centred) is PAL_E_ZERO_NORM unless eps > 0. */
 
 typedef struct pal_bt_opts {
     size_t size;    /* sizeof(pal_bt_opts_t) */

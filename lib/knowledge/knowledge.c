@@ -12,8 +12,9 @@
  * naming one item of every component it is apart from, in nodes of seven
  * entries, so that a walk waits for memory once per node and resolves the
  * entries of a node together; the first node sits in the root's record,
- * so that a short list costs no memory access of its own. A list may name a component through several
- * items, or through an item whose component has since merged: reading
+ * so that a short list costs no memory access of its own. A list may
+ * name a component through several items, or through an item whose
+ * component has since merged: reading
  * resolves each entry through find and skips repeats with scratch marks,
  * and a list grown past twice its distinct size is compacted once no
  * transaction is open. A merge copies into the survivor's list the
