@@ -9,7 +9,7 @@
  * the passive oracle, one screen of ten candidates for the captcha one.
  * After every batch the known graph G_q is taken from the oracle's store,
  * the embedding is the top C = 4 of G_q - lambda (K + delta I)^-1 with a
- * Gaussian kernel K (bandwidth 0.5, lambda 0.1, delta 1e-6), extended to
+ * Gaussian kernel K (bandwidth 0.5, lambda 3, delta 1e-6), extended to
  * the held-out items through the kernel, and the least-squares linear
  * probe, fitted on the 100 items with their true labels, is measured on
  * the held-out ones. Mean and standard deviation over 100 trials, each
@@ -36,29 +36,15 @@ static const char *const oracle_names[NORACLES] = {"random", "passive",
                                                    "captcha"};
 
 typedef struct setup {
-    int64_t trials, queries, batch, n, test, dim, seed, elimination;
-    double noise, bandwidth, lambda, delta;
-    const char *outdir, *png;
+    fig_setup_t c;
+    int64_t elimination;
 } setup_t;
-
-static int labeler(void *user, int64_t anchor, int64_t m,
-                   const int64_t *candidates, pal_answer_t *answers)
-{
-    const int32_t *y = user;
-
-    for (int64_t c = 0; c < m; c++)
-        answers[c] = y[anchor] == y[candidates[c]] ? PAL_ANSWER_SAME
-                                                   : PAL_ANSWER_DIFFERENT;
-    return 0;
-}
 
 static int64_t answers_so_far(const pal_oracle_t *o)
 {
     pal_oracle_costs_t costs;
 
-    memset(&costs, 0, sizeof costs);
-    costs.size = sizeof costs;
-    fig_check(pal_oracle_costs(o, &costs), "pal_oracle_costs");
+    fig_oracle_costs(o, &costs);
     return costs.answers;
 }
 
@@ -90,17 +76,18 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
         opts.sampler = PAL_SAMPLER_PASSIVE;
     } else {
         opts.sampler = PAL_SAMPLER_CAPTCHA;
-        opts.screen_size = s->batch;
+        opts.screen_size = s->c.batch;
         opts.candidates = s->elimination ? PAL_CANDIDATES_ELIMINATION
                                          : PAL_CANDIDATES_UNIFORM;
     }
-    fig_check(pal_oracle_create(&o, s->n, &opts, NULL), "pal_oracle_create");
-    fig_check(pal_oracle_set_labeler(o, labeler, y), "pal_oracle_set_labeler");
+    fig_check(pal_oracle_create(&o, s->c.n, &opts, NULL), "pal_oracle_create");
+    fig_check(pal_oracle_set_labeler(o, fig_truth_labeler, y),
+              "pal_oracle_set_labeler");
 
     for (int64_t b = 0; b < npoints; b++) {
         /* Ask until b batches' worth of answers are in. A captcha screen
          * may hold fewer candidates near the end than the batch size. */
-        while (!done && answers_so_far(o) < b * s->batch) {
+        while (!done && answers_so_far(o) < b * s->c.batch) {
             int rc = pal_oracle_step(o, NULL);
 
             fig_check(rc, "pal_oracle_step");
@@ -130,11 +117,11 @@ static void run_random(const setup_t *s, uint64_t seed, fig_model_t *m,
     int64_t asked = 0;
 
     fig_rng_seed(&rng, seed);
-    fig_check(pal_store_create(&st, s->n, NULL), "pal_store_create");
+    fig_check(pal_store_create(&st, s->c.n, NULL), "pal_store_create");
     for (int64_t b = 0; b < npoints; b++) {
-        for (; asked < b * s->batch; asked++) {
-            int64_t i = (int64_t)(fig_uniform(&rng) * (double)s->n);
-            int64_t j = (int64_t)(fig_uniform(&rng) * (double)(s->n - 1));
+        for (; asked < b * s->c.batch; asked++) {
+            int64_t i = (int64_t)(fig_uniform(&rng) * (double)s->c.n);
+            int64_t j = (int64_t)(fig_uniform(&rng) * (double)(s->c.n - 1));
 
             j += j >= i;
             fig_check(pal_store_answer(st, i, j,
@@ -165,55 +152,28 @@ static void usage(void)
 
 static void parse(int argc, char **argv, setup_t *s)
 {
-    s->trials = 100;
-    s->queries = 800;
-    s->batch = 10;
-    s->n = 100;
-    s->test = 500;
-    s->dim = NCLASSES;
-    s->seed = 3;
+    fig_setup_defaults(&s->c, 800, 3);
     s->elimination = 0;
-    s->noise = 0.1;
-    s->bandwidth = 0.5;
-    s->lambda = 3.0;
-    s->delta = 1e-6;
-    s->outdir = NULL;
-    s->png = NULL;
     for (int i = 1; i < argc; i++) {
-        if (fig_opt_int(argc, argv, &i, "--trials", &s->trials) ||
-            fig_opt_int(argc, argv, &i, "--queries", &s->queries) ||
-            fig_opt_int(argc, argv, &i, "--batch", &s->batch) ||
-            fig_opt_int(argc, argv, &i, "--n", &s->n) ||
-            fig_opt_int(argc, argv, &i, "--test", &s->test) ||
-            fig_opt_int(argc, argv, &i, "--dim", &s->dim) ||
-            fig_opt_int(argc, argv, &i, "--seed", &s->seed) ||
-            fig_opt_int(argc, argv, &i, "--elimination", &s->elimination) ||
-            fig_opt_double(argc, argv, &i, "--noise", &s->noise) ||
-            fig_opt_double(argc, argv, &i, "--bandwidth", &s->bandwidth) ||
-            fig_opt_double(argc, argv, &i, "--lambda", &s->lambda) ||
-            fig_opt_double(argc, argv, &i, "--delta", &s->delta))
+        if (fig_setup_opt(argc, argv, &i, &s->c))
             continue;
-        if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
-            s->png = argv[++i];
-        else if (argv[i][0] == '-' || s->outdir)
-            usage();
-        else
-            s->outdir = argv[i];
+        if (fig_opt_int(argc, argv, &i, "--elimination", &s->elimination))
+            continue;
+        usage();
     }
-    if (!s->outdir || s->trials < 1 || s->batch < 1 || s->n < 2 ||
-        s->test < 1 || s->dim < 1)
+    if (!fig_setup_ok(&s->c))
         usage();
 }
 
 static void write_gnuplot(const setup_t *s)
 {
-    FILE *f = fig_open(s->outdir, "fig3.gp");
+    FILE *f = fig_open(s->c.outdir, "fig3.gp");
     char png[4096];
 
-    if (s->png)
-        snprintf(png, sizeof png, "%s", s->png);
+    if (s->c.png)
+        snprintf(png, sizeof png, "%s", s->c.png);
     else
-        snprintf(png, sizeof png, "%s/fig3.png", s->outdir);
+        snprintf(png, sizeof png, "%s/fig3.png", s->c.outdir);
     fprintf(f,
             "# Fig. 3: written by fig3_active_vs_passive; run gnuplot on it.\n"
             "set terminal pngcairo size 900,560 font 'sans,11'\n"
@@ -240,8 +200,8 @@ static void write_gnuplot(const setup_t *s)
             "lc rgb '#d62728' notitle, \\\n"
             "     '' using 1:6 with lines lw 2 lc rgb '#d62728' "
             "title 'active: captcha screens (Algorithm 3)'\n",
-            png, (long long)s->n, (long long)s->batch, (long long)s->trials,
-            s->bandwidth, s->lambda, (long long)s->dim, s->outdir);
+            png, (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
+            s->c.bandwidth, s->c.lambda, (long long)s->c.dim, s->c.outdir);
     fclose(f);
 }
 
@@ -256,30 +216,27 @@ int main(int argc, char **argv)
     FILE *csv;
 
     parse(argc, argv, &s);
-    npoints = s.queries / s.batch + 1;
+    npoints = s.c.queries / s.c.batch + 1;
     for (int o = 0; o < NORACLES; o++) {
         mse[o] = fig_calloc((size_t)npoints, sizeof *mse[o]);
         err[o] = fig_calloc((size_t)npoints, sizeof *err[o]);
     }
-    x_train = fig_calloc((size_t)(2 * s.n), sizeof *x_train);
-    x_test = fig_calloc((size_t)(2 * s.test), sizeof *x_test);
-    y_train = fig_calloc((size_t)s.n, sizeof *y_train);
-    y_test = fig_calloc((size_t)s.test, sizeof *y_test);
+    x_train = fig_calloc((size_t)(2 * s.c.n), sizeof *x_train);
+    x_test = fig_calloc((size_t)(2 * s.c.test), sizeof *x_test);
+    y_train = fig_calloc((size_t)s.c.n, sizeof *y_train);
+    y_test = fig_calloc((size_t)s.c.test, sizeof *y_test);
     trial_mse = fig_calloc((size_t)npoints, sizeof *trial_mse);
     trial_err = fig_calloc((size_t)npoints, sizeof *trial_err);
-    p.bandwidth = s.bandwidth;
-    p.lambda = s.lambda;
-    p.delta = s.delta;
-    p.dim = s.dim;
+    p = fig_setup_params(&s.c);
 
-    for (int64_t t = 0; t < s.trials; t++) {
+    for (int64_t t = 0; t < s.c.trials; t++) {
         fig_rng_t rng;
         fig_model_t m;
 
-        fig_rng_seed(&rng, (uint64_t)s.seed * 1000003u + (uint64_t)t);
-        fig_circles(&rng, s.n, NCLASSES, s.noise, x_train, y_train);
-        fig_circles(&rng, s.test, NCLASSES, s.noise, x_test, y_test);
-        fig_model_init(&m, &p, s.n, s.test, 2, x_train, y_train, x_test,
+        fig_rng_seed(&rng, (uint64_t)s.c.seed * 1000003u + (uint64_t)t);
+        fig_circles(&rng, s.c.n, NCLASSES, s.c.noise, x_train, y_train);
+        fig_circles(&rng, s.c.test, NCLASSES, s.c.noise, x_test, y_test);
+        fig_model_init(&m, &p, s.c.n, s.c.test, 2, x_train, y_train, x_test,
                        y_test, NCLASSES);
         for (int o = 0; o < NORACLES; o++) {
             if (o == RANDOM)
@@ -294,18 +251,18 @@ int main(int argc, char **argv)
             }
         }
         fig_model_free(&m);
-        if ((t + 1) % 10 == 0 || t + 1 == s.trials)
+        if ((t + 1) % 10 == 0 || t + 1 == s.c.trials)
             fprintf(stderr, "fig3: %lld/%lld trials\n", (long long)(t + 1),
-                    (long long)s.trials);
+                    (long long)s.c.trials);
     }
 
-    csv = fig_open(s.outdir, "fig3.csv");
+    csv = fig_open(s.c.outdir, "fig3.csv");
     fprintf(csv, "queries,random_mse,random_mse_std,passive_mse,"
                  "passive_mse_std,captcha_mse,captcha_mse_std,random_error,"
                  "random_error_std,passive_error,passive_error_std,"
                  "captcha_error,captcha_error_std\n");
     for (int64_t b = 0; b < npoints; b++) {
-        fprintf(csv, "%lld", (long long)(b * s.batch));
+        fprintf(csv, "%lld", (long long)(b * s.c.batch));
         for (int o = 0; o < NORACLES; o++)
             fprintf(csv, ",%.6f,%.6f", fig_stat_mean(&mse[o][b]),
                     fig_stat_std(&mse[o][b]));
@@ -319,14 +276,14 @@ int main(int argc, char **argv)
 
     printf("Fig. 3: four circles, N = %lld, %lld held out, batches of %lld, "
            "%lld trials\n",
-           (long long)s.n, (long long)s.test, (long long)s.batch,
-           (long long)s.trials);
+           (long long)s.c.n, (long long)s.c.test, (long long)s.c.batch,
+           (long long)s.c.trials);
     printf("Gaussian kernel h = %g, lambda = %g, delta = %g, k = %lld\n\n",
-           s.bandwidth, s.lambda, s.delta, (long long)s.dim);
+           s.c.bandwidth, s.c.lambda, s.c.delta, (long long)s.c.dim);
     printf("%8s  %-22s  %-22s  %-22s\n", "queries", "random MSE (error)",
            "passive MSE (error)", "captcha MSE (error)");
     for (int64_t b = 0; b < npoints; b++) {
-        int64_t q = b * s.batch;
+        int64_t q = b * s.c.batch;
 
         if (q % 50 != 0 && b != npoints - 1)
             continue;
@@ -359,10 +316,10 @@ int main(int argc, char **argv)
                 b++;
             if (b < npoints)
                 printf("  %-8s %lld\n", oracle_names[o],
-                       (long long)(b * s.batch));
+                       (long long)(b * s.c.batch));
             else
                 printf("  %-8s not within %lld queries\n", oracle_names[o],
-                       (long long)s.queries);
+                       (long long)s.c.queries);
         }
     }
 

@@ -39,9 +39,7 @@ static const char *const curve_names[NCURVES] = {
     "captcha_contrastive"};
 
 typedef struct setup {
-    int64_t trials, queries, batch, n, test, dim, seed;
-    double noise, bandwidth, lambda, delta;
-    const char *outdir, *png;
+    fig_setup_t c;
 } setup_t;
 
 static void measure(fig_model_t *m, const pal_oracle_t *o, unsigned flags,
@@ -73,10 +71,10 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
         opts.sampler = PAL_SAMPLER_PASSIVE;
     } else {
         opts.sampler = PAL_SAMPLER_CAPTCHA;
-        opts.screen_size = s->batch;
+        opts.screen_size = s->c.batch;
         opts.candidates = PAL_CANDIDATES_UNIFORM;
     }
-    fig_check(pal_oracle_create(&o, s->n, &opts, NULL), "pal_oracle_create");
+    fig_check(pal_oracle_create(&o, s->c.n, &opts, NULL), "pal_oracle_create");
     fig_check(pal_oracle_set_labeler(o, fig_truth_labeler, y),
               "pal_oracle_set_labeler");
     for (int64_t b = 0; b < npoints; b++) {
@@ -84,7 +82,7 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
             int rc;
 
             fig_oracle_costs(o, &costs);
-            if (done || costs.answers >= b * s->batch)
+            if (done || costs.answers >= b * s->c.batch)
                 break;
             rc = pal_oracle_step(o, NULL);
             fig_check(rc, "pal_oracle_step");
@@ -116,53 +114,25 @@ static void usage(void)
 
 static void parse(int argc, char **argv, setup_t *s)
 {
-    s->trials = 100;
-    s->queries = 600;
-    s->batch = 10;
-    s->n = 100;
-    s->test = 500;
-    s->dim = NCLASSES;
-    s->seed = 7;
-    s->noise = 0.1;
-    s->bandwidth = 0.5;
-    s->lambda = 3.0;
-    s->delta = 1e-6;
-    s->outdir = NULL;
-    s->png = NULL;
+    fig_setup_defaults(&s->c, 600, 7);
     for (int i = 1; i < argc; i++) {
-        if (fig_opt_int(argc, argv, &i, "--trials", &s->trials) ||
-            fig_opt_int(argc, argv, &i, "--queries", &s->queries) ||
-            fig_opt_int(argc, argv, &i, "--batch", &s->batch) ||
-            fig_opt_int(argc, argv, &i, "--n", &s->n) ||
-            fig_opt_int(argc, argv, &i, "--test", &s->test) ||
-            fig_opt_int(argc, argv, &i, "--dim", &s->dim) ||
-            fig_opt_int(argc, argv, &i, "--seed", &s->seed) ||
-            fig_opt_double(argc, argv, &i, "--noise", &s->noise) ||
-            fig_opt_double(argc, argv, &i, "--bandwidth", &s->bandwidth) ||
-            fig_opt_double(argc, argv, &i, "--lambda", &s->lambda) ||
-            fig_opt_double(argc, argv, &i, "--delta", &s->delta))
+        if (fig_setup_opt(argc, argv, &i, &s->c))
             continue;
-        if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
-            s->png = argv[++i];
-        else if (argv[i][0] == '-' || s->outdir)
-            usage();
-        else
-            s->outdir = argv[i];
+        usage();
     }
-    if (!s->outdir || s->trials < 1 || s->batch < 1 || s->n < 2 ||
-        s->test < 1 || s->dim < 1 || s->queries < 0)
+    if (!fig_setup_ok(&s->c))
         usage();
 }
 
 static void write_gnuplot(const setup_t *s)
 {
-    FILE *f = fig_open(s->outdir, "fig7.gp");
+    FILE *f = fig_open(s->c.outdir, "fig7.gp");
     char png[4096];
 
-    if (s->png)
-        snprintf(png, sizeof png, "%s", s->png);
+    if (s->c.png)
+        snprintf(png, sizeof png, "%s", s->c.png);
     else
-        snprintf(png, sizeof png, "%s/fig7.png", s->outdir);
+        snprintf(png, sizeof png, "%s/fig7.png", s->c.outdir);
     fprintf(f,
             "# Fig. 7: written by fig7_contrastive; run gnuplot on it.\n"
             "set terminal pngcairo size 900,560 font 'sans,11'\n"
@@ -193,8 +163,8 @@ static void write_gnuplot(const setup_t *s)
             "lc rgb '#ff7f0e' notitle, \\\n"
             "     '' using 1:8 with lines lw 2 lc rgb '#ff7f0e' "
             "title 'captcha, contrastive'\n",
-            png, (long long)s->n, (long long)s->batch, (long long)s->trials,
-            s->bandwidth, s->lambda, (long long)s->dim, s->outdir);
+            png, (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
+            s->c.bandwidth, s->c.lambda, (long long)s->c.dim, s->c.outdir);
     fclose(f);
 }
 
@@ -219,7 +189,7 @@ int main(int argc, char **argv)
     FILE *csv;
 
     parse(argc, argv, &s);
-    npoints = s.queries / s.batch + 1;
+    npoints = s.c.queries / s.c.batch + 1;
     for (int c = 0; c < NCURVES; c++) {
         mse[c] = fig_calloc((size_t)npoints, sizeof *mse[c]);
         err[c] = fig_calloc((size_t)npoints, sizeof *err[c]);
@@ -228,23 +198,20 @@ int main(int argc, char **argv)
         tm[g] = fig_calloc((size_t)npoints, sizeof *tm[g]);
         te[g] = fig_calloc((size_t)npoints, sizeof *te[g]);
     }
-    x_train = fig_calloc((size_t)(2 * s.n), sizeof *x_train);
-    x_test = fig_calloc((size_t)(2 * s.test), sizeof *x_test);
-    y_train = fig_calloc((size_t)s.n, sizeof *y_train);
-    y_test = fig_calloc((size_t)s.test, sizeof *y_test);
-    p.bandwidth = s.bandwidth;
-    p.lambda = s.lambda;
-    p.delta = s.delta;
-    p.dim = s.dim;
+    x_train = fig_calloc((size_t)(2 * s.c.n), sizeof *x_train);
+    x_test = fig_calloc((size_t)(2 * s.c.test), sizeof *x_test);
+    y_train = fig_calloc((size_t)s.c.n, sizeof *y_train);
+    y_test = fig_calloc((size_t)s.c.test, sizeof *y_test);
+    p = fig_setup_params(&s.c);
 
-    for (int64_t t = 0; t < s.trials; t++) {
+    for (int64_t t = 0; t < s.c.trials; t++) {
         fig_rng_t rng;
         fig_model_t m;
 
-        fig_rng_seed(&rng, (uint64_t)s.seed * 1000003u + (uint64_t)t);
-        fig_circles(&rng, s.n, NCLASSES, s.noise, x_train, y_train);
-        fig_circles(&rng, s.test, NCLASSES, s.noise, x_test, y_test);
-        fig_model_init(&m, &p, s.n, s.test, 2, x_train, y_train, x_test,
+        fig_rng_seed(&rng, (uint64_t)s.c.seed * 1000003u + (uint64_t)t);
+        fig_circles(&rng, s.c.n, NCLASSES, s.c.noise, x_train, y_train);
+        fig_circles(&rng, s.c.test, NCLASSES, s.c.noise, x_test, y_test);
+        fig_model_init(&m, &p, s.c.n, s.c.test, 2, x_train, y_train, x_test,
                        y_test, NCLASSES);
         for (int o = 0; o < NORACLES; o++) {
             run_oracle(&s, o, fig_rng_next(&rng), &m, y_train, npoints, tm,
@@ -256,12 +223,12 @@ int main(int argc, char **argv)
                 }
         }
         fig_model_free(&m);
-        if ((t + 1) % 10 == 0 || t + 1 == s.trials)
+        if ((t + 1) % 10 == 0 || t + 1 == s.c.trials)
             fprintf(stderr, "fig7: %lld/%lld trials\n", (long long)(t + 1),
-                    (long long)s.trials);
+                    (long long)s.c.trials);
     }
 
-    csv = fig_open(s.outdir, "fig7.csv");
+    csv = fig_open(s.c.outdir, "fig7.csv");
     fprintf(csv, "queries");
     for (int c = 0; c < NCURVES; c++)
         fprintf(csv, ",%s_mse,%s_mse_std", curve_names[c], curve_names[c]);
@@ -270,7 +237,7 @@ int main(int argc, char **argv)
                 curve_names[c]);
     fprintf(csv, "\n");
     for (int64_t b = 0; b < npoints; b++) {
-        fprintf(csv, "%lld", (long long)(b * s.batch));
+        fprintf(csv, "%lld", (long long)(b * s.c.batch));
         for (int c = 0; c < NCURVES; c++)
             fprintf(csv, ",%.6f,%.6f", fig_stat_mean(&mse[c][b]),
                     fig_stat_std(&mse[c][b]));
@@ -284,17 +251,17 @@ int main(int argc, char **argv)
 
     printf("Fig. 7: four circles, N = %lld, %lld held out, batches of %lld, "
            "%lld trials\n",
-           (long long)s.n, (long long)s.test, (long long)s.batch,
-           (long long)s.trials);
+           (long long)s.c.n, (long long)s.c.test, (long long)s.c.batch,
+           (long long)s.c.trials);
     printf("Gaussian kernel h = %g, lambda = %g, delta = %g, k = %lld\n",
-           s.bandwidth, s.lambda, s.delta, (long long)s.dim);
+           s.c.bandwidth, s.c.lambda, s.c.delta, (long long)s.c.dim);
     printf("plain: G in {0, 1}; contr.: also -1 between known-different "
            "components\n\n");
     printf("%8s  %-20s  %-20s  %-20s  %-20s\n", "queries",
            "passive plain", "passive contr.", "captcha plain",
            "captcha contr.");
     for (int64_t b = 0; b < npoints; b++) {
-        int64_t q = b * s.batch;
+        int64_t q = b * s.c.batch;
 
         if (q % 50 != 0 && b != npoints - 1)
             continue;
@@ -323,10 +290,10 @@ int main(int argc, char **argv)
 
             if (b >= 0)
                 printf("  %-20s %lld\n", curve_names[c],
-                       (long long)(b * s.batch));
+                       (long long)(b * s.c.batch));
             else
                 printf("  %-20s not within %lld queries\n", curve_names[c],
-                       (long long)s.queries);
+                       (long long)s.c.queries);
         }
     }
 

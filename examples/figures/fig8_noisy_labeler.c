@@ -50,11 +50,9 @@ enum { KNOWN, ANSWERED, NGRAPHS };
 static const char *const graph_names[NGRAPHS] = {"known", "answered"};
 
 typedef struct setup {
-    int64_t trials, queries, batch, n, test, dim, seed;
-    double noise, bandwidth, lambda, delta;
+    fig_setup_t c;
     double flip[MAXP];
     int nflip;
-    const char *outdir, *png;
 } setup_t;
 
 /* The noisy labeler: the truth, each answer flipped with probability p. */
@@ -176,10 +174,10 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
         opts.sampler = PAL_SAMPLER_PASSIVE;
     } else {
         opts.sampler = PAL_SAMPLER_CAPTCHA;
-        opts.screen_size = s->batch;
+        opts.screen_size = s->c.batch;
         opts.candidates = PAL_CANDIDATES_UNIFORM;
     }
-    fig_check(pal_oracle_create(&o, s->n, &opts, NULL), "pal_oracle_create");
+    fig_check(pal_oracle_create(&o, s->c.n, &opts, NULL), "pal_oracle_create");
     fig_check(pal_oracle_set_labeler(o, noisy_labeler, &nl),
               "pal_oracle_set_labeler");
     for (int64_t b = 0; b < npoints; b++) {
@@ -187,7 +185,7 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
             int rc;
 
             fig_oracle_costs(o, &costs);
-            if (done || costs.answers >= b * s->batch)
+            if (done || costs.answers >= b * s->c.batch)
                 break;
             rc = pal_oracle_step(o, NULL);
             fig_check(rc, "pal_oracle_step");
@@ -195,7 +193,7 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
         }
         if (!final) {
             measure_known(m, o, &r[KNOWN]);
-            measure_answered(m, o, s->n, dense, &r[ANSWERED]);
+            measure_answered(m, o, s->c.n, dense, &r[ANSWERED]);
         }
         final = done;
         for (int g = 0; g < NGRAPHS; g++) {
@@ -212,7 +210,7 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
     fin->conflicts = (double)costs.conflicts;
     fin->classes = which == CAPTCHA ? (double)costs.classes
                                     : (double)stats.components;
-    count_wrong(pal_oracle_store(o), y, s->n, &fin->known, &fin->wrong);
+    count_wrong(pal_oracle_store(o), y, s->c.n, &fin->known, &fin->wrong);
     pal_oracle_destroy(o);
 }
 
@@ -249,44 +247,18 @@ static void parse_flips(const char *arg, setup_t *s)
 
 static void parse(int argc, char **argv, setup_t *s)
 {
-    s->trials = 100;
-    s->queries = 400;
-    s->batch = 10;
-    s->n = 100;
-    s->test = 500;
-    s->dim = NCLASSES;
-    s->seed = 8;
-    s->noise = 0.1;
-    s->bandwidth = 0.5;
-    s->lambda = 3.0;
-    s->delta = 1e-6;
+    fig_setup_defaults(&s->c, 400, 8);
     parse_flips("0,0.05,0.1,0.2", s);
-    s->outdir = NULL;
-    s->png = NULL;
     for (int i = 1; i < argc; i++) {
-        if (fig_opt_int(argc, argv, &i, "--trials", &s->trials) ||
-            fig_opt_int(argc, argv, &i, "--queries", &s->queries) ||
-            fig_opt_int(argc, argv, &i, "--batch", &s->batch) ||
-            fig_opt_int(argc, argv, &i, "--n", &s->n) ||
-            fig_opt_int(argc, argv, &i, "--test", &s->test) ||
-            fig_opt_int(argc, argv, &i, "--dim", &s->dim) ||
-            fig_opt_int(argc, argv, &i, "--seed", &s->seed) ||
-            fig_opt_double(argc, argv, &i, "--noise", &s->noise) ||
-            fig_opt_double(argc, argv, &i, "--bandwidth", &s->bandwidth) ||
-            fig_opt_double(argc, argv, &i, "--lambda", &s->lambda) ||
-            fig_opt_double(argc, argv, &i, "--delta", &s->delta))
+        if (fig_setup_opt(argc, argv, &i, &s->c))
             continue;
-        if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
-            s->png = argv[++i];
-        else if (strcmp(argv[i], "--flips") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--flips") == 0 && i + 1 < argc) {
             parse_flips(argv[++i], s);
-        else if (argv[i][0] == '-' || s->outdir)
-            usage();
-        else
-            s->outdir = argv[i];
+            continue;
+        }
+        usage();
     }
-    if (!s->outdir || s->trials < 1 || s->batch < 1 || s->n < 2 ||
-        s->test < 1 || s->dim < 1 || s->queries < 0)
+    if (!fig_setup_ok(&s->c))
         usage();
 }
 
@@ -306,13 +278,13 @@ static void write_gnuplot(const setup_t *s)
          "passive (random unknown pair): answered pairs only"},
         {"captcha (screens of 10): known graph, deductions included",
          "captcha (screens of 10): answered pairs only"}};
-    FILE *f = fig_open(s->outdir, "fig8.gp");
+    FILE *f = fig_open(s->c.outdir, "fig8.gp");
     char png[4096];
 
-    if (s->png)
-        snprintf(png, sizeof png, "%s", s->png);
+    if (s->c.png)
+        snprintf(png, sizeof png, "%s", s->c.png);
     else
-        snprintf(png, sizeof png, "%s/fig8.png", s->outdir);
+        snprintf(png, sizeof png, "%s/fig8.png", s->c.outdir);
     fprintf(f,
             "# Fig. 8: written by fig8_noisy_labeler; run gnuplot on it.\n"
             "set terminal pngcairo size 1200,900 font 'sans,10'\n"
@@ -327,8 +299,8 @@ static void write_gnuplot(const setup_t *s)
             "set multiplot layout 2,2 title \"Labeler flipping each answer "
             "with probability p: four circles, N = %lld, mean +/- std over "
             "%lld trials, h = %g, lambda = %g, k = %lld\"\n",
-            png, (long long)s->n, (long long)s->trials, s->bandwidth,
-            s->lambda, (long long)s->dim);
+            png, (long long)s->c.n, (long long)s->c.trials, s->c.bandwidth,
+            s->c.lambda, (long long)s->c.dim);
     for (int o = 0; o < NORACLES; o++)
         for (int g = 0; g < NGRAPHS; g++) {
             fprintf(f, "set title '%s'\nplot ", titles[o][g]);
@@ -340,7 +312,7 @@ static void write_gnuplot(const setup_t *s)
                         "filledcurves lc rgb '%s' notitle, \\\n"
                         "     '' using 1:%d with lines lw 2 lc rgb '%s' "
                         "title 'p = %g'",
-                        k ? ", \\\n     " : "", s->outdir, col, col + 1, col,
+                        k ? ", \\\n     " : "", s->c.outdir, col, col + 1, col,
                         col + 1, colours[k], col, colours[k], s->flip[k]);
             }
             fprintf(f, "\n");
@@ -374,7 +346,7 @@ int main(int argc, char **argv)
 
     parse(argc, argv, &s);
     ncurves = NORACLES * NGRAPHS * s.nflip;
-    npoints = s.queries / s.batch + 1;
+    npoints = s.c.queries / s.c.batch + 1;
     memset(fin, 0, sizeof fin);
     for (int c = 0; c < ncurves; c++) {
         mse[c] = fig_calloc((size_t)npoints, sizeof *mse[c]);
@@ -384,24 +356,21 @@ int main(int argc, char **argv)
         tm[g] = fig_calloc((size_t)npoints, sizeof *tm[g]);
         te[g] = fig_calloc((size_t)npoints, sizeof *te[g]);
     }
-    dense = fig_calloc((size_t)(s.n * s.n), sizeof *dense);
-    x_train = fig_calloc((size_t)(2 * s.n), sizeof *x_train);
-    x_test = fig_calloc((size_t)(2 * s.test), sizeof *x_test);
-    y_train = fig_calloc((size_t)s.n, sizeof *y_train);
-    y_test = fig_calloc((size_t)s.test, sizeof *y_test);
-    p.bandwidth = s.bandwidth;
-    p.lambda = s.lambda;
-    p.delta = s.delta;
-    p.dim = s.dim;
+    dense = fig_calloc((size_t)(s.c.n * s.c.n), sizeof *dense);
+    x_train = fig_calloc((size_t)(2 * s.c.n), sizeof *x_train);
+    x_test = fig_calloc((size_t)(2 * s.c.test), sizeof *x_test);
+    y_train = fig_calloc((size_t)s.c.n, sizeof *y_train);
+    y_test = fig_calloc((size_t)s.c.test, sizeof *y_test);
+    p = fig_setup_params(&s.c);
 
-    for (int64_t t = 0; t < s.trials; t++) {
+    for (int64_t t = 0; t < s.c.trials; t++) {
         fig_rng_t rng;
         fig_model_t m;
 
-        fig_rng_seed(&rng, (uint64_t)s.seed * 1000003u + (uint64_t)t);
-        fig_circles(&rng, s.n, NCLASSES, s.noise, x_train, y_train);
-        fig_circles(&rng, s.test, NCLASSES, s.noise, x_test, y_test);
-        fig_model_init(&m, &p, s.n, s.test, 2, x_train, y_train, x_test,
+        fig_rng_seed(&rng, (uint64_t)s.c.seed * 1000003u + (uint64_t)t);
+        fig_circles(&rng, s.c.n, NCLASSES, s.c.noise, x_train, y_train);
+        fig_circles(&rng, s.c.test, NCLASSES, s.c.noise, x_test, y_test);
+        fig_model_init(&m, &p, s.c.n, s.c.test, 2, x_train, y_train, x_test,
                        y_test, NCLASSES);
         for (int o = 0; o < NORACLES; o++) {
             uint64_t oracle_seed = fig_rng_next(&rng);
@@ -430,12 +399,12 @@ int main(int argc, char **argv)
             }
         }
         fig_model_free(&m);
-        if ((t + 1) % 10 == 0 || t + 1 == s.trials)
+        if ((t + 1) % 10 == 0 || t + 1 == s.c.trials)
             fprintf(stderr, "fig8: %lld/%lld trials\n", (long long)(t + 1),
-                    (long long)s.trials);
+                    (long long)s.c.trials);
     }
 
-    csv = fig_open(s.outdir, "fig8.csv");
+    csv = fig_open(s.c.outdir, "fig8.csv");
     fprintf(csv, "queries");
     for (int c = 0; c < ncurves; c++) {
         print_name(csv, &s, c, "mse");
@@ -447,7 +416,7 @@ int main(int argc, char **argv)
     }
     fprintf(csv, "\n");
     for (int64_t b = 0; b < npoints; b++) {
-        fprintf(csv, "%lld", (long long)(b * s.batch));
+        fprintf(csv, "%lld", (long long)(b * s.c.batch));
         for (int c = 0; c < ncurves; c++)
             fprintf(csv, ",%.6f,%.6f", fig_stat_mean(&mse[c][b]),
                     fig_stat_std(&mse[c][b]));
@@ -461,11 +430,11 @@ int main(int argc, char **argv)
 
     printf("Fig. 8: four circles, N = %lld, %lld held out, batches of %lld, "
            "%lld trials\n",
-           (long long)s.n, (long long)s.test, (long long)s.batch,
-           (long long)s.trials);
+           (long long)s.c.n, (long long)s.c.test, (long long)s.c.batch,
+           (long long)s.c.trials);
     printf("Gaussian kernel h = %g, lambda = %g, delta = %g, k = %lld; "
            "each answer flipped with probability p\n",
-           s.bandwidth, s.lambda, s.delta, (long long)s.dim);
+           s.c.bandwidth, s.c.lambda, s.c.delta, (long long)s.c.dim);
     for (int o = 0; o < NORACLES; o++)
         for (int g = 0; g < NGRAPHS; g++) {
             printf("\n%s, %s graph: mean MSE (classification error)\n%8s",
@@ -477,7 +446,7 @@ int main(int argc, char **argv)
                 printf("  p = %-12g", s.flip[k]);
             printf("\n");
             for (int64_t b = 0; b < npoints; b++) {
-                int64_t q = b * s.batch;
+                int64_t q = b * s.c.batch;
 
                 if (q % 100 != 0 && b != npoints - 1)
                     continue;
@@ -506,7 +475,7 @@ int main(int argc, char **argv)
            "store for the passive one;\n known: item pairs whose relation "
            "is known, of %lld; wrong: share of them that\n contradicts the "
            "true labels)\n",
-           (long long)(s.n * (s.n - 1) / 2));
+           (long long)(s.c.n * (s.c.n - 1) / 2));
 
     for (int c = 0; c < ncurves; c++) {
         free(mse[c]);

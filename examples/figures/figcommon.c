@@ -323,3 +323,64 @@ void fig_model_eval(fig_model_t *m, const pal_graph_t *g, fig_result_t *out)
     out->test_mse = pr.test_mse;
     out->test_error = 1.0 - pr.test_accuracy;
 }
+
+/* ---- The experiment every figure shares ---------------------------------- */
+
+void fig_setup_defaults(fig_setup_t *s, int64_t queries, int64_t seed)
+{
+    s->trials = 100;
+    s->queries = queries;
+    s->batch = 10;
+    s->n = 100;
+    s->test = 500;
+    s->dim = 4;
+    s->seed = seed;
+    s->noise = 0.1;
+    s->bandwidth = 0.5;
+    s->lambda = 3.0;
+    s->delta = 1e-6;
+    s->outdir = NULL;
+    s->png = NULL;
+}
+
+int fig_setup_opt(int argc, char **argv, int *i, fig_setup_t *s)
+{
+    if (fig_opt_int(argc, argv, i, "--trials", &s->trials) ||
+        fig_opt_int(argc, argv, i, "--queries", &s->queries) ||
+        fig_opt_int(argc, argv, i, "--batch", &s->batch) ||
+        fig_opt_int(argc, argv, i, "--n", &s->n) ||
+        fig_opt_int(argc, argv, i, "--test", &s->test) ||
+        fig_opt_int(argc, argv, i, "--dim", &s->dim) ||
+        fig_opt_int(argc, argv, i, "--seed", &s->seed) ||
+        fig_opt_double(argc, argv, i, "--noise", &s->noise) ||
+        fig_opt_double(argc, argv, i, "--bandwidth", &s->bandwidth) ||
+        fig_opt_double(argc, argv, i, "--lambda", &s->lambda) ||
+        fig_opt_double(argc, argv, i, "--delta", &s->delta))
+        return 1;
+    if (strcmp(argv[*i], "--png") == 0 && *i + 1 < argc) {
+        s->png = argv[++*i];
+        return 1;
+    }
+    if (argv[*i][0] != '-' && !s->outdir) {
+        s->outdir = argv[*i];
+        return 1;
+    }
+    return 0;
+}
+
+int fig_setup_ok(const fig_setup_t *s)
+{
+    return s->outdir && s->trials >= 1 && s->batch >= 1 && s->n >= 2 &&
+           s->test >= 1 && s->dim >= 1 && s->queries >= 0;
+}
+
+fig_params_t fig_setup_params(const fig_setup_t *s)
+{
+    fig_params_t p;
+
+    p.bandwidth = s->bandwidth;
+    p.lambda = s->lambda;
+    p.delta = s->delta;
+    p.dim = s->dim;
+    return p;
+}

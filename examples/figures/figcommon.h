@@ -103,6 +103,32 @@ void fig_stat_add(fig_stat_t *s, double v);
 double fig_stat_mean(const fig_stat_t *s);
 double fig_stat_std(const fig_stat_t *s);   /* population (1/count) */
 
+/* ---- The experiment every figure shares ----------------------------------
+ *
+ * Trials of oracles asking about n circle points in batches, measured on
+ * test held-out points by the kernel model, and the command-line options
+ * that set them (each program adds its own). */
+typedef struct fig_setup {
+    int64_t trials, queries, batch, n, test, dim, seed;
+    double noise, bandwidth, lambda, delta;
+    const char *outdir, *png;
+} fig_setup_t;
+
+/* The defaults shared by the figures, with the program's own number of
+ * queries and seed. */
+void fig_setup_defaults(fig_setup_t *s, int64_t queries, int64_t seed);
+
+/* Take argv[*i] if it is a shared option (advancing *i past its value)
+ * or the output directory: returns 1 if taken, 0 otherwise. */
+int fig_setup_opt(int argc, char **argv, int *i, fig_setup_t *s);
+
+/* 1 when the options make an experiment (an output directory, at least
+ * one trial, batch, held-out point and dimension, n >= 2, queries >= 0). */
+int fig_setup_ok(const fig_setup_t *s);
+
+/* The kernel model's parameters of a setup. */
+fig_params_t fig_setup_params(const fig_setup_t *s);
+
 /* ---- Utilities ------------------------------------------------------------ */
 
 void fig_check(int rc, const char *what);   /* exit with a message */
