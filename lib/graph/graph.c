@@ -879,6 +879,15 @@ int pal_graph_diagonal(const pal_graph_t *g, double *out)
     return copy_vector(g, g ? g->diag : NULL, out);
 }
 
+double pal__graph_entry(const pal_graph_t *g, int64_t i, int64_t j)
+{
+    double v = 0.0;
+
+    for (int64_t t = 0; t < g->nterms; t++)
+        v += g->terms[t].w * pal__term_entry(&g->terms[t], i, j);
+    return v;
+}
+
 int pal_graph_to_dense(const pal_graph_t *g, pal_dtype_t dtype, void *out,
                        int64_t ld)
 {
@@ -891,10 +900,8 @@ int pal_graph_to_dense(const pal_graph_t *g, pal_dtype_t dtype, void *out,
         return rc;
     for (int64_t i = 0; i < g->n; i++) {
         for (int64_t j = 0; j < g->n; j++) {
-            double v = 0.0;
+            double v = pal__graph_entry(g, i, j);
 
-            for (int64_t t = 0; t < g->nterms; t++)
-                v += g->terms[t].w * pal__term_entry(&g->terms[t], i, j);
             if (dtype == PAL_F32)
                 ((float *)out)[i * ld + j] = (float)v;
             else

@@ -74,6 +74,9 @@ struct pal_graph {
 /* Entry (i, j) of a term, without its weight. O(log) at worst. */
 double pal__term_entry(const pal__term_t *t, int64_t i, int64_t j);
 
+/* G_ij: the terms' entries, weighted and summed in order. O(terms). */
+double pal__graph_entry(const pal_graph_t *g, int64_t i, int64_t j);
+
 /* <T_a, T_b>_F of two terms of an n-item graph, without weights. May need
  * scratch memory: returns PAL_OK or PAL_E_NOMEM. */
 int pal__term_frob(const pal_allocator_t *alloc, int64_t n,

@@ -258,16 +258,6 @@ static void classes(const pal_graph_t *g, int64_t c, cls_ws_t *w)
         w->f[a] = sqrt(w->sz[a]);
 }
 
-/* G_ij summed over the terms, from the terms' own definitions. */
-static double entry(const pal_graph_t *g, int64_t i, int64_t j)
-{
-    double v = 0.0;
-
-    for (int64_t t = 0; t < g->nterms; t++)
-        v += g->terms[t].w * pal__term_entry(&g->terms[t], i, j);
-    return v;
-}
-
 /* Descending values, then ascending classes: a total order, so the
  * result does not depend on qsort's algorithm. */
 static int cmp_ranked(const void *pa, const void *pb)
@@ -344,7 +334,8 @@ static int embed_classes(pal_ctx_t *ctx, embed_t *e)
     for (int64_t a = 0; a < c; a++) {
         for (int64_t b = 0; b <= a; b++) {
             const int64_t i = w.rep[a], j = w.rep[b];
-            double v = 0.5 * entry(e->g, i, j) + 0.5 * entry(e->g, j, i);
+            double v = 0.5 * pal__graph_entry(e->g, i, j) +
+                       0.5 * pal__graph_entry(e->g, j, i);
 
             /* Exact on the diagonal, so that label graphs give their
              * class sizes exactly. */
