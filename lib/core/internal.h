@@ -53,6 +53,11 @@ int pal__check_matrix(pal_dtype_t dtype, int64_t n, int64_t k,
                       const void *p, int64_t ld);
 
 /* True when p is not aligned for objects of type T (NULL is aligned). */
+/* Loops over fewer entries than this stay on one thread: a parallel
+ * region costs a few microseconds, and far more when another process
+ * holds a core and a thread of the team has to wait for it. */
+#define PAL__PAR_MIN 262144
+
 #define PAL__MISALIGNED(p, T) (((uintptr_t)(const void *)(p)) % _Alignof(T) != 0)
 
 /* Bytes spanned by an n x k matrix with stride ld (last row only k). */

@@ -188,7 +188,7 @@ static void mul_csr(int64_t n, const pal__term_t *t, double w, int trans,
     (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) \
-    if (nnz * k >= 262144)
+    if (nnz * k >= PAL__PAR_MIN)
 #endif
     for (int64_t i = 0; i < n; i++)
         if (ptr[i] < ptr[i + 1])
@@ -518,7 +518,7 @@ void pal__block_sums(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
 
     memset(s, 0, (size_t)t->nc * (size_t)k * sizeof *s);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= 262144)
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
     for (int64_t c0 = 0; c0 < k; c0 += cols) {
         const int64_t w = k - c0 < cols ? k - c0 : cols;
@@ -563,7 +563,7 @@ void pal__block_scatter(const pal__term_t *t, int64_t n, pal_dtype_t dtype,
     const size_t elem = pal_dtype_size(dtype);
 
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= 262144)
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
     for (int64_t i = 0; i < n; i++) {
         int32_t c = t->y ? t->y[i] : 0;

@@ -35,8 +35,6 @@
 #define TILE ((int64_t)16)
 #define AHEAD ((int64_t)4)
 
-/* Products under this many entries of G stay on one thread. */
-#define PANEL_PAR_MIN 262144
 
 static size_t block_bytes(const pal__panel_t *pl, size_t elem)
 {
@@ -353,7 +351,7 @@ void pal__graph_dense_panels(const pal_graph_t *g, int mode,
     (void)bb; /* unused when built without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(pl->nt) schedule(dynamic, 1) \
-    if (pl->nt > 1 && n * n >= PANEL_PAR_MIN)
+    if (pl->nt > 1 && n * n >= PAL__PAR_MIN)
 #endif
     for (int64_t p = 0; p < np; p++) {
 #ifdef _OPENMP

@@ -217,9 +217,10 @@ static int simclr(pal_ctx_t *ctx, const pal_graph_t *g, pal__zarg_t *a,
     {
         size_t nn, limit = pal__ctx_limit(ctx);
         pal__zarg_t pa = *a;
+        char planned; /* stands for dZ in the plan; never written */
 
         if (!pa.dz) {
-            pa.dz = (void *)(uintptr_t)a->z;
+            pa.dz = &planned;
             pa.lddz = a->k;
         }
         find_fold(g, a->dtype, true, &fold, &rest, &rest_sym);

@@ -8,9 +8,6 @@
 #define TV_CAT(a, b) TV_CAT_(a, b)
 #define TV_FN(name) TV_CAT(name, PAL_SFX)
 
-#ifndef TV__PAR_MIN
-#define TV__PAR_MIN 262144 /* entries below which a loop stays serial */
-#endif
 
 /* sum_ij (x_ij - y_ij)^2, from the differences (no cancellation). */
 static double TV_FN(tv_diff2_)(int64_t n, int64_t k, const PAL_T *x,
@@ -53,7 +50,7 @@ static void TV_FN(tv_emit_)(int nt, int64_t n, int64_t k, PAL_T *g,
 {
     (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (n * k >= TV__PAR_MIN)
+#pragma omp parallel for num_threads(nt) if (n * k >= PAL__PAR_MIN)
 #endif
     for (int64_t i = 0; i < n; i++) {
         const double f = s ? s[i] : b;
@@ -85,7 +82,7 @@ static void TV_FN(tv_ntx_rows_)(int nt, PAL_T *p, int64_t rows, int64_t cols,
 {
     (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (rows * cols >= TV__PAR_MIN)
+#pragma omp parallel for num_threads(nt) if (rows * cols >= PAL__PAR_MIN)
 #endif
     for (int64_t r = 0; r < rows; r++) {
         const int64_t a = a0 + r;
@@ -131,7 +128,7 @@ static void TV_FN(tv_spec_rows_)(int nt, PAL_T *p, int64_t rows, int64_t cols,
 {
     (void)nt; /* unused when built without OpenMP */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (rows * cols >= TV__PAR_MIN)
+#pragma omp parallel for num_threads(nt) if (rows * cols >= PAL__PAR_MIN)
 #endif
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = a0 + r;

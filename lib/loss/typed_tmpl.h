@@ -16,8 +16,7 @@
  * region costs a few microseconds, and far more when another process
  * holds a core and a thread of the team has to wait for it.
  */
-#ifndef PAL__PAR_MIN
-#define PAL__PAR_MIN 262144
+#ifndef PAL__COLS
 #define PAL__COLS 16   /* columns per parallel block */
 #define PAL__RANGES 64 /* row ranges of mat_dot */
 #endif
