@@ -829,10 +829,12 @@ PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
  * known class first. Copied. Not recorded in a journal: a question
  * drawn while priors are set is marked in its record as a guided one
  * and replays as recorded, so a journal replays without its priors.
- * Known limit: where the original drew such a question's candidates at
- * random (captcha ties), the replay does not draw them, and a later
- * question may then differ from the record: the journal is refused
- * (PAL_E_FORMAT), its answers untouched on disk.
+ * Known limit: where drawing such a question used the random generator
+ * (captcha ties, the item sampler's item order; journals in which priors
+ * were set and later cleared hit it nearly always), the replay does not
+ * consume the same draws, a later question may then differ from the
+ * record, and the journal is refused (PAL_E_FORMAT), its answers
+ * untouched on disk.
  * @param priors  k finite values > 0 (any scale).
  * @return PAL_OK; PAL_E_NULL (o, or priors with k > 0); PAL_E_SIZE
  *         (k < 0); PAL_E_SHAPE (k larger than the classes discovered);
