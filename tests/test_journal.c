@@ -2393,6 +2393,63 @@ START_TEST(stops_replay)
 }
 END_TEST
 
+/* ---- Closing from a callback ---------------------------------------------- */
+
+typedef struct closer {
+    pal_oracle_t *o;
+    int rc;
+} closer_t;
+
+static int closing_labeler(void *user, int64_t anchor, int64_t m,
+                           const int64_t *cand, pal_answer_t *ans)
+{
+    closer_t *c = user;
+
+    c->rc = pal_oracle_journal_close(c->o);
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = (anchor + cand[k]) % 2 ? PAL_ANSWER_DIFFERENT
+                                        : PAL_ANSWER_SAME;
+    return 0;
+}
+
+/* The labeler cannot close the journal under the screen it answers: the
+ * screen reaches the file, which then holds every answer in memory. */
+START_TEST(journal_close_refused_in_callback)
+{
+    tdir_t d;
+    char buf[256];
+    const char *path;
+    pal_oracle_opts_t op;
+    pal_oracle_t *o, *r;
+    closer_t c = {NULL, PAL_OK};
+    pal_oracle_costs_t co = {.size = sizeof co}, cr = {.size = sizeof cr};
+
+    tdir_make(&d);
+    path = tfile(&d, "close", buf);
+    pal_oracle_opts_init(&op);
+    op.screen_size = 4;
+    ck_status(pal_oracle_create(&o, 12, &op, NULL), PAL_OK);
+    c.o = o;
+    ck_status(pal_oracle_set_labeler(o, closing_labeler, &c), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_status(c.rc, PAL_E_STATE);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_close(o), PAL_OK);
+    ck_status(pal_oracle_costs(o, &co), PAL_OK);
+
+    ck_status(pal_oracle_create(&r, 12, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_open(r, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_costs(r, &cr), PAL_OK);
+    ck_assert_int_eq(cr.answers, co.answers);
+    ck_assert_int_eq(cr.screens, co.screens);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(r);
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
 Suite *suite_journal(void);
 Suite *suite_journal(void)
 {
@@ -2416,6 +2473,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, oracle_allocation_failures);
     tcase_add_test(tc, writers_killed_at_random);
     tcase_add_test(tc, guided_oracles_replay);
+    tcase_add_test(tc, journal_close_refused_in_callback);
     tcase_add_test(tc, custom_oracle_replays);
     tcase_add_test(tc, stops_replay);
     suite_add_tcase(s, tc);

@@ -864,7 +864,9 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
 PAL_API int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
                                     unsigned flags, pal_journal_info_t *info);
 
-/** Close the oracle's journal, if one is open. Codes as for the store. */
+/** Close the oracle's journal, if one is open. Codes as for the store,
+ * and PAL_E_STATE (called from the labeler or a custom sampler: the
+ * screen under way must reach the journal; nothing changes). */
 PAL_API int pal_oracle_journal_close(pal_oracle_t *o);
 
 #ifdef __cplusplus

@@ -335,6 +335,9 @@ int pal_oracle_journal_close(pal_oracle_t *o)
 
     if (!o)
         return PAL_E_NULL;
+    /* A screen being answered must reach the file it was opened with. */
+    if (o->asking)
+        return PAL_E_STATE;
     rc = pal__jn_close(o->jn, true);
     o->jn = NULL;
     return rc;
