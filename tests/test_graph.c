@@ -788,6 +788,80 @@ START_TEST(labels_memory_is_linear)
 }
 END_TEST
 
+/* Entries whose squares overflow, under a weight that brings them back:
+ * ||G||_F^2 is that of the weighted graph, for every kind of term, and
+ * VIC^2 on it equals VIC^2 on the same graph written with plain ones. */
+START_TEST(frobenius_of_huge_entries_under_tiny_weight)
+{
+    enum { N = 6 };
+    const double big = 1e160, tiny = 1e-160;
+    static double a[N * N], vals[N], d[N], ones[N * N];
+    static int64_t rowptr[N + 1];
+    static int32_t colidx[N], y[N] = {0, 1, 0, 2, 1, 0}, ba[1] = {0},
+                               bb[1] = {1};
+    double bw[1] = {big}, frob, want, v1, v2, z[N * 2];
+    pal_graph_t *g;
+    pal_ctx_t *ctx;
+
+    for (int i = 0; i < N * N; i++) {
+        a[i] = big;
+        ones[i] = 1.0;
+    }
+    for (int i = 0; i < N; i++) {
+        rowptr[i + 1] = i + 1;
+        colidx[i] = (i + 1) % N;
+        vals[i] = -big;
+        d[i] = big;
+        z[2 * i] = 0.1 * i;
+        z[2 * i + 1] = 1.0 / (i + 2);
+    }
+    /* Dense: every entry 1 after weighting. */
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(g, tiny, PAL_F64, a, N, 0), PAL_OK);
+    ck_status(pal_graph_frobenius2(g, &frob), PAL_OK);
+    want = (double)(N * N) * (big * tiny) * (big * tiny);
+    ck_assert_msg(fabs(frob - want) <= 1e-12 * want, "dense %.17g vs %.17g",
+                  frob, want);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    ck_status(pal_loss_vic2(ctx, g, PAL_F64, N, 2, z, 2, NULL, &v1), PAL_OK);
+    pal_graph_destroy(g);
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_dense(g, big * tiny, PAL_F64, ones, N, 0),
+              PAL_OK);
+    ck_status(pal_loss_vic2(ctx, g, PAL_F64, N, 2, z, 2, NULL, &v2), PAL_OK);
+    ck_assert_msg(fabs(v1 - v2) <= 1e-12 * fabs(v2), "vic2 %.17g vs %.17g",
+                  v1, v2);
+    pal_graph_destroy(g);
+    pal_ctx_destroy(ctx);
+
+    /* CSR, diagonal and block terms alone. */
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_csr(g, tiny, PAL_F64, N, rowptr, colidx, vals, 0),
+              PAL_OK);
+    ck_status(pal_graph_frobenius2(g, &frob), PAL_OK);
+    want = (double)N * (big * tiny) * (big * tiny);
+    ck_assert_msg(fabs(frob - want) <= 1e-12 * want, "csr %.17g vs %.17g",
+                  frob, want);
+    pal_graph_destroy(g);
+
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_diagonal(g, tiny, d), PAL_OK);
+    ck_status(pal_graph_frobenius2(g, &frob), PAL_OK);
+    ck_assert_msg(fabs(frob - want) <= 1e-12 * want, "diag %.17g vs %.17g",
+                  frob, want);
+    pal_graph_destroy(g);
+
+    /* One class pair (0, 1): 3 x 2 entries. */
+    ck_status(pal_graph_create(&g, N, NULL), PAL_OK);
+    ck_status(pal_graph_add_blocks(g, tiny, y, 1, ba, bb, bw), PAL_OK);
+    ck_status(pal_graph_frobenius2(g, &frob), PAL_OK);
+    want = 6.0 * (big * tiny) * (big * tiny);
+    ck_assert_msg(fabs(frob - want) <= 1e-12 * want, "blocks %.17g vs %.17g",
+                  frob, want);
+    pal_graph_destroy(g);
+}
+END_TEST
+
 /* Everything a failed addition must leave as it was. */
 typedef struct snapshot {
     int64_t terms;
@@ -886,6 +960,7 @@ Suite *suite_graph(void)
     tcase_add_test(tc, empty_flag);
     tcase_add_test(tc, builders_against_expansion);
     tcase_add_test(tc, labels_memory_is_linear);
+    tcase_add_test(tc, frobenius_of_huge_entries_under_tiny_weight);
     tcase_add_test(tc, csr_validation);
     suite_add_tcase(s, tc);
     return s;

@@ -564,6 +564,34 @@ START_TEST(gaussian_kernel_by_hand)
         }
     for (int64_t i = 0; i < n; i++)
         ck_assert(k64[i * 31 + i] == 1.0);
+
+    /* Points and bandwidth scaled by 2^+-1000 give the same kernel, bit
+     * for bit: squared distances never overflow or underflow. */
+    for (int sgn = -1; sgn <= 1; sgn += 2) {
+        double xs[30 * 4], ks[30 * 31];
+
+        for (int64_t i = 0; i < n * 4; i++)
+            xs[i] = ldexp(x[i], sgn * 1000);
+        ck_status(pal_kernel_gaussian(ctx, PAL_F64, n, d, xs, 4,
+                                      ldexp(0.8, sgn * 1000), ks, 31),
+                  PAL_OK);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++)
+                ck_assert_msg(ks[i * 31 + j] == k64[i * 31 + j],
+                              "scale 2^%d: entry %lld,%lld %.17g vs %.17g",
+                              sgn * 1000, (long long)i, (long long)j,
+                              ks[i * 31 + j], k64[i * 31 + j]);
+    }
+    /* Two points near +-DBL_MAX, bandwidth 1e308: a finite kernel. */
+    {
+        const double xe[2] = {0.9 * DBL_MAX, -0.9 * DBL_MAX}, h = 1e308;
+        double ke[4], t = 0.9 * DBL_MAX / h * 2.0;
+
+        ck_status(pal_kernel_gaussian(ctx, PAL_F64, 2, 1, xe, 1, h, ke, 2),
+                  PAL_OK);
+        ck_close(ke[1], exp(-0.5 * t * t), 0.0, 1e-12, "kernel near DBL_MAX");
+        ck_assert(ke[1] == ke[2] && ke[0] == 1.0 && ke[3] == 1.0);
+    }
     pal_ctx_destroy(ctx);
 }
 END_TEST

@@ -130,7 +130,10 @@ PAL_API int pal_spectral_embed(pal_ctx_t *ctx, const pal_graph_t *g,
  *
  * Squared distances come from the Gram matrix of the column-centred
  * points in float64 (BLIS), clipped at 0, so that a common offset of
- * the points costs no precision.
+ * the points costs no precision. Points and bandwidth are first scaled
+ * by the power of two that brings the largest coordinate near 1, so
+ * any finite points give finite entries, and scaling both by a power of
+ * two changes no bit of the result.
  *
  * @param ctx        workspace and thread count; one thread at a time.
  * @param dtype      type of x and k_out.

@@ -8,6 +8,8 @@
  * graph as it was. The second phase commits the measurements and cannot
  * fail.
  */
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "graph_internal.h"
@@ -99,6 +101,22 @@ static void pending_abort(pal_graph_t *g, pending_t *p)
     pal__free(&g->alloc, p->cross);
 }
 
+/* w^2 <T, T>: when the entries' squares overflow but the weighted ones
+ * need not (entries 1e160 under weight 1e-160), the sum is taken again
+ * with the entries scaled by a power of two near their largest, which
+ * the weight then undoes exactly. */
+static double self_weighted(int64_t n, const pal__term_t *t)
+{
+    double amax = fmax(fabs(t->lo), fabs(t->hi)), s;
+    int e;
+
+    if (t->self <= DBL_MAX || !(amax <= DBL_MAX))
+        return t->w * (t->w * t->self);
+    (void)frexp(amax, &e);
+    s = ldexp(1.0, -e);
+    return (t->w / s) * ((t->w / s) * pal__term_self_scaled(n, t, s));
+}
+
 /* Compute the Frobenius products with the existing terms, then commit. */
 static int pending_commit(pal_graph_t *g, pending_t *p)
 {
@@ -124,7 +142,7 @@ static int pending_commit(pal_graph_t *g, pending_t *p)
 
     /* The products of weights go last: a large weight on a zero term
      * (or on orthogonal terms) adds zero, not infinity times zero. */
-    frob2 = g->frob2 + w * (w * p->t.self);
+    frob2 = g->frob2 + self_weighted(g->n, &p->t);
     for (int64_t b = 0; b < g->nterms; b++)
         frob2 += 2.0 * (w * (g->terms[b].w * p->cross[b]));
     /* Cancelling terms can leave a tiny negative residue; a NaN from

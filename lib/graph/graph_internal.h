@@ -82,6 +82,10 @@ double pal__graph_entry(const pal_graph_t *g, int64_t i, int64_t j);
 int pal__term_frob(const pal_allocator_t *alloc, int64_t n,
                    const pal__term_t *ta, const pal__term_t *tb, double *out);
 
+/* sum of (s T_ij)^2 over the term's entries, without the weight: its own
+ * Frobenius product rescaled, for entries whose squares overflow. */
+double pal__term_self_scaled(int64_t n, const pal__term_t *t, double s);
+
 /* Release what a term owns. */
 void pal__term_free(const pal_allocator_t *alloc, pal__term_t *t);
 

@@ -362,6 +362,53 @@ static double frob_diag_diag(int64_t n, const pal__term_t *a,
     return acc;
 }
 
+/* sum (s T_ij)^2 over the stored entries: the term's own product with
+ * its entries scaled by s, for terms whose plain sum of squares
+ * overflows. Block terms count each class pair's entries. */
+double pal__term_self_scaled(int64_t n, const pal__term_t *t, double s)
+{
+    double acc = 0.0;
+
+    switch (t->kind) {
+    case PAL__DENSE:
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++) {
+                double v = s * pal__get(t->dtype, t->a, i * t->lda + j);
+
+                acc += v * v;
+            }
+        break;
+    case PAL__CSR:
+        for (int64_t q = 0; q < t->nnz; q++) {
+            double v = s * (t->vals ? pal__get(t->dtype, t->vals, q) : 1.0);
+
+            acc += v * v;
+        }
+        break;
+    case PAL__BLOCK:
+        for (int32_t a = 0; a < t->nc; a++) {
+            int64_t e0 = t->wid ? 0 : t->W.ptr[a];
+            int64_t e1 = t->wid ? 1 : t->W.ptr[a + 1];
+
+            for (int64_t e = e0; e < e1; e++) {
+                int32_t b = t->wid ? a : t->W.idx[e];
+                double v = s * (t->wid ? 1.0 : t->W.val[e]);
+
+                acc += v * v * (double)t->count[a] * (double)t->count[b];
+            }
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) {
+            double v = s * pal__diag_at(t, i);
+
+            acc += v * v;
+        }
+        break;
+    }
+    return acc;
+}
+
 int pal__term_frob(const pal_allocator_t *alloc, int64_t n,
                    const pal__term_t *ta, const pal__term_t *tb, double *out)
 {

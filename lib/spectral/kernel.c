@@ -7,6 +7,8 @@
  * blocks of rows of its lower triangle; each entry is formed once and
  * written to both triangles, so K is exactly symmetric.
  */
+#include <math.h>
+
 #include "spectral_internal.h"
 
 enum { KBLOCK = 256 };  /* rows of the Gram matrix formed at a time */
@@ -33,7 +35,7 @@ int pal_kernel_gaussian(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
     pal__ws_t ws = {NULL, 0};
     kern_ws_t w;
     size_t nd;
-    double g;
+    double g, amax = 0.0, scale = 1.0;
     int rc;
 
     if (!ctx)
@@ -53,16 +55,32 @@ int pal_kernel_gaussian(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
         return rc;
     kern_layout(n, d, &ws, &w);
 
+    /* Scale by a power of two that brings the largest coordinate into
+     * [0.5, 1): exact, and squared distances cannot overflow however
+     * large the points; the bandwidth takes the same scale. */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < d; c++)
+            amax = fmax(amax, fabs(pal__sp_get(
+                                  dtype, x, (size_t)i * (size_t)ldx + (size_t)c)));
+    if (amax > 0.0) {
+        int e;
+
+        (void)frexp(amax, &e);
+        scale = ldexp(1.0, -e);
+    }
+
     /* Centre the columns: distances do not change, cancellation does. */
     for (int64_t c = 0; c < d; c++) {
         double mean = 0.0;
 
         for (int64_t i = 0; i < n; i++)
-            mean += pal__sp_get(dtype, x, (size_t)i * (size_t)ldx + (size_t)c);
+            mean += scale * pal__sp_get(dtype, x,
+                                        (size_t)i * (size_t)ldx + (size_t)c);
         mean /= (double)n;
         for (int64_t i = 0; i < n; i++)
             w.xc[i * d + c] =
-                pal__sp_get(dtype, x, (size_t)i * (size_t)ldx + (size_t)c) -
+                scale * pal__sp_get(dtype, x,
+                                    (size_t)i * (size_t)ldx + (size_t)c) -
                 mean;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -73,7 +91,9 @@ int pal_kernel_gaussian(pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
         w.sq[i] = s;
     }
 
-    g = 0.5 / (bandwidth * bandwidth);
+    /* A scaled bandwidth that underflows makes g infinite: every
+     * off-diagonal entry of distinct points is then exp(-inf) = 0. */
+    g = 0.5 / ((bandwidth * scale) * (bandwidth * scale));
     for (int64_t i0 = 0; i0 < n; i0 += KBLOCK) {
         const int64_t i1 = n - i0 < KBLOCK ? n : i0 + KBLOCK;
 
