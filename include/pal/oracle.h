@@ -546,7 +546,10 @@ PAL_API void pal_oracle_destroy(pal_oracle_t *o);
 
 /**
  * Set the labeler used by pal_oracle_step (NULL removes it).
- * @return PAL_OK, PAL_E_NULL (o).
+ * @return PAL_OK, PAL_E_NULL (o), PAL_E_STATE (called from a callback
+ *         of o, the labeler or a custom sampler, as pal_oracle_set_sampler;
+ *         new after 0.1.0: the labeler then stays as it was).
+ * Cost O(1).
  */
 PAL_API int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn,
                                    void *user);
@@ -570,7 +573,11 @@ PAL_API int pal_oracle_set_sampler(pal_oracle_t *o, pal_sampler_fn fn,
  * with the oracle's allocator: as pal_store_graph (flags, codes and
  * cost). The caller owns *out. For the full-batch losses of loss.h.
  * The NN sampler's pseudo-positives are not in it (they are not known).
- * Const on o. New after 0.1.0.
+ * @return PAL_OK, PAL_E_NULL (o or out), PAL_E_RANGE (unknown flag),
+ *         PAL_E_NOMEM; on failure *out is untouched.
+ * Cost O(n + known pairs) time and memory, as pal_store_graph.
+ * Thread safety: const on o: it may run concurrently with other const
+ * queries of o, never with a call that changes o. New after 0.1.0.
  */
 PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
                              pal_graph_t **out);

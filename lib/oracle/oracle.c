@@ -216,6 +216,8 @@ int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn, void *user)
 {
     if (!o)
         return PAL_E_NULL;
+    if (o->asking)
+        return PAL_E_STATE;
     o->labeler = fn;
     o->user = user;
     return PAL_OK;
