@@ -29,6 +29,7 @@ typedef struct world {
     double z[N * K], dz[N * K], y[N * K], loss;
     double z2[N * K], pri[2];
     bool peek;              /* snapshots include the next question */
+    int64_t votes;          /* the world oracle's votes option */
     double dense[N * N], diag[N];
     int64_t rowptr[N + 1], source[N];
     int32_t colidx[N], labels[N], ea[2], eb[2];
@@ -280,6 +281,7 @@ static void world_init(world_t *w, pal_sampler_t sampler)
     op.seed = test_seed();
     op.reg_mode = sampler == PAL_SAMPLER_SSL ? PAL_REG_RANDOM : PAL_REG_SAME;
     op.reg_pairs = 3;
+    op.votes = w->votes > 0 ? w->votes : 1;
     ck_status(pal_oracle_create(&w->o, N, &op, &w->a), PAL_OK);
     ck_status(pal_oracle_set_labeler(w->o, truth, w->labels), PAL_OK);
     if (sampler == PAL_SAMPLER_NN)
@@ -318,7 +320,7 @@ enum {
     C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
-    C_BALANCED_PASSIVE,
+    C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER,
     N_CALLS
 };
 
@@ -345,12 +347,24 @@ static const char *const call_name[N_CALLS] = {
     "pal_spectral_embed", "pal_spectral_embed (labels)",
     "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe",
     "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph",
-    "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)"};
+    "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)",
+    "pal_flip_create", "pal_oracle_answer (votes)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
 static void prepare(world_t *w, int call)
 {
+    if (call == C_VOTE_ANSWER) {
+        /* The first round of a vote: the next answer decides it. */
+        int64_t anchor, m;
+        const int64_t *cand;
+        pal_answer_t ans[8];
+
+        ck_status(pal_oracle_next(w->o, &anchor, &m, &cand), PAL_OK);
+        truth(w->labels, anchor, m, cand, ans);
+        ck_status(pal_oracle_answer(w->o, ans, NULL), PAL_OK);
+        return;
+    }
     if (call == C_BATCH_ADD || call == C_NN_STEP || call == C_CUSTOM_STEP) {
         /* Fill the batch's first block (64 pairs): the next addition
          * must grow it. */
@@ -538,6 +552,24 @@ static int run(world_t *w, int call)
     case C_BALANCED_PASSIVE:
         return pal_oracle_balanced_subset(w->o, 2, N, w->sub_items,
                                           w->sub_labels, &w->sub_count);
+    case C_FLIP: {
+        pal_flip_t *f = NULL;
+
+        rc = pal_flip_create(&f, truth, w->labels, 0.25, 3, &w->a);
+        pal_flip_destroy(f);
+        return rc;
+    }
+    case C_VOTE_ANSWER: {
+        int64_t anchor, m;
+        const int64_t *cand;
+        pal_answer_t ans[8];
+
+        rc = pal_oracle_next(w->o, &anchor, &m, &cand);
+        if (rc != PAL_OK)
+            return rc;
+        truth(w->labels, anchor, m, cand, ans);
+        return pal_oracle_answer(w->o, ans, w->b);
+    }
     case C_SET_EMBEDDING:
         return pal_oracle_set_embedding(w->o, PAL_F64, N, K - 1, w->z2, K);
     case C_SET_SCORES:
@@ -636,6 +668,7 @@ START_TEST(every_call_survives_allocation_failures)
 
     for (int call = 0; call < N_CALLS; call++) {
         /* The reference: the call with no failure. */
+        w->votes = call == C_VOTE_ANSWER ? 3 : 1;
         world_init(w, sampler_for(call));
         prepare(w, call);
         ck_status(run(w, call), PAL_OK);

@@ -442,6 +442,17 @@ typedef enum pal_reg_mode {
                             fixed disjoint random halves of the items */
 } pal_reg_mode_t;
 
+/** Which answers a vote (the votes option) re-asks. New after 0.1.0. */
+typedef enum pal_vote_on {
+    /* Every candidate's answer, until it has a majority. The default. */
+    PAL_VOTE_ALL = 0,
+    /* Only the candidates first answered "same": a false "same" merges
+     * two classes for good, while a false "different" costs at most some
+     * answers later (with elimination, the item goes on to the next
+     * class). A first "different" stands. */
+    PAL_VOTE_SAME = 1
+} pal_vote_on_t;
+
 typedef struct pal_oracle_opts {
     size_t size;           /* sizeof(pal_oracle_opts_t), set by init */
     pal_sampler_t sampler; /* default PAL_SAMPLER_CAPTCHA */
@@ -499,6 +510,24 @@ typedef struct pal_oracle_opts {
     int64_t stall_screens; /* captcha and item: stop (PAL_STOP_NO_NEW_CLASS)
                               once this many screens in a row have found
                               no new class; >= 0, 0 (default) never. */
+    /* Noisy labelers (new after 0.1.0): repeated answers, decided by
+     * majority. With votes = 1 (the default) each pair is asked once and
+     * its answer kept as given; an answer that contradicts the store is
+     * ignored and counted in costs.conflicts (the first answer stands).
+     * With votes = v > 1, a candidate whose answers are still disputed is
+     * shown again, with the same anchor, in a screen of its own right
+     * after (the disputed pairs are re-asked), until one answer has more
+     * than v / 2 of the votes, or v answers were given: so v = 3 asks
+     * each pair twice and a third time only when the two disagree. An
+     * unsure answer ends the vote of its candidate (it is not re-offered
+     * in a loop): the answer leading then stands, or none if tied. Only
+     * the verdict reaches the store, once every candidate of the
+     * question has one; every answer counts in costs and the budget
+     * (which reserves v times a screen's cost). Samplers passive,
+     * captcha, item and custom; SSL and NN ask nobody. */
+    int64_t votes;         /* 1 <= votes <= 15. Default 1. */
+    int vote_on;           /* which candidates are put to a vote: a
+                              pal_vote_on_t. Default PAL_VOTE_ALL. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -597,6 +626,14 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a journal
  *         is open and the step's record could not be written). On error
  *         the oracle, its store and the batch are unchanged.
+ * Votes (the votes option, new after 0.1.0): a step asks its question,
+ * then the disputed candidates again, each a labeler call of its own,
+ * until every candidate has a verdict; the batch gets the verdicts'
+ * pairs. Each answered round is recorded (and journaled) as it comes,
+ * since a person's answers are not to be lost: if a later round fails,
+ * the step returns the error with the rounds before it kept and the
+ * question pending, and the next pal_oracle_step (or pal_oracle_next)
+ * goes on with the vote. Only the round that failed changed nothing.
  */
 PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
 
@@ -604,7 +641,10 @@ PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
  * Pull the next question without answering it. The question stays
  * pending, and is returned again by later calls, until
  * pal_oracle_answer or pal_oracle_cancel. *candidates points into the
- * oracle and stays valid while the question is pending.
+ * oracle and stays valid while the question is pending. With votes > 1,
+ * once a round is answered the question stays pending and this returns
+ * its re-ask round: the same anchor with the disputed candidates only
+ * (in their order in the question), until the vote is over.
  * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
  *         PAL_E_NULL, PAL_E_STATE (SSL and NN samplers: they never ask;
  *         custom: no sampler set), PAL_E_CALLBACK (custom: as for
@@ -614,8 +654,10 @@ PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                             const int64_t **candidates);
 
 /**
- * Answer the pending question (m answers, in candidate order), as
- * pal_oracle_step does after its labeler returns.
+ * Answer the pending question (m answers, in candidate order, m and the
+ * candidates as pal_oracle_next returned them), as pal_oracle_step does
+ * after its labeler returns. With votes > 1 this answers one round: the
+ * store changes when the round decides the vote of every candidate.
  * @return PAL_OK, PAL_E_NULL, PAL_E_STATE (nothing pending), PAL_E_RANGE
  *         (an answer is not a pal_answer_t), PAL_E_NOMEM, PAL_E_IO (a
  *         journal is open and the record could not be written). On error
@@ -627,7 +669,9 @@ PAL_API int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
 /**
  * Drop the pending question, if any. Accepts NULL. With a journal open
  * the drop is recorded (the next question depends on it); if that record
- * cannot be written, the question stays pending.
+ * cannot be written, the question stays pending. A vote under way is
+ * dropped whole: its answers stay counted in costs, and none reaches the
+ * store.
  */
 PAL_API void pal_oracle_cancel(pal_oracle_t *o);
 
@@ -655,6 +699,9 @@ typedef struct pal_oracle_costs {
     double spent;       /* what the screens cost under the cost model
                            (the answers, without one); never above a
                            budget. New after 0.1.0. */
+    int64_t reasked;    /* answers to re-asked pairs (votes > 1),
+                           counted in answers and screens too. New after
+                           0.1.0. */
 } pal_oracle_costs_t;
 
 /**
@@ -875,6 +922,47 @@ PAL_API int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
  * and PAL_E_STATE (called from the labeler or a custom sampler: the
  * screen under way must reach the journal; nothing changes). */
 PAL_API int pal_oracle_journal_close(pal_oracle_t *o);
+
+/* ---- A noisy labeler, for experiments -------------------------------- */
+
+/**
+ * A labeler that asks another one and flips each of its answers "same"
+ * <-> "different" with probability p, independently ("unsure" is passed
+ * on as it is): the noisy labeler of the paper's robustness experiment,
+ * to measure what the votes option buys. Pass pal_flip_labeler as the
+ * labeler and the pal_flip_t as its user pointer. New after 0.1.0.
+ */
+typedef struct pal_flip pal_flip_t;
+
+/**
+ * Create a flipping labeler around inner (called with inner_user).
+ * @param p     0 <= p <= 1.
+ * @param seed  the flips' random stream: the same seed and the same
+ *              answers of inner give the same flips.
+ * @return PAL_OK, PAL_E_NULL (out or inner), PAL_E_RANGE (p), PAL_E_NOMEM.
+ */
+PAL_API int pal_flip_create(pal_flip_t **out, pal_labeler_fn inner,
+                            void *inner_user, double p, uint64_t seed,
+                            const pal_allocator_t *alloc);
+
+/** Destroy a flipping labeler. Accepts NULL. */
+PAL_API void pal_flip_destroy(pal_flip_t *f);
+
+/**
+ * The labeler callback (a pal_labeler_fn; user is a pal_flip_t *): calls
+ * inner, then flips its answers. Returns what inner returned; the
+ * answers are flipped only when inner returned 0. Not thread safe: one
+ * oracle at a time per pal_flip_t.
+ */
+PAL_API int pal_flip_labeler(void *user, int64_t anchor, int64_t m,
+                             const int64_t *candidates, pal_answer_t *answers);
+
+/**
+ * Answers passed through and answers flipped so far (either may be NULL).
+ * @return PAL_OK, PAL_E_NULL (f).
+ */
+PAL_API int pal_flip_counts(const pal_flip_t *f, int64_t *answers,
+                            int64_t *flipped);
 
 #ifdef __cplusplus
 }

@@ -322,6 +322,7 @@ static size_t payload_size(int type, int64_t m)
     case PAL__JN_ANSWER:
         return 9;
     case PAL__JN_SCREEN:
+    case PAL__JN_VOTE:
         return 9 + 5 * (size_t)m;
     case PAL__JN_CANCEL:
         return 9 + 4 * (size_t)m;
@@ -346,11 +347,12 @@ static size_t record_encode(pal__jn_t *jn, const pal__jn_rec_t *rec)
         q[0] = (unsigned char)rec->flags;
         put32(q + 1, (uint32_t)rec->a);
     }
-    if (rec->type == PAL__JN_SCREEN || rec->type == PAL__JN_CANCEL) {
+    if (rec->type == PAL__JN_SCREEN || rec->type == PAL__JN_CANCEL ||
+        rec->type == PAL__JN_VOTE) {
         put32(q + 5, (uint32_t)rec->m);
         for (int64_t k = 0; k < rec->m; k++)
             put32(q + 9 + 4 * k, (uint32_t)rec->cand[k]);
-        if (rec->type == PAL__JN_SCREEN)
+        if (rec->type != PAL__JN_CANCEL)
             memcpy(q + 9 + 4 * rec->m, rec->ans, (size_t)rec->m);
     }
     put32(q + len, pal__jn_crc32c(0, p, 5 + len));
@@ -374,10 +376,12 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
     int type = p[4];
 
     if (jn->spec.kind == PAL__JN_STORE ? type != PAL__JN_ANSWER
-                                       : type < PAL__JN_SCREEN ||
-                                             type > PAL__JN_SSL)
+                                       : (type < PAL__JN_SCREEN ||
+                                          type > PAL__JN_SSL) &&
+                                             type != PAL__JN_VOTE)
         return PAL_E_FORMAT;
-    if (type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) {
+    if (type == PAL__JN_SCREEN || type == PAL__JN_CANCEL ||
+        type == PAL__JN_VOTE) {
         if (len < 9)
             return PAL_E_FORMAT;
         m = get32(q + 5);
@@ -404,6 +408,7 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
     if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED)) != 0 ||
         (type == PAL__JN_CANCEL && (rec->flags & PAL__JN_REGS) != 0) ||
         (type == PAL__JN_SSL && (rec->flags & PAL__JN_GUIDED) != 0) ||
+        (type == PAL__JN_VOTE && (rec->flags & PAL__JN_GUIDED) != 0) ||
         !item_ok(jn, get32(q + 1)))
         return PAL_E_FORMAT;
     for (size_t k = 0; k < m; k++) {
@@ -413,7 +418,7 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
             return PAL_E_FORMAT;
         rec->cand[k] = c;
     }
-    if (type == PAL__JN_SCREEN) {
+    if (type == PAL__JN_SCREEN || type == PAL__JN_VOTE) {
         memcpy(rec->ans, q + 9 + 4 * (size_t)m, m);
         for (size_t k = 0; k < m; k++)
             if (rec->ans[k] > 2)
@@ -552,8 +557,10 @@ static int read_records(pal__jn_t *jn, int64_t size, pal__jn_replay_fn replay,
             break;
         found->records++;
         found->answers += jn->stage.type == PAL__JN_ANSWER ? 1
-                          : jn->stage.type == PAL__JN_SCREEN ? jn->stage.m
-                                                             : 0;
+                          : jn->stage.type == PAL__JN_SCREEN ||
+                                  jn->stage.type == PAL__JN_VOTE
+                              ? jn->stage.m
+                              : 0;
         at += total;
         pos += (int64_t)total;
     }

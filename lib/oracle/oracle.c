@@ -40,6 +40,8 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->cost_answer = 0.0;
     opts->budget = 0.0;
     opts->stall_screens = 0;
+    opts->votes = 1;
+    opts->vote_on = PAL_VOTE_ALL;
 }
 
 /* The samplers built on classes and templates. */
@@ -75,7 +77,9 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         o->nn_queue < 0 || !amount(o->cost_screen) ||
         !amount(o->cost_candidate) || !amount(o->cost_answer) ||
         !amount(o->budget) || o->stall_screens < 0 ||
-        (o->stall_screens > 0 && !with_classes(o->sampler)))
+        (o->stall_screens > 0 && !with_classes(o->sampler)) ||
+        o->votes < 1 || o->votes > 15 ||
+        (o->vote_on != PAL_VOTE_ALL && o->vote_on != PAL_VOTE_SAME))
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -169,6 +173,20 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
                                       sizeof *o->effects);
         if (!o->cand || !o->answers || !o->effects)
             rc = PAL_E_NOMEM;
+        if (rc == PAL_OK && op.votes > 1) {
+            const size_t c = (size_t)o->cap;
+
+            o->vshow = pal__alloc_array(&a, 2 * c, sizeof *o->vshow);
+            o->vsame = pal__alloc_array(&a, 2 * c, sizeof *o->vsame);
+            o->vopen = pal__alloc_array(&a, c, sizeof *o->vopen);
+            o->verdict = pal__alloc_array(&a, c, sizeof *o->verdict);
+            if (!o->vshow || !o->vsame || !o->vopen || !o->verdict)
+                rc = PAL_E_NOMEM;
+            else {
+                o->vpos = o->vshow + c;
+                o->vdiff = o->vsame + c;
+            }
+        }
     }
     if (rc == PAL_OK && o->reg_mode == PAL_REG_HALVES)
         rc = halves_init(o);
@@ -208,6 +226,10 @@ void pal_oracle_destroy(pal_oracle_t *o)
     pal__free(&o->alloc, o->cand);
     pal__free(&o->alloc, o->answers);
     pal__free(&o->alloc, o->effects);
+    pal__free(&o->alloc, o->vshow);
+    pal__free(&o->alloc, o->vsame);
+    pal__free(&o->alloc, o->vopen);
+    pal__free(&o->alloc, o->verdict);
     pal__free(&o->alloc, o->halves);
     pal__free(&o->alloc, o);
 }
@@ -254,9 +276,12 @@ static double screen_cost(const pal_oracle_t *o, int64_t m, int64_t d)
            (double)d * op->cost_answer;
 }
 
+/* A question of m candidates fits the budget if every candidate may be
+ * answered, and re-asked up to votes times in as many screens. */
 static bool affordable(const pal_oracle_t *o, int64_t m)
 {
-    return o->costs.spent + screen_cost(o, m, m) <= o->opts.budget;
+    return o->costs.spent + (double)o->opts.votes * screen_cost(o, m, m) <=
+           o->opts.budget;
 }
 
 int64_t pal__oracle_room(const pal_oracle_t *o)
@@ -272,7 +297,9 @@ int64_t pal__oracle_room(const pal_oracle_t *o)
 
     /* A first guess from the division, then corrected against the exact
      * test, so that rounding can never let a screen overspend. */
-    left = (op->budget - o->costs.spent - op->cost_screen) / per;
+    left = (op->budget - o->costs.spent -
+            (double)op->votes * op->cost_screen) /
+           ((double)op->votes * per);
     if (per == 0.0)
         m = affordable(o, o->cap) ? o->cap : 0;
     else if (!(left >= 0.0))
@@ -400,8 +427,42 @@ static int64_t decided(const pal_answer_t *answers, int64_t m)
     return d;
 }
 
-int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
-                      pal_batch_t *batch, bool regs)
+void pal__oracle_shown(const pal_oracle_t *o, int64_t *m,
+                       const int64_t **cand)
+{
+    if (o->vround > 0) {
+        *m = o->vm;
+        *cand = o->vshow;
+    } else {
+        *m = o->m;
+        *cand = o->cand;
+    }
+}
+
+/* What answers to a screen of m candidates add to the counters. */
+static void count_screen(pal_oracle_t *o, const pal_answer_t *raw, int64_t m,
+                         bool reask)
+{
+    o->costs.screens++;
+    o->costs.answers += m;
+    o->costs.reasked += reask ? m : 0;
+    o->costs.spent += screen_cost(o, m, decided(raw, m));
+    for (int64_t k = 0; k < m; k++) {
+        o->costs.same += raw[k] == PAL_ANSWER_SAME;
+        o->costs.different += raw[k] == PAL_ANSWER_DIFFERENT;
+        o->costs.unsure += raw[k] == PAL_ANSWER_UNSURE;
+    }
+}
+
+/*
+ * Record the verdicts (m of them, one per candidate of the pending
+ * question) in the store, all or nothing. raw holds the answers of the
+ * screen shown last (shown of them), which the journal record of type
+ * rectype holds and the counters count.
+ */
+static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
+                  const pal_answer_t *raw, int64_t shown, int rectype,
+                  pal_batch_t *batch, bool regs)
 {
     pal__kn_t *kn = o->store->kn;
     pal__sink_t sink = {batch, 1.0, o->opts.negative_weight,
@@ -410,9 +471,9 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     int rc = PAL_OK;
 
     if (with_classes(o->opts.sampler))
-        rc = pal__captcha_reserve(o, answers);
+        rc = pal__captcha_reserve(o, verdicts);
     else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
-        rc = pal__passive_reserve(o, answers);
+        rc = pal__passive_reserve(o, verdicts);
     if (rc == PAL_OK && batch)
         rc = pal__batch_begin(batch);
     if (rc != PAL_OK)
@@ -421,16 +482,16 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
     pal__kn_begin(kn);
     for (int64_t k = 0; k < o->m && rc == PAL_OK; k++)
         rc = pal__kn_answer(kn, (int32_t)o->anchor, (int32_t)o->cand[k],
-                            (int)answers[k], batch ? pal__sink_pair : NULL,
+                            (int)verdicts[k], batch ? pal__sink_pair : NULL,
                             &sink, &o->effects[k]);
     if (rc == PAL_OK && with_classes(o->opts.sampler) &&
         pal__captcha_eager(o))
-        rc = pal__captcha_settle(o, answers, batch ? pal__sink_pair : NULL,
+        rc = pal__captcha_settle(o, verdicts, batch ? pal__sink_pair : NULL,
                                  &sink);
     if (rc == PAL_OK && regs)
         rc = pal__oracle_regs(o, batch);
     if (rc == PAL_OK)
-        rc = pal__oracle_log(o, PAL__JN_SCREEN, regs, answers);
+        rc = pal__oracle_log(o, rectype, regs, raw);
     if (rc != PAL_OK) {
         pal__kn_rollback(kn);
         if (batch)
@@ -443,19 +504,13 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         pal__batch_commit(batch);
 
     o->costs.steps++;
-    o->costs.screens++;
-    o->costs.answers += o->m;
-    o->costs.spent += screen_cost(o, o->m, decided(answers, o->m));
-    for (int64_t k = 0; k < o->m; k++) {
-        o->costs.same += answers[k] == PAL_ANSWER_SAME;
-        o->costs.different += answers[k] == PAL_ANSWER_DIFFERENT;
-        o->costs.unsure += answers[k] == PAL_ANSWER_UNSURE;
+    count_screen(o, raw, shown, rectype == PAL__JN_VOTE);
+    for (int64_t k = 0; k < o->m; k++)
         o->costs.conflicts += o->effects[k] == PAL__KN_CONFLICT;
-    }
     if (with_classes(o->opts.sampler))
-        pal__captcha_learn(o, answers);
+        pal__captcha_learn(o, verdicts);
     else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
-        pal__passive_learn(o, answers);
+        pal__passive_learn(o, verdicts);
 
     /* A class this screen founded, or one the next question founds. */
     if (with_classes(o->opts.sampler) &&
@@ -464,7 +519,106 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         o->stall_mark = o->costs.screens;
     }
     o->pending = false;
+    o->vround = 0;
     return PAL_OK;
+}
+
+/* Candidate p's vote after s "same" and d "different" answers, the last
+ * one being last: still open, or closed. */
+static bool vote_open(const pal_oracle_t *o, int64_t s, int64_t d,
+                      pal_answer_t last, bool first)
+{
+    const int64_t v = o->opts.votes;
+
+    if (last == PAL_ANSWER_UNSURE || 2 * s > v || 2 * d > v || s + d >= v)
+        return false;
+    return !(first && o->opts.vote_on == PAL_VOTE_SAME &&
+             last == PAL_ANSWER_DIFFERENT);
+}
+
+/*
+ * One round of a vote: answers to the candidates shown. Until every
+ * candidate of the question is decided, the round is recorded (in the
+ * journal, as a screen for the first round, a vote after) and counted,
+ * and the candidates still open are shown again; the round that decides
+ * the last one commits the verdicts.
+ */
+static int vote(pal_oracle_t *o, const pal_answer_t *answers,
+                pal_batch_t *batch, bool regs)
+{
+    const bool first = o->vround == 0;
+    const int rectype = first ? PAL__JN_SCREEN : PAL__JN_VOTE;
+    int64_t shown;
+    const int64_t *list;
+    bool open = false;
+    int rc;
+
+    pal__oracle_shown(o, &shown, &list);
+    if (first)
+        for (int64_t k = 0; k < o->m; k++) {
+            o->vpos[k] = k;
+            o->vsame[k] = o->vdiff[k] = 0;
+            o->vopen[k] = 1;
+        }
+    for (int64_t q = 0; q < shown; q++) {
+        int64_t p = o->vpos[q];
+
+        open |= vote_open(o, o->vsame[p] + (answers[q] == PAL_ANSWER_SAME),
+                          o->vdiff[p] +
+                              (answers[q] == PAL_ANSWER_DIFFERENT),
+                          answers[q], first);
+    }
+
+    if (!open) {
+        /* The verdicts: the answer with the most votes, none if tied.
+         * This round's answers are counted in for the verdicts, and
+         * taken out again if the commit fails. */
+        for (int64_t q = 0; q < shown; q++) {
+            o->vsame[o->vpos[q]] += answers[q] == PAL_ANSWER_SAME;
+            o->vdiff[o->vpos[q]] += answers[q] == PAL_ANSWER_DIFFERENT;
+        }
+        for (int64_t k = 0; k < o->m; k++)
+            o->verdict[k] = o->vsame[k] > o->vdiff[k] ? PAL_ANSWER_SAME
+                            : o->vdiff[k] > o->vsame[k]
+                                ? PAL_ANSWER_DIFFERENT
+                                : PAL_ANSWER_UNSURE;
+        rc = commit(o, o->verdict, answers, shown, rectype, batch, regs);
+        if (rc != PAL_OK)
+            for (int64_t q = 0; q < shown; q++) {
+                o->vsame[o->vpos[q]] -= answers[q] == PAL_ANSWER_SAME;
+                o->vdiff[o->vpos[q]] -= answers[q] == PAL_ANSWER_DIFFERENT;
+            }
+        return rc;
+    }
+
+    rc = pal__oracle_log(o, rectype, false, answers);
+    if (rc != PAL_OK)
+        return rc;
+    count_screen(o, answers, shown, !first);
+    for (int64_t q = 0; q < shown; q++) {
+        int64_t p = o->vpos[q];
+
+        o->vsame[p] += answers[q] == PAL_ANSWER_SAME;
+        o->vdiff[p] += answers[q] == PAL_ANSWER_DIFFERENT;
+        o->vopen[p] = vote_open(o, o->vsame[p], o->vdiff[p], answers[q],
+                                first);
+    }
+    o->vm = 0;
+    for (int64_t k = 0; k < o->m; k++)
+        if (o->vopen[k]) {
+            o->vshow[o->vm] = o->cand[k];
+            o->vpos[o->vm++] = k;
+        }
+    o->vround++;
+    return PAL_OK;
+}
+
+int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
+                      pal_batch_t *batch, bool regs)
+{
+    if (o->opts.votes > 1)
+        return vote(o, answers, batch, regs);
+    return commit(o, answers, answers, o->m, PAL__JN_SCREEN, batch, regs);
 }
 
 int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
@@ -479,32 +633,43 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
         return pal__ssl_step(o, batch, batch != NULL);
     if (o->opts.sampler == PAL_SAMPLER_NN)
         return o->asking ? PAL_E_STATE : pal__nn_step(o, batch, batch != NULL);
-    if (!o->labeler || o->pending || o->asking)
+    /* A question still being voted on goes on; any other pending one
+     * belongs to pal_oracle_next. */
+    if (!o->labeler || (o->pending && o->vround == 0) || o->asking)
         return PAL_E_STATE;
 
     /* What choosing the question may change, kept to put it back. */
     rng = o->rng;
     nclasses = o->cap_s.nclasses;
     npromo = o->cap_s.npromo;
-    rc = pal__oracle_question(o);
-    if (rc != PAL_OK)
-        return rc;
+    if (!o->pending) {
+        rc = pal__oracle_question(o);
+        if (rc != PAL_OK)
+            return rc;
+    }
 
     /* Answers the labeler leaves unwritten read as invalid. While it
-     * runs, calls that would touch the question are refused. A host's
-     * sampler may have removed the labeler while it ran. */
-    memset(o->answers, 0xff, (size_t)o->m * sizeof *o->answers);
-    if (!o->labeler) {
-        rc = PAL_E_STATE;
-    } else {
+     * runs, calls that would touch the question are refused. With votes,
+     * the disputed candidates are shown again until each is decided. */
+    do {
+        int64_t shown;
+        const int64_t *list;
+
+        pal__oracle_shown(o, &shown, &list);
+        memset(o->answers, 0xff, (size_t)shown * sizeof *o->answers);
         o->asking = true;
-        rc = o->labeler(o->user, o->anchor, o->m, o->cand, o->answers);
+        rc = o->labeler(o->user, o->anchor, shown, list, o->answers);
         o->asking = false;
-        rc = rc != 0 || !valid_answers(o->answers, o->m) ? PAL_E_CALLBACK
-                                                         : PAL_OK;
+        rc = rc != 0 || !valid_answers(o->answers, shown) ? PAL_E_CALLBACK
+                                                          : PAL_OK;
+        if (rc == PAL_OK)
+            rc = pal__oracle_apply(o, o->answers, batch, batch != NULL);
+    } while (rc == PAL_OK && o->pending);
+    if (rc != PAL_OK && o->vround > 0) {
+        /* Earlier rounds of the vote are recorded: the question stays,
+         * and the next step shows it again. */
+        return rc;
     }
-    if (rc == PAL_OK)
-        rc = pal__oracle_apply(o, o->answers, batch, batch != NULL);
     if (rc != PAL_OK) {
         o->pending = false;
         o->rng = rng;
@@ -536,8 +701,7 @@ int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
             return rc;
     }
     *anchor = o->anchor;
-    *m = o->m;
-    *candidates = o->cand;
+    pal__oracle_shown(o, m, candidates);
     return PAL_OK;
 }
 
@@ -550,7 +714,7 @@ int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
         return PAL_E_ALIGN;
     if (!o->pending || o->asking)
         return PAL_E_STATE;
-    if (!valid_answers(answers, o->m))
+    if (!valid_answers(answers, o->vround > 0 ? o->vm : o->m))
         return PAL_E_RANGE;
     return pal__oracle_apply(o, answers, batch, batch != NULL);
 }
@@ -565,6 +729,7 @@ void pal_oracle_cancel(pal_oracle_t *o)
     if (pal__oracle_log(o, PAL__JN_CANCEL, false, NULL) != PAL_OK)
         return;
     o->pending = false;
+    o->vround = 0;
 }
 
 int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)

@@ -161,6 +161,17 @@ struct pal_oracle {
     int stop;
     int64_t stall_classes, stall_mark;
 
+    /* Votes (opts.votes > 1): the round of the pending question (0 for
+     * its first showing), the candidates shown in this round (vm of
+     * them, vshow) and where they stand in cand (vpos); per candidate of
+     * cand, its answers same and different so far, whether it is still
+     * being voted, and its verdict. */
+    int64_t vround, vm;
+    int64_t *vshow, *vpos;
+    int32_t *vsame, *vdiff;
+    unsigned char *vopen;
+    pal_answer_t *verdict;
+
     bool guided;            /* the pending question was drawn with
                                guidance (its journal record says so) */
 
@@ -203,6 +214,11 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
  */
 int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers);
+
+/* The question shown now: the pending one, or its candidates still
+ * being voted on (a re-ask round). */
+void pal__oracle_shown(const pal_oracle_t *o, int64_t *m,
+                       const int64_t **cand);
 
 /* Samplers. Each next function leaves a pending question (PAL_OK), or
  * returns PAL_DONE or an error without one. */

@@ -115,6 +115,14 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
     rec->m = 0;
     if (type == PAL__JN_SSL) {
         rec->a = o->ssl.order[o->ssl.pos];
+    } else if (type == PAL__JN_VOTE) {
+        /* A re-ask round: the candidates shown again. */
+        rec->flags &= ~(unsigned)PAL__JN_GUIDED;
+        rec->a = o->anchor;
+        rec->m = o->vm;
+        memcpy(rec->cand, o->vshow, (size_t)o->vm * sizeof *o->vshow);
+        for (int64_t k = 0; k < o->vm; k++)
+            rec->ans[k] = (unsigned char)answers[k];
     } else {
         rec->a = o->anchor;
         rec->m = o->m;
@@ -174,6 +182,11 @@ static uint64_t fingerprint(const pal_oracle_t *o)
         h = pal__jn_fold(h, 0x7374616c6cu);
         h = pal__jn_fold(h, (uint64_t)op->stall_screens);
     }
+    if (op->votes > 1) {
+        h = pal__jn_fold(h, 0x766f746573u);
+        h = pal__jn_fold(h, (uint64_t)op->votes);
+        h = pal__jn_fold(h, (uint64_t)op->vote_on);
+    }
     if (op->sampler == PAL_SAMPLER_SSL) {
         /* The samples, from the views or the source array. */
         for (int64_t v = 0; v <= o->n; v++)
@@ -219,6 +232,32 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         return pal__ssl_step(o, NULL, regs);
     }
     if (o->opts.sampler == PAL_SAMPLER_SSL)
+        return PAL_E_FORMAT;
+
+    /* A question being voted on: the next record is a round of its
+     * vote, or its cancellation. */
+    if (o->pending) {
+        int64_t shown;
+        const int64_t *list;
+
+        if (rec->type == PAL__JN_CANCEL) {
+            if (rec->a != o->anchor || rec->m != o->m ||
+                memcmp(rec->cand, o->cand, (size_t)o->m * sizeof *o->cand))
+                return PAL_E_FORMAT;
+            o->pending = false;
+            o->vround = 0;
+            return PAL_OK;
+        }
+        pal__oracle_shown(o, &shown, &list);
+        if (rec->type != PAL__JN_VOTE || o->vround == 0 ||
+            rec->a != o->anchor || rec->m != shown ||
+            memcmp(rec->cand, list, (size_t)shown * sizeof *list) != 0)
+            return PAL_E_FORMAT;
+        for (int64_t k = 0; k < shown; k++)
+            o->answers[k] = (pal_answer_t)rec->ans[k];
+        return pal__oracle_apply(o, o->answers, NULL, regs);
+    }
+    if (rec->type == PAL__JN_VOTE)
         return PAL_E_FORMAT;
 
     /* A question drawn with the host's guidance, which the journal does
