@@ -320,7 +320,7 @@ enum {
     C_ITEM_STEP, C_GUIDED_STEP, C_ANSWER_MANY, C_ANSWER_MANY_JOURNALED,
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
-    C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER,
+    C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER, C_UNDO, C_UNDO_JOURNALED,
     N_CALLS
 };
 
@@ -348,7 +348,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_spectral_embed (kernel)", "pal_kernel_gaussian", "pal_linear_probe",
     "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph",
     "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)",
-    "pal_flip_create", "pal_oracle_answer (votes)"};
+    "pal_flip_create", "pal_oracle_answer (votes)", "pal_store_undo",
+    "pal_store_undo (journal)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -385,6 +386,16 @@ static void prepare(world_t *w, int call)
         /* The world's store must be fresh to open a journal. */
         pal_store_destroy(w->s);
         ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
+    } else if (call == C_UNDO_JOURNALED) {
+        unlink(w->path);
+        pal_store_destroy(w->s);
+        ck_status(pal_store_create(&w->s, N, &w->a), PAL_OK);
+        ck_status(pal_store_journal_open(w->s, w->path, 0, NULL), PAL_OK);
+        ck_status(pal_store_answer(w->s, 0, 3, PAL_ANSWER_SAME, NULL, NULL),
+                  PAL_OK);
+        ck_status(pal_store_answer(w->s, 3, 5, PAL_ANSWER_DIFFERENT, NULL,
+                                   NULL),
+                  PAL_OK);
     } else if (call == C_STORE_JOURNAL || call == C_ANSWER_JOURNALED ||
                call == C_ANSWER_MANY_JOURNALED) {
         unlink(w->path);
@@ -552,6 +563,9 @@ static int run(world_t *w, int call)
     case C_BALANCED_PASSIVE:
         return pal_oracle_balanced_subset(w->o, 2, N, w->sub_items,
                                           w->sub_labels, &w->sub_count);
+    case C_UNDO:
+    case C_UNDO_JOURNALED:
+        return pal_store_undo(w->s, 1);
     case C_FLIP: {
         pal_flip_t *f = NULL;
 

@@ -3,6 +3,8 @@
  * labels and graph exports, checked against a brute-force model; argument
  * codes; and allocation failures that must change nothing.
  */
+#include <unistd.h>
+
 #include "storeutil.h"
 
 static pal_store_t *new_store(int64_t n)
@@ -1143,6 +1145,116 @@ static void model_copy(model_t *dst, const model_t *src)
     memcpy(apart, src->apart, (size_t)(n * n));
 }
 
+/* Roots and sizes of every item's component, and the answer log: what
+ * snap_check does not hold. */
+static void roots_and_log(const pal_store_t *s, int64_t *out)
+{
+    const int64_t n = pal_store_n(s);
+    pal_store_stats_t st = {.size = sizeof st};
+
+    ck_status(pal_store_stats(s, &st), PAL_OK);
+    for (int64_t i = 0; i < n; i++)
+        ck_status(pal_store_component(s, i, &out[2 * i], &out[2 * i + 1]),
+                  PAL_OK);
+    for (int64_t k = 0; k < st.answers; k++) {
+        pal_answer_t a;
+
+        ck_status(pal_store_log_entry(s, k, &out[2 * n + 3 * k],
+                                      &out[2 * n + 3 * k + 1], &a),
+                  PAL_OK);
+        out[2 * n + 3 * k + 2] = a;
+    }
+}
+
+/*
+ * Undo: after any run of answers (merges, cannot-links, conflicts, unsure
+ * answers, repeats), taking back the last c answers gives exactly the
+ * state after the others, whatever c; a journal replays undos too.
+ */
+START_TEST(undo_restores_exact_state)
+{
+    enum { N = 30, T = 160 };
+    trng_t r;
+    char path[] = "/tmp/pal_undo_XXXXXX";
+    int fd = mkstemp(path);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    trng_seed(&r, test_seed() + 41);
+    for (int run = 0; run < 8; run++) {
+        pal_store_t *s = new_store(N), *back;
+        static snap_t snaps[T + 1];
+        static int64_t extra[T + 1][2 * N + 3 * T];
+        int64_t now[2 * N + 3 * T];
+        int64_t at = T;
+
+        unlink(path);
+        ck_status(pal_store_journal_open(s, path, 0, NULL), PAL_OK);
+        snap_take(&snaps[0], s, NULL);
+        memset(extra, 0, sizeof extra);
+        roots_and_log(s, extra[0]);
+        for (int64_t k = 1; k <= T; k++) {
+            int64_t i = trng_below(&r, N), j = trng_below(&r, N / 3);
+            double u = trng_unit(&r);
+            pal_answer_t a = u < 0.45   ? PAL_ANSWER_SAME
+                             : u < 0.9 ? PAL_ANSWER_DIFFERENT
+                                       : PAL_ANSWER_UNSURE;
+
+            ck_status(pal_store_answer(s, i, j, a, NULL, NULL), PAL_OK);
+            snap_take(&snaps[k], s, NULL);
+            roots_and_log(s, extra[k]);
+        }
+        ck_assert_int_gt(snaps[T].st.conflicts, 0);
+        ck_status(pal_store_undo(NULL, 1), PAL_E_NULL);
+        ck_status(pal_store_undo(s, -1), PAL_E_RANGE);
+        ck_status(pal_store_undo(s, T + 1), PAL_E_RANGE);
+        ck_status(pal_store_undo(s, 0), PAL_OK);
+        snap_check(&snaps[T], s, NULL);
+
+        /* Undo in random amounts, with some new answers re-given in
+         * between (the same ones: the states stay comparable). */
+        while (at > 0) {
+            int64_t c = 1 + trng_below(&r, at < 12 ? at : 12);
+
+            ck_status(pal_store_undo(s, c), PAL_OK);
+            at -= c;
+            snap_check(&snaps[at], s, NULL);
+            memset(now, 0, sizeof now);
+            roots_and_log(s, now);
+            ck_assert(memcmp(now, extra[at], sizeof now) == 0);
+            if (at > 0 && trng_unit(&r) < 0.3) {
+                /* Undo one more and give its answer again. */
+                int64_t i, j;
+                pal_answer_t a;
+
+                ck_status(pal_store_log_entry(s, at - 1, &i, &j, &a), PAL_OK);
+                ck_status(pal_store_undo(s, 1), PAL_OK);
+                ck_status(pal_store_answer(s, i, j, a, NULL, NULL), PAL_OK);
+                snap_check(&snaps[at], s, NULL);
+            }
+
+            /* The journal brings a new store to the same state. */
+            if (trng_unit(&r) < 0.25) {
+                back = new_store(N);
+                ck_status(pal_store_journal_close(s), PAL_OK);
+                ck_status(pal_store_journal_open(back, path, 0, NULL),
+                          PAL_OK);
+                snap_check(&snaps[at], back, NULL);
+                memset(now, 0, sizeof now);
+                roots_and_log(back, now);
+                ck_assert(memcmp(now, extra[at], sizeof now) == 0);
+                pal_store_destroy(s);
+                s = back;
+            }
+        }
+        for (int64_t k = 0; k <= T; k++)
+            snap_free(&snaps[k]);
+        pal_store_destroy(s);
+    }
+    unlink(path);
+}
+END_TEST
+
 START_TEST(transactions_roll_back_exactly)
 {
     const pal_allocator_t plain = {NULL, NULL, NULL};
@@ -1254,6 +1366,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, graph_fails_cleanly);
     tcase_add_test(tc, stale_keys_are_purged);
     tcase_add_test(tc, batch_matches_single_calls);
+    tcase_add_test(tc, undo_restores_exact_state);
     tcase_add_test(tc, batch_mixes_with_single_calls);
     tcase_add_test(tc, batch_arguments);
     tcase_add_test(tc, batch_fails_cleanly);

@@ -230,6 +230,26 @@ PAL_API int pal_store_graph(const pal_store_t *s, unsigned flags,
 PAL_API int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
                                 int64_t *j, pal_answer_t *answer);
 
+/**
+ * Take back the last count answers: the store returns exactly to the
+ * state it had before them (relations, components and their
+ * representatives, counters, labels, graph and answer log), as it
+ * rebuilds what it had deduced from the answers that stay. For a person
+ * who clicked wrong. Pairs an undone answer made known and that were
+ * handed out in batches stay there: rebuild full-batch graphs with
+ * pal_store_graph.
+ * @param count  0 <= count <= stats.answers; 0 does nothing.
+ * @return PAL_OK, PAL_E_NULL (s), PAL_E_RANGE (count), PAL_E_NOMEM,
+ *         PAL_E_IO (a journal is open and the undo's record could not be
+ *         written). On error the store is unchanged.
+ * Journal: recorded (docs/journal.md), so a reopened store undoes it too.
+ * Cost: O(a) time for the a answers kept (they are replayed in order),
+ * and a second copy of the bookkeeping while it is rebuilt. An oracle's
+ * store cannot be undone through this call (pal_oracle_store is const).
+ * Thread safety: as pal_store_answer. New after 0.1.0.
+ */
+PAL_API int pal_store_undo(pal_store_t *s, int64_t count);
+
 /* ---- The answer journal --------------------------------------------------
  *
  * Answers cost people time; the journal makes sure none is lost. Once a

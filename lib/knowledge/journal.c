@@ -326,6 +326,8 @@ static size_t payload_size(int type, int64_t m)
         return 9 + 5 * (size_t)m;
     case PAL__JN_CANCEL:
         return 9 + 4 * (size_t)m;
+    case PAL__JN_UNDO:
+        return 8;
     default:
         return 5;
     }
@@ -343,6 +345,9 @@ static size_t record_encode(pal__jn_t *jn, const pal__jn_rec_t *rec)
         put32(q, (uint32_t)rec->a);
         put32(q + 4, (uint32_t)rec->b);
         q[8] = rec->ans[0];
+    } else if (rec->type == PAL__JN_UNDO) {
+        put32(q, (uint32_t)((uint64_t)rec->a & 0xffffffffu));
+        put32(q + 4, (uint32_t)((uint64_t)rec->a >> 32));
     } else {
         q[0] = (unsigned char)rec->flags;
         put32(q + 1, (uint32_t)rec->a);
@@ -375,7 +380,8 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
     uint32_t len = get32(p), m = 0;
     int type = p[4];
 
-    if (jn->spec.kind == PAL__JN_STORE ? type != PAL__JN_ANSWER
+    if (jn->spec.kind == PAL__JN_STORE ? type != PAL__JN_ANSWER &&
+                                             type != PAL__JN_UNDO
                                        : (type < PAL__JN_SCREEN ||
                                           type > PAL__JN_SSL) &&
                                              type != PAL__JN_VOTE)
@@ -393,6 +399,14 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
 
     rec->type = type;
     rec->m = m;
+    if (type == PAL__JN_UNDO) {
+        uint64_t c = (uint64_t)get32(q) | (uint64_t)get32(q + 4) << 32;
+
+        rec->flags = 0;
+        rec->a = (int64_t)(c & INT64_MAX);
+        rec->b = 0;
+        return c >= 1 && c <= INT64_MAX ? PAL_OK : PAL_E_FORMAT;
+    }
     if (type == PAL__JN_ANSWER) {
         rec->flags = 0;
         rec->a = get32(q);

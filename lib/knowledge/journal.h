@@ -24,9 +24,11 @@ enum {
     PAL__JN_SCREEN = 2,   /* anchor a, m candidates, m answers */
     PAL__JN_CANCEL = 3,   /* anchor a and m candidates, dropped unanswered */
     PAL__JN_SSL = 4,      /* an SSL step over sample a */
-    PAL__JN_VOTE = 6      /* a re-ask round of the pending question:
+    PAL__JN_VOTE = 6,     /* a re-ask round of the pending question:
                              anchor a, the m candidates shown again and
                              their m answers (new after 0.1.0) */
+    PAL__JN_UNDO = 7      /* a store's last a answers taken back (new
+                             after 0.1.0) */
 };
 
 /* Record flags (screens, cancels and SSL steps). */

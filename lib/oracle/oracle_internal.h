@@ -18,6 +18,15 @@ struct pal_store {
     pal__jn_t *jn;          /* the open journal, or NULL */
 };
 
+/* A new store bookkeeping on the same items holding the first keep
+ * answers of kn's log, replayed in order: exactly the state kn had
+ * after them. */
+int pal__kn_rebuild(const pal__kn_t *kn, int64_t keep,
+                    const pal_allocator_t *alloc, pal__kn_t **out);
+
+/* Append the record of an undo of count answers to jn. */
+int pal__store_undo_record(pal__jn_t *jn, int64_t count);
+
 /*
  * Record one answer in kn, in a transaction of its own, with its record
  * appended to jn (when not NULL) before the commit: the body of

@@ -40,12 +40,31 @@ static void fill_info(pal_journal_info_t *info, const pal__jn_found_t *f)
 
 /* ---- Stores -------------------------------------------------------------- */
 
+/* What a store's replay works on: the bookkeeping, replaced by an
+ * undo. */
+typedef struct store_replay_ctx {
+    pal__kn_t *kn;
+    const pal_allocator_t *alloc;
+} store_replay_ctx_t;
+
 static int store_replay(void *ctx, const pal__jn_rec_t *rec)
 {
-    int eff;
+    store_replay_ctx_t *c = ctx;
+    int64_t answers = pal__kn_counts(c->kn)->answers;
+    pal__kn_t *fresh;
+    int eff, rc;
 
-    return pal__store_record(ctx, NULL, (int32_t)rec->a, (int32_t)rec->b,
-                             rec->ans[0], NULL, &eff);
+    if (rec->type == PAL__JN_ANSWER)
+        return pal__store_record(c->kn, NULL, (int32_t)rec->a,
+                                 (int32_t)rec->b, rec->ans[0], NULL, &eff);
+    if (rec->a > answers)
+        return PAL_E_FORMAT;
+    rc = pal__kn_rebuild(c->kn, answers - rec->a, c->alloc, &fresh);
+    if (rc != PAL_OK)
+        return rc;
+    pal__kn_destroy(c->kn);
+    c->kn = fresh;
+    return PAL_OK;
 }
 
 int pal_store_journal_open(pal_store_t *s, const char *path, unsigned flags,
@@ -53,7 +72,7 @@ int pal_store_journal_open(pal_store_t *s, const char *path, unsigned flags,
 {
     pal__jn_spec_t spec;
     pal__jn_found_t found;
-    pal__kn_t *kn = NULL;
+    store_replay_ctx_t ctx = {NULL, NULL};
     pal__jn_t *jn = NULL;
     int rc;
 
@@ -71,16 +90,17 @@ int pal_store_journal_open(pal_store_t *s, const char *path, unsigned flags,
     spec.kind = PAL__JN_STORE;
     spec.n = pal__kn_n(s->kn);
     spec.sync = flags & PAL_JOURNAL_SYNC;
-    rc = pal__kn_create(&kn, pal__kn_n(s->kn), &s->alloc);
+    ctx.alloc = &s->alloc;
+    rc = pal__kn_create(&ctx.kn, pal__kn_n(s->kn), &s->alloc);
     if (rc == PAL_OK)
-        rc = pal__jn_open(&jn, path, &spec, &s->alloc, store_replay, kn,
+        rc = pal__jn_open(&jn, path, &spec, &s->alloc, store_replay, &ctx,
                           &found);
     if (rc != PAL_OK) {
-        pal__kn_destroy(kn);
+        pal__kn_destroy(ctx.kn);
         return rc;
     }
     pal__kn_destroy(s->kn);
-    s->kn = kn;
+    s->kn = ctx.kn;
     s->jn = jn;
     fill_info(info, &found);
     return PAL_OK;

@@ -364,3 +364,80 @@ int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
         *answer = (pal_answer_t)ans;
     return PAL_OK;
 }
+
+/* ---- Undo ---------------------------------------------------------------- */
+
+enum { UNDO_CHUNK = 4096 };   /* answers replayed per batch */
+
+int pal__kn_rebuild(const pal__kn_t *kn, int64_t keep,
+                    const pal_allocator_t *alloc, pal__kn_t **out)
+{
+    pal__kn_t *fresh = NULL;
+    int64_t *ij;
+    pal_answer_t *ans;
+    int rc;
+
+    ij = pal__alloc_array(alloc, 2 * UNDO_CHUNK, sizeof *ij);
+    ans = pal__alloc_array(alloc, UNDO_CHUNK, sizeof *ans);
+    rc = ij && ans ? pal__kn_create(&fresh, pal__kn_n(kn), alloc)
+                   : PAL_E_NOMEM;
+    for (int64_t at = 0; rc == PAL_OK && at < keep; at += UNDO_CHUNK) {
+        const int64_t m = keep - at < UNDO_CHUNK ? keep - at : UNDO_CHUNK;
+        int64_t different = 0;
+
+        for (int64_t k = 0; k < m; k++) {
+            int32_t a, b;
+            int code;
+
+            pal__kn_log_entry(kn, at + k, &a, &b, &code);
+            ij[k] = a;
+            ij[UNDO_CHUNK + k] = b;
+            ans[k] = (pal_answer_t)code;
+            different += code == PAL__KN_DIFFERENT;
+        }
+        rc = pal__kn_batch_reserve(fresh, m, different);
+        if (rc == PAL_OK)
+            pal__kn_answer_batch(fresh, m, ij, ij + UNDO_CHUNK, ans, NULL);
+    }
+    pal__free(alloc, ij);
+    pal__free(alloc, ans);
+    if (rc != PAL_OK) {
+        pal__kn_destroy(fresh);
+        return rc;
+    }
+    *out = fresh;
+    return PAL_OK;
+}
+
+int pal__store_undo_record(pal__jn_t *jn, int64_t count)
+{
+    pal__jn_rec_t rec = {PAL__JN_UNDO, 0, count, 0, 0, NULL, NULL};
+
+    return pal__jn_append(jn, &rec);
+}
+
+int pal_store_undo(pal_store_t *s, int64_t count)
+{
+    pal__kn_t *fresh;
+    int64_t answers;
+    int rc;
+
+    if (!s)
+        return PAL_E_NULL;
+    answers = pal__kn_counts(s->kn)->answers;
+    if (count < 0 || count > answers)
+        return PAL_E_RANGE;
+    if (count == 0)
+        return PAL_OK;
+    rc = pal__kn_rebuild(s->kn, answers - count, &s->alloc, &fresh);
+    if (rc != PAL_OK)
+        return rc;
+    /* The undo reaches the journal before the store changes. */
+    if (s->jn && (rc = pal__store_undo_record(s->jn, count)) != PAL_OK) {
+        pal__kn_destroy(fresh);
+        return rc;
+    }
+    pal__kn_destroy(s->kn);
+    s->kn = fresh;
+    return PAL_OK;
+}
