@@ -262,7 +262,7 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
 
         if (rec->type == PAL__JN_CANCEL) {
             if (rec->a != o->anchor || rec->m != o->m ||
-                memcmp(rec->cand, o->cand, (size_t)o->m * sizeof *o->cand))
+                memcmp(rec->cand, o->cand, (size_t)o->m * sizeof *o->cand) != 0)
                 return PAL_E_FORMAT;
             o->pending = false;
             o->vround = 0;

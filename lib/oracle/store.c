@@ -377,7 +377,7 @@ int pal__kn_rebuild(const pal__kn_t *kn, int64_t keep,
     pal_answer_t *ans;
     int rc;
 
-    ij = pal__alloc_array(alloc, 2 * UNDO_CHUNK, sizeof *ij);
+    ij = pal__alloc_array(alloc, 2 * (size_t)UNDO_CHUNK, sizeof *ij);
     ans = pal__alloc_array(alloc, UNDO_CHUNK, sizeof *ans);
     rc = ij && ans ? pal__kn_create(&fresh, pal__kn_n(kn), alloc)
                    : PAL_E_NOMEM;
