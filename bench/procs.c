@@ -65,6 +65,9 @@ int bench_torch_start(bench_torch_t *w, const char *python,
          * Debian), which reads its thread count from the environment. */
         setenv("OMP_NUM_THREADS", nt, 1);
         setenv("BLIS_NUM_THREADS", nt, 1);
+        /* The worker waits between requests while libpal is timed: its
+         * threads must sleep then, not spin on the two cores. */
+        setenv("OMP_WAIT_POLICY", "passive", 1);
         execl(python, python, script, "--threads", nt, (char *)NULL);
         fprintf(stderr, "bench: cannot run %s: %s\n", python,
                 strerror(errno));
