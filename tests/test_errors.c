@@ -524,6 +524,7 @@ static void m_inf(lcall_t *c) { c->z = fx.zinf; }
 static void m_checked_ok(lcall_t *c) { c->ctx = fx.checked; }
 static void m_opts_size0(lcall_t *c) { c->ob.vic2.size = 0; }
 static void m_opts_size3(lcall_t *c) { c->ob.vic2.size = 3; }
+static void m_opts_size12(lcall_t *c) { c->ob.vic2.size = 12; }
 static void m_opts_tail(lcall_t *c)
 {
     size_t size;
@@ -657,6 +658,8 @@ static const ecase_t loss_cases[] = {
     {"infinity in Z, unchecked", ALL_LOSSES, BOTH, PAL_E_NONFINITE, m_inf},
     {"opts size 0", GRAPH_LOSSES, BOTH, PAL_E_RANGE, m_opts_size0},
     {"opts size 3", GRAPH_LOSSES, BOTH, PAL_E_RANGE, m_opts_size3},
+    {"opts size cutting a field", GRAPH_LOSSES, BOTH, PAL_E_RANGE,
+     m_opts_size12},
     {"opts larger, non-zero tail", GRAPH_LOSSES, BOTH, PAL_E_RANGE,
      m_opts_tail},
     {"opts larger, zero tail", GRAPH_LOSSES, BOTH, PAL_OK, m_opts_zero_tail},

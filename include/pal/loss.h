@@ -43,7 +43,10 @@
  * without breaking the ABI: call pal_*_opts_init, then set fields. Passing
  * NULL means the defaults. A structure larger than the library knows is
  * accepted only if the unknown tail is all zero, and a size below
- * sizeof(size_t) or above 4096 is refused (PAL_E_RANGE).
+ * sizeof(size_t), above 4096, or not a multiple of 8 (a size that no
+ * version of a structure has, cutting a field; new after 0.1.0) is
+ * refused (PAL_E_RANGE). The same holds for every options structure of
+ * libpal.
  *
  * Float32 gradients: the value is accumulated in double, so a float32
  * gradient whose entries exceed the float range can hold infinities while

@@ -76,6 +76,11 @@ int pal__read_opts(void *dst, size_t known, const void *src)
      * stray value, and reading that far could leave the caller's memory. */
     if (given < sizeof(size_t) || given > 4096)
         return PAL_E_RANGE;
+    /* Every options structure holds a size_t, so its size (of any
+     * version) is a multiple of 8, and new fields start 8-aligned: any
+     * other size would cut a field in two. */
+    if (given % _Alignof(size_t) != 0)
+        return PAL_E_RANGE;
     if (given > known) {
         const unsigned char *tail = (const unsigned char *)src + known;
 
