@@ -290,7 +290,7 @@ int main(int argc, char **argv)
         }
         fig_model_free(&m);
         if ((t + 1) % 10 == 0 || t + 1 == s.c.trials)
-            fprintf(stderr, "fig9: %lld/%lld trials\n", (long long)(t + 1),
+            fprintf(stderr, "fig9: %lld/%lld trials\n", (long long)t + 1,
                     (long long)s.c.trials);
     }
 
