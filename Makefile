@@ -92,7 +92,7 @@ TEST_BIN := $(BUILD)/tests/pal_tests
 EXAMPLE_SRC := $(sort $(wildcard examples/[0-9]*.c))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 # The paper's figures (examples/figures/, docs/figures/): make figures.
-FIGURES := fig3 fig7 fig8
+FIGURES := fig3 fig4 fig7 fig8 fig9
 FIGURE_SRC := $(sort $(wildcard examples/figures/fig[0-9]*_*.c))
 FIGURE_BIN := $(patsubst examples/figures/%.c,$(BUILD)/examples/%,$(FIGURE_SRC))
 FIGURE_COMMON := examples/figures/figcommon.c examples/figures/figcommon.h
@@ -341,6 +341,14 @@ fig3: all deps-figures $(BUILD)/examples/fig3_active_vs_passive
 		$(BUILD)/figures
 	@$(call render,fig3)
 
+# Fig. 4: known labels mixed into the SSL graph, (1 - alpha) G_ssl +
+# alpha Y Y^T, two augmentations. ~60 s.
+fig4: all deps-figures $(BUILD)/examples/fig4_mixed_graph
+	@mkdir -p $(BUILD)/figures docs/figures
+	$(BUILD)/examples/fig4_mixed_graph --png docs/figures/fig4.png \
+		$(BUILD)/figures
+	@$(call render,fig4)
+
 # Fig. 7: non-contrastive against contrastive known graphs. ~25 s.
 fig7: all deps-figures $(BUILD)/examples/fig7_contrastive
 	@mkdir -p $(BUILD)/figures docs/figures
@@ -354,6 +362,13 @@ fig8: all deps-figures $(BUILD)/examples/fig8_noisy_labeler
 	$(BUILD)/examples/fig8_noisy_labeler --png docs/figures/fig8.png \
 		$(BUILD)/figures
 	@$(call render,fig8)
+
+# Fig. 9: error against the components of the known graph. ~25 s.
+fig9: all deps-figures $(BUILD)/examples/fig9_components
+	@mkdir -p $(BUILD)/figures docs/figures
+	$(BUILD)/examples/fig9_components --png docs/figures/fig9.png \
+		$(BUILD)/figures
+	@$(call render,fig9)
 
 $(BUILD)/digits.csv: examples/data/digits.csv.gz
 	@mkdir -p $(dir $@)

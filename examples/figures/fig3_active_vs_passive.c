@@ -19,9 +19,10 @@
  *   writes OUTDIR/fig3.csv and OUTDIR/fig3.gp (the gnuplot script, which
  *   renders the PNG named by --png, default OUTDIR/fig3.png), prints the
  *   table on stdout and one progress line per 10 trials on stderr.
- * Options (defaults in brackets): --trials [100] --queries [800]
- *   --batch [10] --n [100] --test [500] --noise [0.1] --bandwidth [0.5]
- *   --lambda [0.1] --delta [1e-6] --dim [4] --seed [3] --png PATH
+ * Options (defaults in brackets): --trials [100] --quick (10 trials)
+ *   --queries [800] --batch [10] --n [100] --test [500] --noise [0.1]
+ *   --bandwidth [0.5] --lambda [3] --delta [1e-6] --dim [4] --seed [3]
+ *   --elimination [0] --png PATH
  */
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,8 @@ static void run_random(const setup_t *s, uint64_t seed, fig_model_t *m,
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: fig3_active_vs_passive [--trials N] [--queries Q] "
-            "[--batch B] [--n N]\n"
+            "usage: fig3_active_vs_passive [--trials N] [--quick] "
+            "[--queries Q] [--batch B] [--n N]\n"
             "       [--test T] [--noise S] [--bandwidth H] [--lambda L] "
             "[--delta D]\n"
             "       [--dim K] [--seed S] [--png PATH] OUTDIR\n");

@@ -19,9 +19,10 @@
  *   writes OUTDIR/fig7.csv and OUTDIR/fig7.gp (which renders the PNG
  *   named by --png, default OUTDIR/fig7.png), prints the table on stdout
  *   and one progress line per 10 trials on stderr.
- * Options (defaults in brackets): --trials [100] --queries [600]
- *   --batch [10] --n [100] --test [500] --noise [0.1] --bandwidth [0.5]
- *   --lambda [3] --delta [1e-6] --dim [4] --seed [7] --png PATH
+ * Options (defaults in brackets): --trials [100] --quick (10 trials)
+ *   --queries [600] --batch [10] --n [100] --test [500] --noise [0.1]
+ *   --bandwidth [0.5] --lambda [3] --delta [1e-6] --dim [4] --seed [7]
+ *   --png PATH
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,8 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: fig7_contrastive [--trials N] [--queries Q] [--batch B] "
-            "[--n N]\n"
+            "usage: fig7_contrastive [--trials N] [--quick] [--queries Q] "
+            "[--batch B] [--n N]\n"
             "       [--test T] [--noise S] [--bandwidth H] [--lambda L] "
             "[--delta D]\n"
             "       [--dim K] [--seed S] [--png PATH] OUTDIR\n");

@@ -26,9 +26,9 @@
  *   writes OUTDIR/fig8.csv and OUTDIR/fig8.gp (which renders the PNG
  *   named by --png, default OUTDIR/fig8.png), prints the tables on stdout
  *   and one progress line per 10 trials on stderr.
- * Options (defaults in brackets): --trials [100] --queries [400]
- *   --batch [10] --n [100] --test [500] --noise [0.1] --bandwidth [0.5]
- *   --lambda [3] --delta [1e-6] --dim [4] --seed [8]
+ * Options (defaults in brackets): --trials [100] --quick (10 trials)
+ *   --queries [400] --batch [10] --n [100] --test [500] --noise [0.1]
+ *   --bandwidth [0.5] --lambda [3] --delta [1e-6] --dim [4] --seed [8]
  *   --flips [0,0.05,0.1,0.2] (up to 8 probabilities) --png PATH
  */
 #include <stdlib.h>
@@ -217,7 +217,7 @@ static void run_oracle(const setup_t *s, int which, uint64_t seed,
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: fig8_noisy_labeler [--trials N] [--queries Q] "
+            "usage: fig8_noisy_labeler [--trials N] [--quick] [--queries Q] "
             "[--batch B] [--n N]\n"
             "       [--test T] [--noise S] [--bandwidth H] [--lambda L] "
             "[--delta D]\n"

@@ -36,6 +36,17 @@ double fig_normal(fig_rng_t *r)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
+void fig_shuffle(fig_rng_t *r, int64_t n, int64_t *a)
+{
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(fig_uniform(r) * (double)(i + 1));
+        int64_t v = a[i];
+
+        a[i] = a[j];
+        a[j] = v;
+    }
+}
+
 /* ---- Data ---------------------------------------------------------------- */
 
 void fig_circles(fig_rng_t *r, int64_t n, int n_classes, double noise,
@@ -142,6 +153,42 @@ int fig_opt_int(int argc, char **argv, int *i, const char *name,
         exit(2);
     }
     *out = (int64_t)v;
+    return 1;
+}
+
+int fig_opt_list(int argc, char **argv, int *i, const char *name, double lo,
+                 double hi, int max, double *out, int *count)
+{
+    const char *p;
+    int k = 0;
+
+    if (strcmp(argv[*i], name) != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "figure: %s needs a value\n", name);
+        exit(2);
+    }
+    p = argv[*i + 1];
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+
+        if (end == p || !(v >= lo && v <= hi) || k == max ||
+            (*end != ',' && *end != '\0')) {
+            fprintf(stderr, "figure: %s takes up to %d values in [%g, %g], "
+                            "comma-separated: %s\n",
+                    name, max, lo, hi, argv[*i + 1]);
+            exit(2);
+        }
+        out[k++] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (k == 0) {
+        fprintf(stderr, "figure: %s needs at least one value\n", name);
+        exit(2);
+    }
+    *count = k;
+    *i += 1;
     return 1;
 }
 
@@ -357,6 +404,10 @@ int fig_setup_opt(int argc, char **argv, int *i, fig_setup_t *s)
         fig_opt_double(argc, argv, i, "--lambda", &s->lambda) ||
         fig_opt_double(argc, argv, i, "--delta", &s->delta))
         return 1;
+    if (strcmp(argv[*i], "--quick") == 0) {
+        s->trials = 10;
+        return 1;
+    }
     if (strcmp(argv[*i], "--png") == 0 && *i + 1 < argc) {
         s->png = argv[++*i];
         return 1;

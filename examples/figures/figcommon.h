@@ -23,6 +23,8 @@ void fig_rng_seed(fig_rng_t *r, uint64_t seed);
 uint64_t fig_rng_next(fig_rng_t *r);
 double fig_uniform(fig_rng_t *r);           /* in [0, 1) */
 double fig_normal(fig_rng_t *r);            /* standard normal */
+/* Put the n entries of a in a uniformly random order (Fisher-Yates). */
+void fig_shuffle(fig_rng_t *r, int64_t n, int64_t *a);
 
 /* ---- Data ---------------------------------------------------------------- */
 
@@ -119,7 +121,8 @@ typedef struct fig_setup {
 void fig_setup_defaults(fig_setup_t *s, int64_t queries, int64_t seed);
 
 /* Take argv[*i] if it is a shared option (advancing *i past its value)
- * or the output directory: returns 1 if taken, 0 otherwise. */
+ * or the output directory: returns 1 if taken, 0 otherwise. --quick
+ * sets 10 trials (a later --trials wins). */
 int fig_setup_opt(int argc, char **argv, int *i, fig_setup_t *s);
 
 /* 1 when the options make an experiment (an output directory, at least
@@ -140,5 +143,10 @@ int fig_opt_double(int argc, char **argv, int *i, const char *name,
                    double *out);
 int fig_opt_int(int argc, char **argv, int *i, const char *name,
                 int64_t *out);
+/* "--name v1,v2,...": at most max values, each in [lo, hi], into out and
+ * *count. Returns 1 if argv[*i] was the option, 0 otherwise; exits on a
+ * bad list. */
+int fig_opt_list(int argc, char **argv, int *i, const char *name, double lo,
+                 double hi, int max, double *out, int *count);
 
 #endif /* FIGCOMMON_H */
