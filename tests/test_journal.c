@@ -635,6 +635,7 @@ START_TEST(format_is_as_documented)
     ck_status(pal_oracle_step(o, NULL), PAL_OK);
     pal_oracle_destroy(o);
     f = slurp(path, &len);
+    ck_assert_uint_eq(le32(f + 8), 2);      /* version */
     ck_assert_uint_eq(le32(f + 12), 1);     /* flags: an oracle */
     ck_assert_uint_eq(le64(f + 16), 14);
     ck_assert(le64(f + 24) != 0);
@@ -647,6 +648,73 @@ START_TEST(format_is_as_documented)
         ck_assert_uint_eq(f[50 + 16 + k],
                           person_answer(&p, le32(f + 42),
                                         le32(f + 50 + 4 * k)));
+    free(f);
+
+    /* A stop: flags, then the reason. */
+    tfile(&d, "stop", path);
+    {
+        pal_oracle_opts_t op;
+
+        pal_oracle_opts_init(&op);
+        op.screen_size = 4;
+        op.budget = 4.0;
+        ck_status(pal_oracle_create(&o, 14, &op, NULL), PAL_OK);
+    }
+    ck_status(pal_oracle_set_labeler(o, person_labeler, &p), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_DONE);
+    pal_oracle_destroy(o);
+    f = slurp(path, &len);
+    ck_assert_int_eq(record_ends(f, len, ends, 8), 2);
+    ck_assert_uint_eq(le32(f + ends[1]), 2);
+    ck_assert_uint_eq(f[ends[1] + 4], 5);           /* a stop */
+    ck_assert_uint_eq(f[ends[1] + 5], 0);           /* flags */
+    ck_assert_uint_eq(f[ends[1] + 6], PAL_STOP_BUDGET);
+    free(f);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * Journals of format version 1 still open, replay as they did, and keep
+ * their header when the oracle goes on writing in them.
+ */
+START_TEST(version_1_journals_open)
+{
+    uint64_t digest[32], asked[32];
+    int64_t actions;
+    unsigned char *f;
+    size_t len;
+    tdir_t d;
+    char path[256];
+
+    tdir_make(&d);
+    tfile(&d, "v1", path);
+    actions = reference_run(&small_captcha, 32, digest, asked);
+    ck_assert_int_ge(actions, 8);
+    ck_assert_int_eq(make_oracle_journal(path, &small_captcha, 5), 5);
+    f = slurp(path, &len);
+    put_le32(f + 8, 1);
+    fix_header(f);
+    spit(path, f, len);
+    for (int again = 0; again < 2; again++) {
+        person_t p = {small_captcha.classes, false, 0, 0};
+        pal_oracle_t *o = make_oracle(&small_captcha, &p);
+        pal_journal_info_t info = open_oracle(o, path, 0, PAL_OK);
+
+        ck_assert_int_eq(info.records, 5 + again);
+        ck_assert_uint_eq(oracle_digest(o), digest[5 + again]);
+        ck_assert_uint_eq(next_question(o), asked[5 + again]);
+        pal_oracle_destroy(o);
+        o = make_oracle(&small_captcha, &p);
+        open_oracle(o, path, 0, PAL_OK);
+        ck_status(drive(o, &p, 5 + again, NULL), PAL_OK);
+        pal_oracle_destroy(o);
+    }
+    free(f);
+    f = slurp(path, &len);
+    ck_assert_uint_eq(le32(f + 8), 1);
     free(f);
     tdir_remove(&d);
 }
@@ -1343,7 +1411,11 @@ START_TEST(foreign_journals_are_refused)
     spit(path, f, len);
     store_refuses(path, n, PAL_E_VERSION);
     put_le32(f + 12, 0);
-    put_le32(f + 8, 2);
+    put_le32(f + 8, 3);
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_VERSION);
+    put_le32(f + 8, 0);
     fix_header(f);
     spit(path, f, len);
     store_refuses(path, n, PAL_E_VERSION);
@@ -1597,6 +1669,67 @@ static void child_oracle_write_failure(const char *path, const char *spath)
     pal_oracle_destroy(o);
 }
 
+static int labels_by_parity(void *user, int64_t anchor, int64_t m,
+                            const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = (anchor - cand[k]) % 2 == 0 ? PAL_ANSWER_SAME
+                                             : PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+/* A stop that cannot be written: the call fails, and the class it
+ * founded and the stop reason are put back, to be had again. */
+static void child_stop_write_failure(const char *path, const char *unused)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+    pal_oracle_costs_t c = {.size = sizeof c};
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_stop_reason_t r;
+    int64_t size;
+    uint64_t before;
+
+    (void)unused;
+    pal_oracle_opts_init(&op);
+    op.seed = 17;
+    op.screen_size = 5;
+    op.budget = 5.0;
+    CHILD_CHECK(pal_oracle_create(&o, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_set_labeler(o, labels_by_parity, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    size = fsize(path);
+    before = oracle_digest(o);
+    limit_file_size((rlim_t)size + 3);
+    for (int t = 0; t < 2; t++) {
+        CHILD_CHECK(t ? pal_oracle_step(o, NULL) == PAL_E_IO
+                      : pal_oracle_next(o, &q_anchor, &q_m, &q_cand) ==
+                            PAL_E_IO);
+        CHILD_CHECK(oracle_digest(o) == before);
+        CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                    r == PAL_STOP_NONE);
+        CHILD_CHECK(fsize(path) == size);
+    }
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_DONE);
+    CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                r == PAL_STOP_BUDGET);
+    CHILD_CHECK(pal_oracle_costs(o, &c) == PAL_OK && c.classes == 2);
+    before = oracle_digest(o);
+    pal_oracle_destroy(o);
+
+    CHILD_CHECK(pal_oracle_create(&o, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, &info) == PAL_OK);
+    CHILD_CHECK(info.records == 2 && info.bytes_cut == 0);
+    CHILD_CHECK(oracle_digest(o) == before);
+    CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                r == PAL_STOP_BUDGET);
+    pal_oracle_destroy(o);
+}
+
 /* Run fn in a child with SIGXFSZ ignored; it must exit with 0. */
 static void in_child(void (*fn)(const char *, const char *), const char *a,
                      const char *b)
@@ -1644,6 +1777,7 @@ START_TEST(write_failures)
     in_child(store_batch_failure, tfile(&d, "batch", path), NULL);
     in_child(child_oracle_write_failure, tfile(&d, "oracle", path),
              tfile(&d, "ssl", spath));
+    in_child(child_stop_write_failure, tfile(&d, "stop", path), NULL);
     tdir_remove(&d);
 }
 END_TEST
@@ -1886,7 +2020,8 @@ static void crash_child(const char *path, bool oracle, uint64_t seed,
     _exit(0);
 }
 
-/* The reference oracle's digests, extended on demand. */
+/* The reference oracle's digests, extended on demand: digest[r] after
+ * r records, the stop at the end being one. */
 typedef struct oracle_ref {
     pal_oracle_t *o;
     person_t p;
@@ -1903,10 +2038,8 @@ static uint64_t oracle_ref_at(oracle_ref_t *r, int64_t steps)
             r->digest = realloc(r->digest, (size_t)r->cap * 8);
             ck_assert_ptr_nonnull(r->digest);
         }
-        if (r->have > 0 && pal_oracle_step(r->o, NULL) != PAL_OK) {
+        if (r->have > 0 && pal_oracle_step(r->o, NULL) != PAL_OK)
             r->done = true;
-            break;
-        }
         r->digest[r->have++] = oracle_digest(r->o);
     }
     ck_assert_int_lt(steps, r->have);
@@ -2134,10 +2267,11 @@ START_TEST(guided_oracles_replay)
         ck_assert_int_ge(steps, 8);
         pal_oracle_destroy(a);
 
-        /* Replay with no guidance, then hand in the last one. */
+        /* Replay with no guidance, then hand in the last one. A stop,
+         * if the run came to one, is a record too. */
         c = guided_oracle(smp, order, known, n, y);
         ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
-        ck_assert_int_eq(info.records, steps + 1);
+        ck_assert_int_eq(info.records, steps + 1 + (steps < 24));
         ck_status(pal_oracle_set_embedding(c, PAL_F64, n, 2, z, 2), PAL_OK);
         {
             int64_t nc;
@@ -2370,7 +2504,7 @@ START_TEST(stops_replay)
             c = stopping_oracle((pal_sampler_t)smp, c2, budget, n, y);
             ck_status(pal_oracle_journal_open(c, path, 0, NULL), PAL_OK);
             ck_status(pal_oracle_stop_reason(c, &rc), PAL_OK);
-            ck_assert_int_eq(rc, PAL_STOP_NONE);
+            ck_assert_int_eq(rc, ra);
             ck_status(pal_oracle_costs(c, &cc), PAL_OK);
             ck_assert(memcmp(&ca, &cc, sizeof ca) == 0);
             ck_status(pal_oracle_step(c, NULL), PAL_DONE);
@@ -2389,6 +2523,228 @@ START_TEST(stops_replay)
             unlink(path);
         }
     }
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Stops --------------------------------------------------------------- */
+
+static int all_unsure(void *user, int64_t anchor, int64_t m,
+                      const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    (void)anchor;
+    (void)cand;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = PAL_ANSWER_UNSURE;
+    return 0;
+}
+
+/* A host's sampler that proposes first_open's questions while *left > 0
+ * (counting them down), then has nothing more. */
+typedef struct limited {
+    int64_t left, off;
+} limited_t;
+
+static int limited_sampler(void *user, const pal_store_t *known, int64_t cap,
+                           int64_t *anchor, int64_t *m, int64_t *cand)
+{
+    limited_t *l = user;
+
+    if (l->left <= 0)
+        return 1;
+    l->left--;
+    return first_open(&l->off, known, cap, anchor, m, cand);
+}
+
+typedef struct stop_case {
+    pal_sampler_t sampler;
+    int64_t n, screen, stall;
+    double budget;
+    pal_labeler_fn labeler;
+    pal_stop_reason_t want;
+} stop_case_t;
+
+static pal_oracle_t *stop_case_oracle(const stop_case_t *c, const int32_t *y,
+                                      limited_t *l)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = c->sampler;
+    op.seed = 29;
+    op.screen_size = c->screen;
+    op.budget = c->budget;
+    op.stall_screens = c->stall;
+    ck_status(pal_oracle_create(&o, c->n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, c->labeler, (void *)y), PAL_OK);
+    if (c->sampler == PAL_SAMPLER_CUSTOM)
+        ck_status(pal_oracle_set_sampler(o, limited_sampler, l), PAL_OK);
+    return o;
+}
+
+static pal_stop_reason_t reason_of(const pal_oracle_t *o)
+{
+    pal_stop_reason_t r = (pal_stop_reason_t)-1;
+
+    ck_status(pal_oracle_stop_reason(o, &r), PAL_OK);
+    return r;
+}
+
+/*
+ * Every stop reason replays: an oracle reopening the journal of one that
+ * stopped is stopped already, for the same reason, with the same costs,
+ * store and classes. The stop is one record: asking again, before or
+ * after the reopen, adds none.
+ */
+START_TEST(every_stop_reason_replays)
+{
+    static const stop_case_t cases[] = {
+        {PAL_SAMPLER_PASSIVE, 12, 1, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_CAPTCHA, 12, 4, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_ITEM, 12, 1, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_PASSIVE, 20, 1, 0, 6.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_CAPTCHA, 20, 4, 0, 9.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_ITEM, 20, 1, 0, 6.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_CAPTCHA, 60, 3, 3, 0.0, guided_truth,
+         PAL_STOP_NO_NEW_CLASS},
+        {PAL_SAMPLER_ITEM, 60, 1, 3, 0.0, guided_truth,
+         PAL_STOP_NO_NEW_CLASS},
+        {PAL_SAMPLER_PASSIVE, 6, 1, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_CAPTCHA, 8, 3, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_ITEM, 8, 1, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_CUSTOM, 12, 3, 0, 0.0, guided_truth, PAL_STOP_SAMPLER},
+    };
+    int32_t y[60];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < 60; i++)
+        y[i] = (int32_t)(i * 7 % 3);
+    tdir_make(&d);
+    path = tfile(&d, "stop", buf);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const stop_case_t *c = &cases[k];
+        limited_t l = {3, 0};
+        pal_oracle_t *a = stop_case_oracle(c, y, &l), *b;
+        pal_oracle_costs_t ca = {.size = sizeof ca}, cb = {.size = sizeof cb};
+        pal_journal_info_t info = {.size = sizeof info};
+        int64_t size, steps = 0;
+        uint64_t h;
+        int rc;
+
+        unlink(path);
+        ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+        while ((rc = pal_oracle_step(a, NULL)) == PAL_OK)
+            steps++;
+        ck_status(rc, PAL_DONE);
+        ck_assert_msg(reason_of(a) == c->want, "case %zu: stopped for %d",
+                      k, (int)reason_of(a));
+        size = fsize(path);
+        ck_status(pal_oracle_step(a, NULL), PAL_DONE);
+        ck_status(pal_oracle_next(a, &q_anchor, &q_m, &q_cand), PAL_DONE);
+        ck_assert_int_eq(reason_of(a), c->want);
+        ck_assert_int_eq(fsize(path), size);
+        ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+        h = oracle_digest(a);
+        pal_oracle_destroy(a);
+
+        for (int again = 0; again < 2; again++) {
+            l.left = 0;
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 1);
+            ck_assert_msg(reason_of(b) == c->want,
+                          "case %zu: replayed as %d", k, (int)reason_of(b));
+            ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+            ck_assert(memcmp(&ca, &cb, sizeof ca) == 0);
+            ck_assert_uint_eq(oracle_digest(b), h);
+            ck_status(pal_oracle_step(b, NULL), PAL_DONE);
+            ck_assert_int_eq(reason_of(b), c->want);
+            ck_assert_int_eq(fsize(path), size);
+            pal_oracle_destroy(b);
+        }
+
+        /* The host's sampler may propose more later: the oracle goes on,
+         * and the journal then ends with a screen, not a stop. */
+        if (c->sampler == PAL_SAMPLER_CUSTOM) {
+            l.left = 1;
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, NULL), PAL_OK);
+            ck_status(pal_oracle_step(b, NULL), PAL_OK);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_NONE);
+            pal_oracle_destroy(b);
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 2);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_NONE);
+            ck_status(pal_oracle_step(b, NULL), PAL_DONE);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_SAMPLER);
+            pal_oracle_destroy(b);
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 3);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_SAMPLER);
+            pal_oracle_destroy(b);
+        }
+    }
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * A captcha oracle whose budget runs out right after a screen that
+ * rejected an item from every class founds that item's class in the
+ * call that stops: the replay founds it too, and stops for the budget.
+ */
+START_TEST(budget_stop_replays_its_class)
+{
+    const int64_t n = 20;
+    int32_t y[20];
+    int64_t ta[8], tb[8], na, nb;
+    pal_oracle_t *a, *b;
+    pal_oracle_costs_t ca = {.size = sizeof ca}, cb = {.size = sizeof cb};
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_oracle_opts_t op;
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i % 2);
+    tdir_make(&d);
+    path = tfile(&d, "budget", buf);
+    pal_oracle_opts_init(&op);
+    op.seed = 17;
+    op.screen_size = 5;
+    op.budget = 5.0;
+    ck_status(pal_oracle_create(&a, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(a, guided_truth, y), PAL_OK);
+    ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(a, NULL), PAL_OK);
+    ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+    ck_assert_int_eq(ca.classes, 1);
+    ck_status(pal_oracle_step(a, NULL), PAL_DONE);
+    ck_assert_int_eq(reason_of(a), PAL_STOP_BUDGET);
+    ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+    ck_assert_int_eq(ca.classes, 2);
+    ck_status(pal_oracle_templates(a, ta, 8, &na), PAL_OK);
+    pal_oracle_destroy(a);
+
+    ck_status(pal_oracle_create(&b, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+    ck_assert_int_eq(info.records, 2);
+    ck_assert_int_eq(reason_of(b), PAL_STOP_BUDGET);
+    ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+    ck_assert(memcmp(&ca, &cb, sizeof ca) == 0);
+    ck_status(pal_oracle_templates(b, tb, 8, &nb), PAL_OK);
+    ck_assert_int_eq(nb, na);
+    ck_assert(memcmp(ta, tb, (size_t)na * sizeof *ta) == 0);
+    pal_oracle_destroy(b);
+    unlink(path);
     tdir_remove(&d);
 }
 END_TEST
@@ -2458,6 +2814,7 @@ Suite *suite_journal(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, format_is_as_documented);
+    tcase_add_test(tc, version_1_journals_open);
     tcase_add_test(tc, arguments_and_states);
     tcase_add_test(tc, store_round_trip);
     tcase_add_test(tc, store_batch_round_trip);
@@ -2476,6 +2833,8 @@ Suite *suite_journal(void)
     tcase_add_test(tc, journal_close_refused_in_callback);
     tcase_add_test(tc, custom_oracle_replays);
     tcase_add_test(tc, stops_replay);
+    tcase_add_test(tc, every_stop_reason_replays);
+    tcase_add_test(tc, budget_stop_replays_its_class);
     suite_add_tcase(s, tc);
     return s;
 }

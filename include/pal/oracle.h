@@ -238,15 +238,16 @@ PAL_API int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
  * file is append-only, versioned, and made of records that each carry a
  * checksum. A pal_store_answer call writes one record; an oracle step
  * writes one record holding the whole screen (its question and its
- * answers), an SSL step one naming its sample, and pal_oracle_cancel one
- * naming the question it drops.
+ * answers), an SSL step one naming its sample, pal_oracle_cancel one
+ * naming the question it drops, and a step or pal_oracle_next that
+ * returns PAL_DONE one naming why (once per stop).
  *
  * Reopening a journal replays it: a store gets back exactly the state it
  * had (the same answers, in the same order, deduce the same knowledge);
  * an oracle also gets back its sampler's state, because it replays each
  * screen through its own sampler, so that it goes on to ask the questions
  * it would have asked had it never stopped (the same seed and the same
- * answers give the same run).
+ * answers give the same run), and its stop reason.
  *
  * Damage: a record cut short (the writer was killed while writing it) or
  * corrupted (its checksum fails) ends the journal. It and everything after
@@ -594,9 +595,10 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  *         sampler set; NN: no embedding set),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
  *         that is not a pal_answer_t; custom: the host's sampler failed
- *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a journal
- *         is open and the step's record could not be written). On error
- *         the oracle, its store and the batch are unchanged.
+ *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a
+ *         journal is open and the step's record, or that of its stop,
+ *         could not be written). On error the oracle, its store and the
+ *         batch are unchanged.
  */
 PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
 
@@ -608,7 +610,9 @@ PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
  * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
  *         PAL_E_NULL, PAL_E_STATE (SSL and NN samplers: they never ask;
  *         custom: no sampler set), PAL_E_CALLBACK (custom: as for
- *         pal_oracle_step), PAL_E_NOMEM.
+ *         pal_oracle_step), PAL_E_NOMEM, PAL_E_IO (a journal is open and
+ *         the record of a stop could not be written; new after 0.1.0).
+ *         On error nothing changes.
  */
 PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                             const int64_t **candidates);
@@ -691,9 +695,12 @@ typedef enum pal_stop_reason {
  * the reason is PAL_STOP_SAMPLER (custom) or PAL_STOP_EXHAUSTED. So each
  * reason names the first condition that held. A stopped oracle stays
  * stopped for every reason but PAL_STOP_SAMPLER (the host's sampler may
- * propose more later). Replaying a journal brings back the state the
- * reasons are computed from, so the oracle stops again where and why it
- * stopped before.
+ * propose more later). A stop is recorded in an open journal (a step
+ * or next that cannot write it fails with PAL_E_IO and changes nothing),
+ * so that a replay brings the reason back with the rest of the state:
+ * right after reopening the journal of a stopped oracle, the reason is
+ * the one it stopped for, and a class founded by the call that stopped
+ * is there.
  * @return PAL_OK; PAL_E_NULL (o or reason; *reason is then untouched).
  * Cost O(1). Const. New after 0.1.0.
  */

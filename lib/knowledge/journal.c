@@ -2,13 +2,14 @@
  * The answer journal: an append-only file of checksummed records, and
  * its replay.
  *
- * Format, version 1 (docs/journal.md has the details). Every integer is
+ * Format, version 2 (docs/journal.md has the details). Every integer is
  * little-endian, written byte by byte, so the file reads the same on
  * every machine.
  *
  *   header, 36 bytes:
  *     0   8  magic: 0x89 'P' 'A' 'L' 'J' 'R' 'N' 0x0a
- *     8   4  format version: 1
+ *     8   4  format version: 2 for an oracle, 1 for a store (whose
+ *            records are the same in both versions)
  *    12   4  flags: bit 0 set when an oracle writes the journal
  *    16   8  n, the number of items
  *    24   8  fingerprint of the oracle's options (0 for a store)
@@ -26,6 +27,11 @@
  *               m answers (1 byte each)                 9 + 5 m bytes
  *     3 cancel  flags (1 byte), anchor, m, m candidates 9 + 4 m bytes
  *     4 ssl     flags (1 byte), sample                      5 bytes
+ *     5 stop    flags (1 byte), reason (1 byte)               2 bytes
+ *
+ * Version 2 added the stop record. Both versions are read, and a
+ * record of version 2 is accepted whatever the header says: a journal
+ * of version 1 that this library goes on writing keeps its header.
  *
  * A record is appended with one write at the end of the valid journal.
  * Reading stops at the first record that is cut short or whose checksum
@@ -45,7 +51,7 @@
 
 #define HEADER_SIZE 36
 #define FRAME_SIZE 9          /* length, type and checksum */
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u    /* the latest; read back to version 1 */
 #define FLAG_ORACLE 1u
 #define READ_CHUNK 65536
 
@@ -278,10 +284,17 @@ static int flush_dir(const char *dir)
 
 /* ---- The header ---------------------------------------------------------- */
 
+/* The version a new journal gets: the first that has every record its
+ * writer may append (a store's answers are those of version 1). */
+static uint32_t version_of(const pal__jn_spec_t *spec)
+{
+    return spec->kind == PAL__JN_ORACLE ? FORMAT_VERSION : 1u;
+}
+
 static void header_encode(const pal__jn_spec_t *spec, unsigned char *h)
 {
     memcpy(h, magic, sizeof magic);
-    put32(h + 8, FORMAT_VERSION);
+    put32(h + 8, version_of(spec));
     put32(h + 12, spec->kind == PAL__JN_ORACLE ? FLAG_ORACLE : 0u);
     put64(h + 16, (uint64_t)spec->n);
     put64(h + 24, spec->fingerprint);
@@ -291,12 +304,16 @@ static void header_encode(const pal__jn_spec_t *spec, unsigned char *h)
 /*
  * Check the first len bytes of a header against the one spec would
  * write. Magic first, then the version, since a later version may lay
- * out the rest differently; the checksum only when it is all there.
+ * out the rest differently; the checksum only when it is all there. A
+ * whole header may have any version read here; a header cut short (its
+ * writer died while writing it) must be the start of the very header
+ * spec would write, since it is replaced by that one.
  */
 static int header_check(const pal__jn_spec_t *spec, const unsigned char *h,
                         size_t len)
 {
     unsigned char want[HEADER_SIZE];
+    uint32_t version;
     size_t k;
 
     header_encode(spec, want);
@@ -305,13 +322,17 @@ static int header_check(const pal__jn_spec_t *spec, const unsigned char *h,
         return PAL_E_FORMAT;
     if (len < 12)
         return memcmp(h, want, len) == 0 ? PAL_OK : PAL_E_VERSION;
-    if (get32(h + 8) != FORMAT_VERSION)
+    version = get32(h + 8);
+    if (version < 1 || version > FORMAT_VERSION ||
+        (len < HEADER_SIZE && version != version_of(spec)))
         return PAL_E_VERSION;
     if (len == HEADER_SIZE && get32(h + 32) != pal__jn_crc32c(0, h, 32))
         return PAL_E_FORMAT;
     if (len >= 16 && (get32(h + 12) & ~FLAG_ORACLE) != 0)
         return PAL_E_VERSION;
-    return memcmp(h, want, len) == 0 ? PAL_OK : PAL_E_FORMAT;
+    put32(want + 8, version);
+    return memcmp(h, want, len < HEADER_SIZE ? len : 32) == 0 ? PAL_OK
+                                                             : PAL_E_FORMAT;
 }
 
 /* ---- Records ------------------------------------------------------------- */
@@ -325,6 +346,8 @@ static size_t payload_size(int type, int64_t m)
         return 9 + 5 * (size_t)m;
     case PAL__JN_CANCEL:
         return 9 + 4 * (size_t)m;
+    case PAL__JN_STOP:
+        return 2;
     default:
         return 5;
     }
@@ -342,6 +365,9 @@ static size_t record_encode(pal__jn_t *jn, const pal__jn_rec_t *rec)
         put32(q, (uint32_t)rec->a);
         put32(q + 4, (uint32_t)rec->b);
         q[8] = rec->ans[0];
+    } else if (rec->type == PAL__JN_STOP) {
+        q[0] = (unsigned char)rec->flags;
+        q[1] = (unsigned char)rec->a;
     } else {
         q[0] = (unsigned char)rec->flags;
         put32(q + 1, (uint32_t)rec->a);
@@ -375,7 +401,7 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
 
     if (jn->spec.kind == PAL__JN_STORE ? type != PAL__JN_ANSWER
                                        : type < PAL__JN_SCREEN ||
-                                             type > PAL__JN_SSL)
+                                             type > PAL__JN_STOP)
         return PAL_E_FORMAT;
     if (type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) {
         if (len < 9)
@@ -400,6 +426,14 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
                    : PAL_E_FORMAT;
     }
     rec->flags = q[0];
+    if (type == PAL__JN_STOP) {
+        /* A reason other than PAL_STOP_NONE, and no flag. */
+        rec->a = q[1];
+        return rec->flags == 0 && rec->a >= PAL_STOP_COMPLETE &&
+                       rec->a <= PAL_STOP_SAMPLER
+                   ? PAL_OK
+                   : PAL_E_FORMAT;
+    }
     rec->a = get32(q + 1);
     if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED)) != 0 ||
         (type == PAL__JN_CANCEL && (rec->flags & PAL__JN_REGS) != 0) ||

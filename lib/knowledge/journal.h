@@ -18,12 +18,15 @@
 typedef struct pal__jn pal__jn_t;
 
 /* Record types. A store writes answers only; an oracle writes the
- * others. */
+ * others. Types 1 to 4 are those of format version 1; version 2 adds
+ * the stop. */
 enum {
     PAL__JN_ANSWER = 1,   /* one pairwise answer: a, b, ans[0] */
     PAL__JN_SCREEN = 2,   /* anchor a, m candidates, m answers */
     PAL__JN_CANCEL = 3,   /* anchor a and m candidates, dropped unanswered */
-    PAL__JN_SSL = 4       /* an SSL step over sample a */
+    PAL__JN_SSL = 4,      /* an SSL step over sample a */
+    PAL__JN_STOP = 5      /* a question call stopped, for reason a (a
+                             pal_stop_reason_t other than NONE) */
 };
 
 /* Record flags (screens, cancels and SSL steps). */

@@ -160,6 +160,8 @@ struct pal_oracle {
     int64_t room;
     int stop;
     int64_t stall_classes, stall_mark;
+    bool stop_logged;       /* the journal's last record is the stop at
+                               o->stop: the same stop again needs none */
 
     bool guided;            /* the pending question was drawn with
                                guidance (its journal record says so) */
@@ -179,8 +181,17 @@ struct pal_oracle {
 };
 
 /* Draw the next question with the oracle's sampler: PAL_OK with a
- * pending question, PAL_DONE (with its stop reason set), or an error. */
+ * pending question, PAL_DONE (with its stop reason set, and recorded in
+ * the journal if one is open), or an error (then nothing changed). */
 int pal__oracle_question(pal_oracle_t *o);
+
+/*
+ * Replay of a stop record: the question call that stopped for reason,
+ * which must be the reason o stops for now (PAL_E_FORMAT otherwise).
+ * A custom oracle's sampler is not called: when no other condition
+ * holds, the host's sampler had nothing to propose.
+ */
+int pal__oracle_replay_stop(pal_oracle_t *o, int reason);
 
 /* The most candidates the next question may have: the screen's room,
  * less what the budget cannot pay for if every one is answered. */
@@ -198,8 +209,9 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
 /*
  * Append the record of what the oracle is about to commit to its
  * journal, if one is open: a screen with its answers (PAL__JN_SCREEN),
- * the pending question dropped (PAL__JN_CANCEL) or the SSL step about to
- * be made (PAL__JN_SSL). PAL_OK when no journal is open.
+ * the pending question dropped (PAL__JN_CANCEL), the SSL step about to
+ * be made (PAL__JN_SSL) or the stop at o->stop (PAL__JN_STOP). PAL_OK
+ * when no journal is open.
  */
 int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers);

@@ -103,18 +103,21 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers)
 {
     pal__jn_rec_t *rec;
+    int rc;
 
     if (!o->jn)
         return PAL_OK;
     rec = pal__jn_stage(o->jn);
     rec->type = type;
     rec->flags = regs ? PAL__JN_REGS : 0u;
-    if (type != PAL__JN_SSL && o->guided)
+    if ((type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) && o->guided)
         rec->flags |= PAL__JN_GUIDED;
     rec->b = 0;
     rec->m = 0;
     if (type == PAL__JN_SSL) {
         rec->a = o->ssl.order[o->ssl.pos];
+    } else if (type == PAL__JN_STOP) {
+        rec->a = o->stop;
     } else {
         rec->a = o->anchor;
         rec->m = o->m;
@@ -122,7 +125,10 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
         for (int64_t k = 0; answers && k < o->m; k++)
             rec->ans[k] = (unsigned char)answers[k];
     }
-    return pal__jn_append(o->jn, rec);
+    rc = pal__jn_append(o->jn, rec);
+    if (rc == PAL_OK)
+        o->stop_logged = type == PAL__JN_STOP;
+    return rc;
 }
 
 static uint64_t double_bits(double x)
@@ -216,10 +222,14 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         if (o->opts.sampler != PAL_SAMPLER_SSL ||
             rec->a != o->ssl.order[o->ssl.pos])
             return PAL_E_FORMAT;
+        o->stop_logged = false;
         return pal__ssl_step(o, NULL, regs);
     }
     if (o->opts.sampler == PAL_SAMPLER_SSL)
         return PAL_E_FORMAT;
+    if (rec->type == PAL__JN_STOP)
+        return pal__oracle_replay_stop(o, (int)rec->a);
+    o->stop_logged = false;
 
     /* A question drawn with the host's guidance, which the journal does
      * not hold, is taken as recorded once it proves askable, and
@@ -244,6 +254,7 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         return PAL_E_FORMAT;
     if (rc != PAL_OK)
         return rc;
+    o->stop = PAL_STOP_NONE;   /* as drawing the question did */
     if (o->anchor != rec->a || o->m != rec->m ||
         memcmp(o->cand, rec->cand, (size_t)o->m * sizeof *o->cand) != 0)
         return PAL_E_FORMAT;

@@ -25,7 +25,8 @@
  *   the replayed store (pal_store_log_entry) knows exactly the same;
  * - written journals: when the records kept are the writer's own,
  *   untouched, the replayed object equals the writer after as many
- *   records; the records before the first damaged byte are all kept;
+ *   records (a stop being one); the records before the first damaged
+ *   byte are all kept;
  * - reopening the file gives the same state with nothing to cut, and a
  *   record appended after an open is there at the next one;
  * - nothing leaks, neither memory nor file descriptors.
@@ -446,6 +447,7 @@ static void written(fuzz_in_t *in)
     object_t ob;
     size_t len, blen;
     unsigned kind = fuzz_u8(in) % 4;
+    bool stopped;
     int actions;
 
     memset(&sub, 0, sizeof sub);
@@ -473,6 +475,7 @@ static void written(fuzz_in_t *in)
                PAL_OK);
     trail[0] = digest(&ob);
     actions = (int)fuzz_below(in, 40);
+    stopped = false;
     for (int t = 0; t < actions && nrec + 1 < MAX_RECORDS; t++) {
         int rc = PAL_OK;
 
@@ -502,13 +505,18 @@ static void written(fuzz_in_t *in)
                 }
             }
         }
-        if (rc == PAL_DONE)
+        if (rc == PAL_DONE) {
+            /* The first stop is a record. */
+            trail[nrec + 1] = digest(&ob);
+            stopped = true;
             break;
+        }
         FUZZ_CHECK(rc == PAL_OK);
         trail[++nrec] = digest(&ob);
     }
     drop(&ob);
     len = read_file(orig, sizeof orig);
+    nrec += stopped;
     FUZZ_CHECK(record_ends(orig, len, ends) == nrec);
 
     /* Damage it. */
