@@ -280,7 +280,9 @@ typedef struct pal_journal_info {
     int64_t records;      /* records replayed */
     int64_t answers;      /* pairwise answers in them */
     int64_t bytes_kept;   /* bytes of the file kept (header and records
-                             replayed): its length after the open */
+                             replayed): its length after the open (an
+                             oracle's open may then append the record of
+                             priors set before it) */
     int64_t bytes_cut;    /* bytes of a damaged tail removed (0 if none) */
 } pal_journal_info_t;
 
@@ -778,12 +780,15 @@ PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
  * No randomness is used. Item mode: see PAL_SAMPLER_ITEM and
  * pal_item_order_t.
  *
- * Journal: guidance is not recorded. A question drawn with guidance is
- * marked so in its record, and a replay takes such a question as recorded
- * (checking that it is a question the oracle could ask at that point)
- * instead of drawing it, so a journal replays without the guidance it was
- * written with; questions drawn without guidance are drawn again and
- * compared, as before. After a replay, hand in the guidance again.
+ * Journal: guidance (an embedding or scores) is not recorded. A question
+ * drawn with guidance is marked so in its record, and a replay takes
+ * such a question as recorded (checking that it is a question the oracle
+ * could ask at that point, and drawing the item again in random item
+ * order) instead of drawing it, so a journal replays without the
+ * guidance it was written with; questions drawn without guidance are
+ * drawn again and compared, as before. After a replay, hand in the
+ * guidance again. Priors, unlike guidance, are recorded: see
+ * pal_oracle_set_priors.
  *
  * Cost: the copy is O(n k). With an embedding, the oracle keeps each
  * undetermined item's nearest known member of a class it may belong to:
@@ -840,22 +845,30 @@ PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
  * smaller than the number of classes; the others get the mean of the
  * given priors. k = 0 (priors may then be NULL) removes the priors:
  * every class weighs the same, and the item sampler tries the largest
- * known class first. Copied. Not recorded in a journal: a question
- * drawn while priors are set is marked in its record as a guided one
- * and replays as recorded, so a journal replays without its priors.
- * Known limit: where drawing such a question used the random generator
- * (captcha ties, the item sampler's item order; journals in which priors
- * were set and later cleared hit it nearly always), the replay does not
- * consume the same draws, a later question may then differ from the
- * record, and the journal is refused (PAL_E_FORMAT), its answers
- * untouched on disk.
+ * known class first. Copied. A pending question is not changed: it was
+ * drawn with the priors before, and the new ones apply from the next
+ * question on.
+ * Journal: priors are part of what a journal records. With a journal
+ * open, a call that changes them appends a record (setting the priors
+ * in force again writes nothing), and a replay sets them again between
+ * the same questions, so that the questions they weighed are drawn
+ * again, random draws included, and the reopened oracle has the priors
+ * the journal ends with (a question that was pending when the writer
+ * stopped is asked again, with the priors it was drawn with). Priors
+ * set before pal_oracle_journal_open stay, as guidance does: after the
+ * replay they replace the journal's and are recorded, unless the
+ * journal ends with the same ones.
  * @param priors  k finite values > 0 (any scale).
  * @return PAL_OK; PAL_E_NULL (o, or priors with k > 0); PAL_E_SIZE
- *         (k < 0); PAL_E_SHAPE (k larger than the classes discovered);
- *         PAL_E_RANGE (a prior not finite and > 0); PAL_E_ALIGN;
- *         PAL_E_STATE (not a captcha or item oracle, or called from the
- *         labeler); PAL_E_NOMEM. On error the priors are unchanged.
- * Cost: O(k). New after 0.1.0.
+ *         (k < 0, or with a journal open more than 536,870,910, the most
+ *         a record holds); PAL_E_SHAPE (k larger than the classes
+ *         discovered); PAL_E_RANGE (a prior not finite and > 0);
+ *         PAL_E_ALIGN; PAL_E_STATE (not a captcha or item oracle, or
+ *         called from the labeler); PAL_E_NOMEM; PAL_E_IO (a journal is
+ *         open and the record could not be written). On error the
+ *         priors are unchanged and nothing is written.
+ * Cost: O(k), and with a journal one write of 14 + 8 k bytes.
+ * New after 0.1.0.
  */
 PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
                                   const double *priors);
@@ -871,9 +884,14 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
  * options is refused before anything is replayed.
  * @param o      an oracle that has not drawn a question or made an SSL
  *               step yet, and not an NN oracle, which asks nobody and
- *               has nothing to record (PAL_E_STATE).
+ *               has nothing to record (PAL_E_STATE). Its guidance stays;
+ *               its priors too, recorded after the replay (see
+ *               pal_oracle_set_priors).
  * @return as pal_store_journal_open, and PAL_E_FORMAT when a recorded
  *         question differs from the oracle's (o is then unchanged).
+ *         PAL_E_IO also when the record of the priors set before the
+ *         open could not be written (o is then unchanged, but a damaged
+ *         tail, if the journal had one, is already cut).
  */
 PAL_API int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
                                     unsigned flags, pal_journal_info_t *info);

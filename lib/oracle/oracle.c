@@ -549,6 +549,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
         o->stall_mark = o->costs.screens;
     }
     o->pending = false;
+    pal__guide_settle(o);
     return PAL_OK;
 }
 
@@ -636,6 +637,7 @@ void pal_oracle_cancel(pal_oracle_t *o)
     if (pal__oracle_log(o, PAL__JN_CANCEL, false, NULL) != PAL_OK)
         return;
     o->pending = false;
+    pal__guide_settle(o);
 }
 
 int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)

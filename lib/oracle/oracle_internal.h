@@ -97,6 +97,11 @@ typedef struct pal__guide {
     double *priors;
     int64_t npriors;
     double prior_mean;
+    /* Priors set while a question was pending (which was drawn with the
+     * priors before them): taken once it is answered or dropped. */
+    double *later;
+    int64_t nlater;
+    bool has_later;
 } pal__guide_t;
 
 /* The passive sampler's memory of the pairs answered unsure: an open
@@ -264,6 +269,23 @@ int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
 
 /* Guidance. */
 void pal__guide_free(pal_oracle_t *o);
+/* The pending question was answered or dropped: priors set since it
+ * was drawn take over. */
+void pal__guide_settle(pal_oracle_t *o);
+/* True when k priors p weigh the classes as the k2 priors q do. */
+bool pal__priors_same(const double *p, int64_t k, const double *q,
+                      int64_t k2);
+/* Exchange the priors (those in force and those to take later). */
+void pal__priors_swap(pal__guide_t *a, pal__guide_t *b);
+/*
+ * Append a priors record to jn (when not NULL): k priors p, set while a
+ * question was pending when later is set.
+ */
+int pal__priors_log(pal__jn_t *jn, int64_t k, const double *p, bool later);
+/* Replay of a priors record: PAL_E_FORMAT when o could not have taken
+ * them; PAL_E_NOMEM. */
+int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,
+                       bool later);
 bool pal__guide_on(const pal_oracle_t *o);
 /* Build the embedding cache if it is not valid. */
 void pal__guide_refresh(pal_oracle_t *o);

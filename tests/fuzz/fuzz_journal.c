@@ -6,8 +6,8 @@
  * - raw: the bytes of a journal file, opened by a store on 6 items and
  *   by a captcha, a passive and an SSL oracle;
  * - written: a journal the library writes itself (a store's answers, or
- *   an oracle's steps, pulled answers and dropped questions, all taken
- *   from the input), then damaged as the input says (bytes changed, with
+ *   an oracle's steps, pulled answers, dropped questions and class
+ *   priors, all taken from the input), then damaged as the input says (bytes changed, with
  *   or without their record's checksum made to hold again, a cut, bytes
  *   appended), and opened by a new store or oracle made alike.
  *
@@ -487,6 +487,26 @@ static void written(fuzz_in_t *in)
             int64_t anchor, m;
             const int64_t *cand;
 
+            if (sub.op.sampler == PAL_SAMPLER_CAPTCHA && what == 0 &&
+                fuzz_below(in, 2)) {
+                /* Priors first: a record of their own when they change. */
+                int64_t nc = 0, k;
+                double pri[4];
+                struct stat s0, s1;
+
+                FUZZ_CHECK(pal_oracle_templates(ob.o, NULL, 0, &nc) ==
+                           PAL_OK);
+                k = fuzz_below(in, (nc < 4 ? nc : 4) + 1);
+                for (int64_t c = 0; c < k; c++)
+                    pri[c] = 0.25 + fuzz_u8(in) / 16.0;
+                FUZZ_CHECK(stat(path, &s0) == 0);
+                FUZZ_CHECK(pal_oracle_set_priors(ob.o, k, pri) == PAL_OK);
+                FUZZ_CHECK(stat(path, &s1) == 0);
+                if (s1.st_size > s0.st_size)
+                    trail[++nrec] = digest(&ob);
+                if (nrec + 1 >= MAX_RECORDS)
+                    break;
+            }
             if (what == 0 || sub.op.sampler == PAL_SAMPLER_SSL) {
                 pal_batch_t *b = NULL;
 
