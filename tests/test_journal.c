@@ -3114,6 +3114,294 @@ START_TEST(priors_while_pending_and_before_open)
 }
 END_TEST
 
+/* ---- Priors, guidance and reopening at random ------------------------------ */
+
+#define RT_TRIALS 160
+#define RT_ACTIONS 120
+
+/* The host's guidance, handed to each oracle alike (and again to a
+ * reopened one; never the priors, which the journal holds). */
+typedef struct rt_host {
+    int kind;                /* 0 none, 1 embedding, 2 scores */
+    double *z;               /* n x 2 */
+    double *scores;          /* n x ks */
+    int64_t ks;
+} rt_host_t;
+
+static void rt_guide(pal_oracle_t *o, const rt_host_t *h, int64_t n)
+{
+    if (h->kind == 0)
+        pal_oracle_clear_guidance(o);
+    else if (h->kind == 1)
+        ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, h->z, 2),
+                  PAL_OK);
+    else
+        ck_status(pal_oracle_set_scores(o, PAL_F64, n, h->ks, h->scores,
+                                        h->ks),
+                  PAL_OK);
+}
+
+/* The journaled oracle ends (as a killed process would: a pending
+ * question is lost) and a new one reopens its journal. */
+static pal_oracle_t *rt_reopen(pal_oracle_t *j, const pal_oracle_opts_t *op,
+                               int64_t n, rt_person_t *p, const char *path,
+                               const rt_host_t *h, int trial, int64_t t)
+{
+    pal_journal_info_t info = {.size = sizeof info};
+    int rc;
+
+    pal_oracle_destroy(j);
+    j = rt_oracle(op, n, p);
+    rc = pal_oracle_journal_open(j, path, 0, &info);
+    ck_assert_msg(rc == PAL_OK, "trial %d, action %lld: reopen gives %s",
+                  trial, (long long)t, pal_status_name(rc));
+    ck_assert_int_eq(info.bytes_cut, 0);
+    rt_guide(j, h, n);
+    return j;
+}
+
+/*
+ * Many random runs of captcha and item oracles, guided and not, whose
+ * host sets, changes and removes class priors at random moments (some
+ * before the journal is opened, some while a question is pending, some
+ * the same as before), and whose journal is reopened at random points
+ * (some while a question is pending): each reopen succeeds, and the
+ * reopened oracle, given the host's guidance again but never its
+ * priors, asks question for question what an oracle that never stopped
+ * asks, with the same store, costs, batches and stops.
+ */
+START_TEST(priors_replay_randomized)
+{
+    const uint64_t base = test_seed();
+    int64_t reopened = 0, pending_reopens = 0, prior_changes = 0,
+            guided_actions = 0, stops = 0, questions = 0;
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    tdir_make(&d);
+    path = tfile(&d, "random", buf);
+    for (int trial = 0; trial < RT_TRIALS; trial++) {
+        trng_t r;
+        int64_t n, nclass;
+        int32_t *y;
+        double *z, *sc;
+        pal_oracle_opts_t op;
+        rt_host_t host = {0, NULL, NULL, 0};
+        rt_person_t pr, pj;
+        pal_oracle_t *ref, *jo;
+        pal_batch_t *br, *bj;
+        double last[64];
+        int64_t t, last_k;
+
+        trng_seed(&r, base * 1000003u + (uint64_t)trial);
+        n = 10 + trng_below(&r, 40);
+        nclass = 2 + trng_below(&r, 5);
+        y = xmalloc((size_t)n * sizeof *y);
+        z = xmalloc((size_t)n * 2 * sizeof *z);
+        sc = xmalloc((size_t)n * (size_t)n * sizeof *sc);
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = (int32_t)trng_below(&r, nclass);
+            z[2 * i] = (double)y[i] + 0.8 * trng_unit(&r);
+            z[2 * i + 1] = trng_unit(&r);
+        }
+        host.z = z;
+        host.scores = sc;
+        pr = (rt_person_t){y, (uint64_t)trial, 0};
+        pj = pr;
+
+        pal_oracle_opts_init(&op);
+        op.sampler = trial % 2 ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        op.seed = base + (uint64_t)trial;
+        op.screen_size = 1 + trng_below(&r, 6);
+        op.candidates = (int)trng_below(&r, 2);
+        op.item_order = (int)trng_below(&r, 2);
+        op.reg_mode = trng_below(&r, 3) == 0 ? PAL_REG_RANDOM : -1;
+        op.reg_pairs = 3;
+        if (trng_below(&r, 4) == 0)
+            op.num_classes = nclass;
+        if (trng_below(&r, 4) == 0) {
+            op.budget = 5.0 + 40.0 * trng_unit(&r);
+            if (trng_below(&r, 2)) {
+                op.cost_screen = trng_unit(&r);
+                op.cost_candidate = trng_unit(&r);
+                op.cost_answer = trng_unit(&r);
+            }
+        }
+        if (trng_below(&r, 5) == 0)
+            op.stall_screens = 2 + trng_below(&r, 6);
+        ref = rt_oracle(&op, n, &pr);
+        jo = rt_oracle(&op, n, &pj);
+        ck_status(pal_batch_create(&br, NULL), PAL_OK);
+        ck_status(pal_batch_create(&bj, NULL), PAL_OK);
+        last_k = 0;
+        if (trng_below(&r, 5) == 0) {
+            /* Priors before the journal is opened. */
+            last_k = 1;
+            last[0] = 0.5 + trng_unit(&r);
+            ck_status(pal_oracle_set_priors(ref, 1, last), PAL_OK);
+            ck_status(pal_oracle_set_priors(jo, 1, last), PAL_OK);
+        }
+        unlink(path);
+        ck_status(pal_oracle_journal_open(jo, path, 0, NULL), PAL_OK);
+
+        for (t = 0; t < RT_ACTIONS; t++) {
+            uint64_t u = (uint64_t)trng_below(&r, 100);
+            int action = (int)trng_below(&r, 7), rr, rj;
+            pal_batch_t *b1 = NULL, *b2 = NULL;
+
+            /* The host: priors, guidance, and the journal reopened. */
+            if (u < 18) {
+                int64_t nc = classes_of(ref), k = trng_below(&r, nc + 1);
+                double pri[64];
+
+                for (int64_t c = 0; c < k; c++)
+                    pri[c] = 0.2 + 4.8 * trng_unit(&r);
+                if (u < 4 && last_k <= nc) {
+                    /* The same priors again. */
+                    k = last_k;
+                    memcpy(pri, last, (size_t)k * sizeof *pri);
+                }
+                ck_status(pal_oracle_set_priors(ref, k, pri), PAL_OK);
+                ck_status(pal_oracle_set_priors(jo, k, pri), PAL_OK);
+                last_k = k;
+                memcpy(last, pri, (size_t)k * sizeof *pri);
+                prior_changes++;
+            } else if (u < 26) {
+                host.kind = (int)trng_below(&r, 3);
+                if (host.kind == 1)
+                    for (int64_t i = 0; i < 2 * n; i++)
+                        z[i] += 0.3 * (trng_unit(&r) - 0.5);
+                if (host.kind == 2) {
+                    host.ks = 1 + trng_below(&r, classes_of(ref));
+                    for (int64_t i = 0; i < n * host.ks; i++)
+                        sc[i] = trng_unit(&r);
+                }
+                rt_guide(ref, &host, n);
+                rt_guide(jo, &host, n);
+            } else if (u < 36) {
+                jo = rt_reopen(jo, &op, n, &pj, path, &host, trial, t);
+                same_oracles(ref, jo, "reopened", trial, t);
+                reopened++;
+            }
+            guided_actions += host.kind != 0;
+
+            if (action <= 1) {
+                /* A step, with a batch or not. */
+                if (action == 1) {
+                    pal_batch_clear(br);
+                    pal_batch_clear(bj);
+                    b1 = br;
+                    b2 = bj;
+                }
+                rr = pal_oracle_step(ref, b1);
+                rj = pal_oracle_step(jo, b2);
+                ck_assert_msg(rr == rj, "trial %d, action %lld: step %d / %d",
+                              trial, (long long)t, rr, rj);
+                if (rr == PAL_OK)
+                    ck_assert_msg(pr.last == pj.last,
+                                  "trial %d, action %lld: another question",
+                                  trial, (long long)t);
+                if (b1)
+                    ck_assert_uint_eq(batch_digest(br), batch_digest(bj));
+            } else {
+                int64_t anchor, m;
+                const int64_t *cand;
+                pal_answer_t ans[8];
+
+                rr = same_next(ref, jo, &anchor, &m, &cand, trial, t);
+                if (rr == PAL_OK && action == 2) {
+                    pal_oracle_cancel(ref);
+                    pal_oracle_cancel(jo);
+                } else if (rr == PAL_OK) {
+                    if (action >= 4) {
+                        /* Priors set while the question is pending. */
+                        int64_t nc = classes_of(ref), k;
+                        double pri[64];
+
+                        k = trng_below(&r, nc + 1);
+                        for (int64_t c = 0; c < k; c++)
+                            pri[c] = 0.2 + 4.8 * trng_unit(&r);
+                        ck_status(pal_oracle_set_priors(ref, k, pri),
+                                  PAL_OK);
+                        ck_status(pal_oracle_set_priors(jo, k, pri),
+                                  PAL_OK);
+                        last_k = k;
+                        memcpy(last, pri, (size_t)k * sizeof *pri);
+                        prior_changes++;
+                    }
+                    if (action >= 5 && trng_below(&r, 2)) {
+                        /* Reopened with the question pending: it is
+                         * asked again. */
+                        int64_t a2, m2;
+                        const int64_t *c2;
+
+                        jo = rt_reopen(jo, &op, n, &pj, path, &host, trial,
+                                       t);
+                        ck_status(pal_oracle_next(jo, &a2, &m2, &c2),
+                                  PAL_OK);
+                        ck_assert_msg(a2 == anchor && m2 == m &&
+                                          memcmp(c2, cand,
+                                                 (size_t)m * sizeof *c2) ==
+                                              0,
+                                      "trial %d, action %lld: the pending "
+                                      "question changed",
+                                      trial, (long long)t);
+                        pending_reopens++;
+                        reopened++;
+                    }
+                    rt_answers(&pr, anchor, m, cand, ans);
+                    if (action == 6) {
+                        b1 = br;
+                        b2 = bj;
+                        pal_batch_clear(br);
+                        pal_batch_clear(bj);
+                    }
+                    ck_status(pal_oracle_answer(ref, ans, b1), PAL_OK);
+                    ck_status(pal_oracle_answer(jo, ans, b2), PAL_OK);
+                    if (b1)
+                        ck_assert_uint_eq(batch_digest(br),
+                                          batch_digest(bj));
+                }
+            }
+            questions += rr == PAL_OK;
+            same_oracles(ref, jo, "after the action", trial, t);
+            if (rr == PAL_DONE) {
+                stops++;
+                break;
+            }
+        }
+
+        /* Once more at the end: stopped or not, the same state. */
+        jo = rt_reopen(jo, &op, n, &pj, path, &host, trial, t);
+        same_oracles(ref, jo, "at the end", trial, t);
+        reopened++;
+        {
+            int64_t anchor, m;
+            const int64_t *cand;
+
+            same_next(ref, jo, &anchor, &m, &cand, trial, t + 1);
+        }
+        pal_oracle_destroy(ref);
+        pal_oracle_destroy(jo);
+        pal_batch_destroy(br);
+        pal_batch_destroy(bj);
+        free(y);
+        free(z);
+        free(sc);
+    }
+    printf("journal: %d random runs with priors: %lld questions, %lld "
+           "prior changes, %lld actions guided, %lld reopens (%lld with a "
+           "question pending), %lld stops\n",
+           RT_TRIALS, (long long)questions, (long long)prior_changes,
+           (long long)guided_actions, (long long)reopened,
+           (long long)pending_reopens, (long long)stops);
+    ck_assert_int_ge(pending_reopens, 10);
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
 /* ---- Priors and stops: failures and impossible records --------------------- */
 
 /* Append a record of type type and payload p (len bytes) to the file. */
@@ -3442,6 +3730,7 @@ Suite *suite_journal(void)
     tcase_add_test(tc, budget_stop_replays_its_class);
     tcase_add_test(tc, priors_set_then_cleared_replay);
     tcase_add_test(tc, priors_while_pending_and_before_open);
+    tcase_add_test(tc, priors_replay_randomized);
     tcase_add_test(tc, priors_and_stop_records_checked);
     tcase_add_test(tc, priors_allocation_failures);
     suite_add_tcase(s, tc);
