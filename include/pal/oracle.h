@@ -239,15 +239,16 @@ PAL_API int pal_store_log_entry(const pal_store_t *s, int64_t k, int64_t *i,
  * checksum. A pal_store_answer call writes one record; an oracle step
  * writes one record holding the whole screen (its question and its
  * answers), an SSL step one naming its sample, pal_oracle_cancel one
- * naming the question it drops, and a step or pal_oracle_next that
- * returns PAL_DONE one naming why (once per stop).
+ * naming the question it drops, a step or pal_oracle_next that returns
+ * PAL_DONE one naming why (once per stop), and pal_oracle_set_priors one
+ * holding the priors it sets.
  *
  * Reopening a journal replays it: a store gets back exactly the state it
  * had (the same answers, in the same order, deduce the same knowledge);
  * an oracle also gets back its sampler's state, because it replays each
  * screen through its own sampler, so that it goes on to ask the questions
  * it would have asked had it never stopped (the same seed and the same
- * answers give the same run), and its stop reason.
+ * answers give the same run), its class priors and its stop reason.
  *
  * Damage: a record cut short (the writer was killed while writing it) or
  * corrupted (its checksum fails) ends the journal. It and everything after
