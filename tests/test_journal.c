@@ -635,6 +635,7 @@ START_TEST(format_is_as_documented)
     ck_status(pal_oracle_step(o, NULL), PAL_OK);
     pal_oracle_destroy(o);
     f = slurp(path, &len);
+    ck_assert_uint_eq(le32(f + 8), 2);      /* version */
     ck_assert_uint_eq(le32(f + 12), 1);     /* flags: an oracle */
     ck_assert_uint_eq(le64(f + 16), 14);
     ck_assert(le64(f + 24) != 0);
@@ -647,6 +648,73 @@ START_TEST(format_is_as_documented)
         ck_assert_uint_eq(f[50 + 16 + k],
                           person_answer(&p, le32(f + 42),
                                         le32(f + 50 + 4 * k)));
+    free(f);
+
+    /* A stop: flags, then the reason. */
+    tfile(&d, "stop", path);
+    {
+        pal_oracle_opts_t op;
+
+        pal_oracle_opts_init(&op);
+        op.screen_size = 4;
+        op.budget = 4.0;
+        ck_status(pal_oracle_create(&o, 14, &op, NULL), PAL_OK);
+    }
+    ck_status(pal_oracle_set_labeler(o, person_labeler, &p), PAL_OK);
+    ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_DONE);
+    pal_oracle_destroy(o);
+    f = slurp(path, &len);
+    ck_assert_int_eq(record_ends(f, len, ends, 8), 2);
+    ck_assert_uint_eq(le32(f + ends[1]), 2);
+    ck_assert_uint_eq(f[ends[1] + 4], 5);           /* a stop */
+    ck_assert_uint_eq(f[ends[1] + 5], 0);           /* flags */
+    ck_assert_uint_eq(f[ends[1] + 6], PAL_STOP_BUDGET);
+    free(f);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * Journals of format version 1 still open, replay as they did, and keep
+ * their header when the oracle goes on writing in them.
+ */
+START_TEST(version_1_journals_open)
+{
+    uint64_t digest[32], asked[32];
+    int64_t actions;
+    unsigned char *f;
+    size_t len;
+    tdir_t d;
+    char path[256];
+
+    tdir_make(&d);
+    tfile(&d, "v1", path);
+    actions = reference_run(&small_captcha, 32, digest, asked);
+    ck_assert_int_ge(actions, 8);
+    ck_assert_int_eq(make_oracle_journal(path, &small_captcha, 5), 5);
+    f = slurp(path, &len);
+    put_le32(f + 8, 1);
+    fix_header(f);
+    spit(path, f, len);
+    for (int again = 0; again < 2; again++) {
+        person_t p = {small_captcha.classes, false, 0, 0};
+        pal_oracle_t *o = make_oracle(&small_captcha, &p);
+        pal_journal_info_t info = open_oracle(o, path, 0, PAL_OK);
+
+        ck_assert_int_eq(info.records, 5 + again);
+        ck_assert_uint_eq(oracle_digest(o), digest[5 + again]);
+        ck_assert_uint_eq(next_question(o), asked[5 + again]);
+        pal_oracle_destroy(o);
+        o = make_oracle(&small_captcha, &p);
+        open_oracle(o, path, 0, PAL_OK);
+        ck_status(drive(o, &p, 5 + again, NULL), PAL_OK);
+        pal_oracle_destroy(o);
+    }
+    free(f);
+    f = slurp(path, &len);
+    ck_assert_uint_eq(le32(f + 8), 1);
     free(f);
     tdir_remove(&d);
 }
@@ -1343,7 +1411,11 @@ START_TEST(foreign_journals_are_refused)
     spit(path, f, len);
     store_refuses(path, n, PAL_E_VERSION);
     put_le32(f + 12, 0);
-    put_le32(f + 8, 2);
+    put_le32(f + 8, 3);
+    fix_header(f);
+    spit(path, f, len);
+    store_refuses(path, n, PAL_E_VERSION);
+    put_le32(f + 8, 0);
     fix_header(f);
     spit(path, f, len);
     store_refuses(path, n, PAL_E_VERSION);
@@ -1597,6 +1669,108 @@ static void child_oracle_write_failure(const char *path, const char *spath)
     pal_oracle_destroy(o);
 }
 
+static int labels_by_parity(void *user, int64_t anchor, int64_t m,
+                            const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = (anchor - cand[k]) % 2 == 0 ? PAL_ANSWER_SAME
+                                             : PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+/* A stop that cannot be written: the call fails, and the class it
+ * founded and the stop reason are put back, to be had again. */
+static void child_stop_write_failure(const char *path, const char *unused)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+    pal_oracle_costs_t c = {.size = sizeof c};
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_stop_reason_t r;
+    int64_t size;
+    uint64_t before;
+
+    (void)unused;
+    pal_oracle_opts_init(&op);
+    op.seed = 17;
+    op.screen_size = 5;
+    op.budget = 5.0;
+    CHILD_CHECK(pal_oracle_create(&o, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_set_labeler(o, labels_by_parity, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+    size = fsize(path);
+    before = oracle_digest(o);
+    limit_file_size((rlim_t)size + 3);
+    for (int t = 0; t < 2; t++) {
+        CHILD_CHECK(t ? pal_oracle_step(o, NULL) == PAL_E_IO
+                      : pal_oracle_next(o, &q_anchor, &q_m, &q_cand) ==
+                            PAL_E_IO);
+        CHILD_CHECK(oracle_digest(o) == before);
+        CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                    r == PAL_STOP_NONE);
+        CHILD_CHECK(fsize(path) == size);
+    }
+    limit_file_size(RLIM_INFINITY);
+    CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_DONE);
+    CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                r == PAL_STOP_BUDGET);
+    CHILD_CHECK(pal_oracle_costs(o, &c) == PAL_OK && c.classes == 2);
+    before = oracle_digest(o);
+    pal_oracle_destroy(o);
+
+    CHILD_CHECK(pal_oracle_create(&o, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, &info) == PAL_OK);
+    CHILD_CHECK(info.records == 2 && info.bytes_cut == 0);
+    CHILD_CHECK(oracle_digest(o) == before);
+    CHILD_CHECK(pal_oracle_stop_reason(o, &r) == PAL_OK &&
+                r == PAL_STOP_BUDGET);
+    pal_oracle_destroy(o);
+}
+
+/* Priors that cannot be written: refused, and the oracle asks as if
+ * they had never been set. */
+static void child_priors_write_failure(const char *path, const char *unused)
+{
+    static const double pri[2] = {0.5, 5.0};
+    pal_oracle_opts_t op;
+    pal_oracle_t *o, *twin;
+    int64_t size, nc = 0;
+    uint64_t q;
+
+    (void)unused;
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_ITEM;
+    op.seed = 8;
+    CHILD_CHECK(pal_oracle_create(&o, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_create(&twin, 20, &op, NULL) == PAL_OK);
+    CHILD_CHECK(pal_oracle_set_labeler(o, labels_by_parity, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(pal_oracle_set_labeler(twin, labels_by_parity, NULL) ==
+                PAL_OK);
+    CHILD_CHECK(pal_oracle_journal_open(o, path, 0, NULL) == PAL_OK);
+    while (nc < 2) {
+        CHILD_CHECK(pal_oracle_step(o, NULL) == PAL_OK);
+        CHILD_CHECK(pal_oracle_step(twin, NULL) == PAL_OK);
+        CHILD_CHECK(pal_oracle_templates(o, NULL, 0, &nc) == PAL_OK);
+    }
+    size = fsize(path);
+    limit_file_size((rlim_t)size + 5);
+    CHILD_CHECK(pal_oracle_set_priors(o, 2, pri) == PAL_E_IO);
+    CHILD_CHECK(fsize(path) == size);
+    limit_file_size(RLIM_INFINITY);
+    q = next_question(twin);
+    CHILD_CHECK(q != 0 && next_question(o) == q);
+    pal_oracle_cancel(o);
+    pal_oracle_cancel(twin);
+    CHILD_CHECK(pal_oracle_set_priors(o, 2, pri) == PAL_OK);
+    CHILD_CHECK(fsize(path) > size);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(twin);
+}
+
 /* Run fn in a child with SIGXFSZ ignored; it must exit with 0. */
 static void in_child(void (*fn)(const char *, const char *), const char *a,
                      const char *b)
@@ -1644,6 +1818,8 @@ START_TEST(write_failures)
     in_child(store_batch_failure, tfile(&d, "batch", path), NULL);
     in_child(child_oracle_write_failure, tfile(&d, "oracle", path),
              tfile(&d, "ssl", spath));
+    in_child(child_stop_write_failure, tfile(&d, "stop", path), NULL);
+    in_child(child_priors_write_failure, tfile(&d, "priors", path), NULL);
     tdir_remove(&d);
 }
 END_TEST
@@ -1886,7 +2062,8 @@ static void crash_child(const char *path, bool oracle, uint64_t seed,
     _exit(0);
 }
 
-/* The reference oracle's digests, extended on demand. */
+/* The reference oracle's digests, extended on demand: digest[r] after
+ * r records, the stop at the end being one. */
 typedef struct oracle_ref {
     pal_oracle_t *o;
     person_t p;
@@ -1903,10 +2080,8 @@ static uint64_t oracle_ref_at(oracle_ref_t *r, int64_t steps)
             r->digest = realloc(r->digest, (size_t)r->cap * 8);
             ck_assert_ptr_nonnull(r->digest);
         }
-        if (r->have > 0 && pal_oracle_step(r->o, NULL) != PAL_OK) {
+        if (r->have > 0 && pal_oracle_step(r->o, NULL) != PAL_OK)
             r->done = true;
-            break;
-        }
         r->digest[r->have++] = oracle_digest(r->o);
     }
     ck_assert_int_lt(steps, r->have);
@@ -2051,9 +2226,9 @@ static pal_oracle_t *guided_oracle(pal_sampler_t smp, int order,
 /*
  * A journal written by a guided oracle (guidance switched on, changed
  * and off along the way, class priors set, a cancelled question) replays
- * without the guidance and the priors into the state of an oracle that
- * never stopped: given the same guidance and priors afterwards, both
- * ask the same questions.
+ * without the guidance into the state of an oracle that never stopped,
+ * priors included: given the same guidance afterwards, both ask the same
+ * questions.
  */
 START_TEST(guided_oracles_replay)
 {
@@ -2109,8 +2284,8 @@ START_TEST(guided_oracles_replay)
                     pal_oracle_cancel(both[k]);
                 }
                 if (step == 3) {
-                    /* Priors over the classes found so far (not
-                     * journaled: the replay below goes without them). */
+                    /* Priors over the classes found so far (a record of
+                     * their own). */
                     int64_t nc;
 
                     ck_status(pal_oracle_templates(both[k], NULL, 0, &nc),
@@ -2134,10 +2309,11 @@ START_TEST(guided_oracles_replay)
         ck_assert_int_ge(steps, 8);
         pal_oracle_destroy(a);
 
-        /* Replay with no guidance, then hand in the last one. */
+        /* Replay with no guidance, then hand in the last one. The cancel,
+         * the priors and a stop, if the run came to one, are records. */
         c = guided_oracle(smp, order, known, n, y);
         ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
-        ck_assert_int_eq(info.records, steps + 1);
+        ck_assert_int_eq(info.records, steps + 2 + (steps < 24));
         ck_status(pal_oracle_set_embedding(c, PAL_F64, n, 2, z, 2), PAL_OK);
         {
             int64_t nc;
@@ -2370,7 +2546,7 @@ START_TEST(stops_replay)
             c = stopping_oracle((pal_sampler_t)smp, c2, budget, n, y);
             ck_status(pal_oracle_journal_open(c, path, 0, NULL), PAL_OK);
             ck_status(pal_oracle_stop_reason(c, &rc), PAL_OK);
-            ck_assert_int_eq(rc, PAL_STOP_NONE);
+            ck_assert_int_eq(rc, ra);
             ck_status(pal_oracle_costs(c, &cc), PAL_OK);
             ck_assert(memcmp(&ca, &cc, sizeof ca) == 0);
             ck_status(pal_oracle_step(c, NULL), PAL_DONE);
@@ -2389,6 +2565,1079 @@ START_TEST(stops_replay)
             unlink(path);
         }
     }
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Stops --------------------------------------------------------------- */
+
+static int all_unsure(void *user, int64_t anchor, int64_t m,
+                      const int64_t *cand, pal_answer_t *ans)
+{
+    (void)user;
+    (void)anchor;
+    (void)cand;
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = PAL_ANSWER_UNSURE;
+    return 0;
+}
+
+/* A host's sampler that proposes first_open's questions while *left > 0
+ * (counting them down), then has nothing more. */
+typedef struct limited {
+    int64_t left, off;
+} limited_t;
+
+static int limited_sampler(void *user, const pal_store_t *known, int64_t cap,
+                           int64_t *anchor, int64_t *m, int64_t *cand)
+{
+    limited_t *l = user;
+
+    if (l->left <= 0)
+        return 1;
+    l->left--;
+    return first_open(&l->off, known, cap, anchor, m, cand);
+}
+
+typedef struct stop_case {
+    pal_sampler_t sampler;
+    int64_t n, screen, stall;
+    double budget;
+    pal_labeler_fn labeler;
+    pal_stop_reason_t want;
+} stop_case_t;
+
+static pal_oracle_t *stop_case_oracle(const stop_case_t *c, const int32_t *y,
+                                      limited_t *l)
+{
+    pal_oracle_opts_t op;
+    pal_oracle_t *o;
+
+    pal_oracle_opts_init(&op);
+    op.sampler = c->sampler;
+    op.seed = 29;
+    op.screen_size = c->screen;
+    op.budget = c->budget;
+    op.stall_screens = c->stall;
+    ck_status(pal_oracle_create(&o, c->n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, c->labeler, (void *)y), PAL_OK);
+    if (c->sampler == PAL_SAMPLER_CUSTOM)
+        ck_status(pal_oracle_set_sampler(o, limited_sampler, l), PAL_OK);
+    return o;
+}
+
+static pal_stop_reason_t reason_of(const pal_oracle_t *o)
+{
+    pal_stop_reason_t r = (pal_stop_reason_t)-1;
+
+    ck_status(pal_oracle_stop_reason(o, &r), PAL_OK);
+    return r;
+}
+
+/*
+ * Every stop reason replays: an oracle reopening the journal of one that
+ * stopped is stopped already, for the same reason, with the same costs,
+ * store and classes. The stop is one record: asking again, before or
+ * after the reopen, adds none.
+ */
+START_TEST(every_stop_reason_replays)
+{
+    static const stop_case_t cases[] = {
+        {PAL_SAMPLER_PASSIVE, 12, 1, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_CAPTCHA, 12, 4, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_ITEM, 12, 1, 0, 0.0, guided_truth, PAL_STOP_COMPLETE},
+        {PAL_SAMPLER_PASSIVE, 20, 1, 0, 6.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_CAPTCHA, 20, 4, 0, 9.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_ITEM, 20, 1, 0, 6.0, guided_truth, PAL_STOP_BUDGET},
+        {PAL_SAMPLER_CAPTCHA, 60, 3, 3, 0.0, guided_truth,
+         PAL_STOP_NO_NEW_CLASS},
+        {PAL_SAMPLER_ITEM, 60, 1, 3, 0.0, guided_truth,
+         PAL_STOP_NO_NEW_CLASS},
+        {PAL_SAMPLER_PASSIVE, 6, 1, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_CAPTCHA, 8, 3, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_ITEM, 8, 1, 0, 0.0, all_unsure, PAL_STOP_EXHAUSTED},
+        {PAL_SAMPLER_CUSTOM, 12, 3, 0, 0.0, guided_truth, PAL_STOP_SAMPLER},
+    };
+    int32_t y[60];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < 60; i++)
+        y[i] = (int32_t)(i * 7 % 3);
+    tdir_make(&d);
+    path = tfile(&d, "stop", buf);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        const stop_case_t *c = &cases[k];
+        limited_t l = {3, 0};
+        pal_oracle_t *a = stop_case_oracle(c, y, &l), *b;
+        pal_oracle_costs_t ca = {.size = sizeof ca}, cb = {.size = sizeof cb};
+        pal_journal_info_t info = {.size = sizeof info};
+        int64_t size, steps = 0;
+        uint64_t h;
+        int rc;
+
+        unlink(path);
+        ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+        while ((rc = pal_oracle_step(a, NULL)) == PAL_OK)
+            steps++;
+        ck_status(rc, PAL_DONE);
+        ck_assert_msg(reason_of(a) == c->want, "case %zu: stopped for %d",
+                      k, (int)reason_of(a));
+        size = fsize(path);
+        ck_status(pal_oracle_step(a, NULL), PAL_DONE);
+        ck_status(pal_oracle_next(a, &q_anchor, &q_m, &q_cand), PAL_DONE);
+        ck_assert_int_eq(reason_of(a), c->want);
+        ck_assert_int_eq(fsize(path), size);
+        ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+        h = oracle_digest(a);
+        pal_oracle_destroy(a);
+
+        for (int again = 0; again < 2; again++) {
+            l.left = 0;
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 1);
+            ck_assert_msg(reason_of(b) == c->want,
+                          "case %zu: replayed as %d", k, (int)reason_of(b));
+            ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+            ck_assert(memcmp(&ca, &cb, sizeof ca) == 0);
+            ck_assert_uint_eq(oracle_digest(b), h);
+            ck_status(pal_oracle_step(b, NULL), PAL_DONE);
+            ck_assert_int_eq(reason_of(b), c->want);
+            ck_assert_int_eq(fsize(path), size);
+            pal_oracle_destroy(b);
+        }
+
+        /* The host's sampler may propose more later: the oracle goes on,
+         * and the journal then ends with a screen, not a stop. */
+        if (c->sampler == PAL_SAMPLER_CUSTOM) {
+            l.left = 1;
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, NULL), PAL_OK);
+            ck_status(pal_oracle_step(b, NULL), PAL_OK);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_NONE);
+            pal_oracle_destroy(b);
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 2);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_NONE);
+            ck_status(pal_oracle_step(b, NULL), PAL_DONE);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_SAMPLER);
+            pal_oracle_destroy(b);
+            b = stop_case_oracle(c, y, &l);
+            ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+            ck_assert_int_eq(info.records, steps + 3);
+            ck_assert_int_eq(reason_of(b), PAL_STOP_SAMPLER);
+            pal_oracle_destroy(b);
+        }
+    }
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * A captcha oracle whose budget runs out right after a screen that
+ * rejected an item from every class founds that item's class in the
+ * call that stops: the replay founds it too, and stops for the budget.
+ */
+START_TEST(budget_stop_replays_its_class)
+{
+    const int64_t n = 20;
+    int32_t y[20];
+    int64_t ta[8], tb[8], na, nb;
+    pal_oracle_t *a, *b;
+    pal_oracle_costs_t ca = {.size = sizeof ca}, cb = {.size = sizeof cb};
+    pal_journal_info_t info = {.size = sizeof info};
+    pal_oracle_opts_t op;
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i % 2);
+    tdir_make(&d);
+    path = tfile(&d, "budget", buf);
+    pal_oracle_opts_init(&op);
+    op.seed = 17;
+    op.screen_size = 5;
+    op.budget = 5.0;
+    ck_status(pal_oracle_create(&a, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(a, guided_truth, y), PAL_OK);
+    ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+    ck_status(pal_oracle_step(a, NULL), PAL_OK);
+    ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+    ck_assert_int_eq(ca.classes, 1);
+    ck_status(pal_oracle_step(a, NULL), PAL_DONE);
+    ck_assert_int_eq(reason_of(a), PAL_STOP_BUDGET);
+    ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+    ck_assert_int_eq(ca.classes, 2);
+    ck_status(pal_oracle_templates(a, ta, 8, &na), PAL_OK);
+    pal_oracle_destroy(a);
+
+    ck_status(pal_oracle_create(&b, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_journal_open(b, path, 0, &info), PAL_OK);
+    ck_assert_int_eq(info.records, 2);
+    ck_assert_int_eq(reason_of(b), PAL_STOP_BUDGET);
+    ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+    ck_assert(memcmp(&ca, &cb, sizeof ca) == 0);
+    ck_status(pal_oracle_templates(b, tb, 8, &nb), PAL_OK);
+    ck_assert_int_eq(nb, na);
+    ck_assert(memcmp(ta, tb, (size_t)na * sizeof *ta) == 0);
+    pal_oracle_destroy(b);
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Priors ---------------------------------------------------------------- */
+
+/* Answers from labels, unsure for a few pairs (a function of the pair
+ * only), and the digest of the last question shown. */
+typedef struct rt_person {
+    const int32_t *y;
+    uint64_t salt;
+    uint64_t last;
+} rt_person_t;
+
+static pal_answer_t rt_answer(const rt_person_t *p, int64_t a, int64_t b)
+{
+    uint64_t lo = (uint64_t)(a < b ? a : b), hi = (uint64_t)(a < b ? b : a);
+
+    if (mix(mix(p->salt, lo), hi) % 10 == 0)
+        return PAL_ANSWER_UNSURE;
+    return p->y[a] == p->y[b] ? PAL_ANSWER_SAME : PAL_ANSWER_DIFFERENT;
+}
+
+static void rt_answers(const rt_person_t *p, int64_t anchor, int64_t m,
+                       const int64_t *cand, pal_answer_t *ans)
+{
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = rt_answer(p, anchor, cand[k]);
+}
+
+static int rt_labeler(void *user, int64_t anchor, int64_t m,
+                      const int64_t *cand, pal_answer_t *ans)
+{
+    rt_person_t *p = user;
+
+    p->last = question_digest(anchor, m, cand);
+    rt_answers(p, anchor, m, cand, ans);
+    return 0;
+}
+
+static pal_oracle_t *rt_oracle(const pal_oracle_opts_t *op, int64_t n,
+                               rt_person_t *p)
+{
+    pal_oracle_t *o;
+
+    ck_status(pal_oracle_create(&o, n, op, NULL), PAL_OK);
+    ck_status(pal_oracle_set_labeler(o, rt_labeler, p), PAL_OK);
+    return o;
+}
+
+static int64_t classes_of(const pal_oracle_t *o)
+{
+    int64_t nc = 0;
+
+    ck_status(pal_oracle_templates(o, NULL, 0, &nc), PAL_OK);
+    return nc;
+}
+
+/* Everything the tests can see of an oracle: its digest, every cost
+ * (spent and deduced too) and its stop reason. */
+static void same_oracles(const pal_oracle_t *a, const pal_oracle_t *b,
+                         const char *what, int trial, int64_t t)
+{
+    pal_oracle_costs_t ca = {.size = sizeof ca}, cb = {.size = sizeof cb};
+    pal_stop_reason_t ra, rb;
+
+    ck_status(pal_oracle_costs(a, &ca), PAL_OK);
+    ck_status(pal_oracle_costs(b, &cb), PAL_OK);
+    ck_status(pal_oracle_stop_reason(a, &ra), PAL_OK);
+    ck_status(pal_oracle_stop_reason(b, &rb), PAL_OK);
+    ck_assert_msg(oracle_digest(a) == oracle_digest(b) &&
+                      memcmp(&ca, &cb, sizeof ca) == 0 && ra == rb,
+                  "%s, trial %d, action %lld: the oracles differ "
+                  "(answers %lld / %lld, classes %lld / %lld, stop %d / %d)",
+                  what, trial, (long long)t, (long long)ca.answers,
+                  (long long)cb.answers, (long long)ca.classes,
+                  (long long)cb.classes, (int)ra, (int)rb);
+}
+
+/* Both pull their next question, which must be the same. */
+static int same_next(pal_oracle_t *a, pal_oracle_t *b, int64_t *anchor,
+                     int64_t *m, const int64_t **cand, int trial, int64_t t)
+{
+    int64_t a2, m2;
+    const int64_t *c2;
+    int ra = pal_oracle_next(a, anchor, m, cand);
+    int rb = pal_oracle_next(b, &a2, &m2, &c2);
+
+    ck_assert_msg(ra == rb, "trial %d, action %lld: next gives %d and %d",
+                  trial, (long long)t, ra, rb);
+    if (ra == PAL_OK)
+        ck_assert_msg(*anchor == a2 && *m == m2 &&
+                          memcmp(*cand, c2, (size_t)m2 * sizeof *c2) == 0,
+                      "trial %d, action %lld: another question", trial,
+                      (long long)t);
+    return ra;
+}
+
+/*
+ * Regression: an item oracle (default order, so its items are drawn at
+ * random) whose priors were set, changed and then removed, and captcha
+ * oracles whose priors break ties, reopen their journals (they were
+ * refused), and go on exactly as an oracle that never stopped, though
+ * nobody hands the priors in again.
+ */
+START_TEST(priors_set_then_cleared_replay)
+{
+    static const double p1[4] = {3.0, 1.0, 0.5, 2.0};
+    static const double p2[4] = {0.25, 1.0, 4.0, 1.0};
+    const int64_t n = 40;
+    int32_t y[40];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i * 5 % 4);
+    tdir_make(&d);
+    path = tfile(&d, "priors", buf);
+    for (int mode = 0; mode < 4; mode++) {
+        rt_person_t pa = {y, 3, 0}, pb = pa, pc = pa;
+        pal_oracle_opts_t op;
+        pal_oracle_t *a, *b, *c;
+        pal_journal_info_t info = {.size = sizeof info};
+        int64_t steps = 0;
+
+        pal_oracle_opts_init(&op);
+        op.seed = 11;
+        op.sampler = mode < 2 ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        op.item_order = mode == 1 ? PAL_ITEM_ORDER_RANDOM
+                                  : PAL_ITEM_ORDER_CERTAIN;
+        op.candidates = mode == 3 ? PAL_CANDIDATES_UNIFORM
+                                  : PAL_CANDIDATES_ELIMINATION;
+        op.screen_size = 3;
+        a = rt_oracle(&op, n, &pa);
+        b = rt_oracle(&op, n, &pb);
+        unlink(path);
+        ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+        for (int t = 0; t < 30; t++) {
+            pal_oracle_t *both[2] = {a, b};
+            int rc[2];
+
+            for (int k = 0; k < 2; k++) {
+                int64_t nc = classes_of(both[k]);
+
+                if (t == 3)
+                    ck_status(pal_oracle_set_priors(both[k], nc < 4 ? nc : 4,
+                                                    p1),
+                              PAL_OK);
+                if (t == 8)
+                    ck_status(pal_oracle_set_priors(both[k], nc < 4 ? nc : 4,
+                                                    p2),
+                              PAL_OK);
+                if (t == 14)
+                    ck_status(pal_oracle_set_priors(both[k], 0, NULL),
+                              PAL_OK);
+                rc[k] = pal_oracle_step(both[k], NULL);
+            }
+            ck_status(rc[0], rc[1]);
+            if (rc[0] != PAL_OK)
+                break;
+            ck_assert_uint_eq(pa.last, pb.last);
+            steps++;
+        }
+        ck_assert_int_ge(steps, 20);
+        pal_oracle_destroy(a);
+
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_ge(info.records, steps + 3);
+        same_oracles(b, c, "priors cleared", mode, 0);
+        for (int t = 0; t < 40; t++) {
+            int rb = pal_oracle_step(b, NULL);
+
+            ck_status(pal_oracle_step(c, NULL), rb);
+            if (rb != PAL_OK)
+                break;
+            ck_assert_uint_eq(pb.last, pc.last);
+            same_oracles(b, c, "priors cleared", mode, t + 1);
+        }
+        pal_oracle_destroy(b);
+        pal_oracle_destroy(c);
+    }
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * Priors set while a question is pending apply from the next question
+ * on; a journal cut while it is pending replays to an oracle that asks
+ * it again and then goes on with the new priors. Priors set again to
+ * the same values write nothing; priors set before the open are
+ * recorded after the replay unless the journal ends with them.
+ */
+START_TEST(priors_while_pending_and_before_open)
+{
+    static const double p1[3] = {0.5, 4.0, 1.0};
+    static const double p2[3] = {2.0, 0.25, 3.0};
+    const int64_t n = 30;
+    int32_t y[30];
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i * 7 % 3);
+    tdir_make(&d);
+    path = tfile(&d, "pending", buf);
+    for (int mode = 0; mode < 2; mode++) {
+        rt_person_t pa = {y, 5, 0}, pb = pa, pc = pa;
+        pal_oracle_opts_t op;
+        pal_oracle_t *a, *b, *c;
+        pal_answer_t ans[8];
+        int64_t anchor, m, size, nc;
+        const int64_t *cand;
+        pal_journal_info_t info = {.size = sizeof info};
+
+        pal_oracle_opts_init(&op);
+        op.seed = 5;
+        op.sampler = mode ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        op.screen_size = 4;
+        a = rt_oracle(&op, n, &pa);
+        b = rt_oracle(&op, n, &pb);
+        unlink(path);
+        ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+        for (int t = 0; t < 6; t++) {
+            ck_status(pal_oracle_step(a, NULL), PAL_OK);
+            ck_status(pal_oracle_step(b, NULL), PAL_OK);
+        }
+        nc = classes_of(a);
+        ck_assert_int_ge(nc, 2);
+        ck_status(same_next(a, b, &anchor, &m, &cand, mode, 6), PAL_OK);
+        ck_status(pal_oracle_set_priors(a, nc < 3 ? nc : 3, p1), PAL_OK);
+        ck_status(pal_oracle_set_priors(b, nc < 3 ? nc : 3, p1), PAL_OK);
+        size = fsize(path);
+        ck_status(pal_oracle_set_priors(a, nc < 3 ? nc : 3, p1), PAL_OK);
+        ck_assert_int_eq(fsize(path), size);
+        rt_answers(&pa, anchor, m, cand, ans);
+        ck_status(pal_oracle_answer(a, ans, NULL), PAL_OK);
+        ck_status(pal_oracle_answer(b, ans, NULL), PAL_OK);
+
+        /* Pending again, new priors, and the journal ends there. The
+         * question is read from b, which lives on. */
+        ck_status(same_next(b, a, &anchor, &m, &cand, mode, 7), PAL_OK);
+        nc = classes_of(a);
+        ck_status(pal_oracle_set_priors(a, nc < 3 ? nc : 3, p2), PAL_OK);
+        ck_status(pal_oracle_set_priors(b, nc < 3 ? nc : 3, p2), PAL_OK);
+        pal_oracle_destroy(a);
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.records, 6 + 1 + 1 + 1);
+        {
+            int64_t a2, m2;
+            const int64_t *c2;
+
+            ck_status(pal_oracle_next(c, &a2, &m2, &c2), PAL_OK);
+            ck_assert_int_eq(a2, anchor);
+            ck_assert_int_eq(m2, m);
+            ck_assert(memcmp(c2, cand, (size_t)m * sizeof *cand) == 0);
+        }
+        rt_answers(&pa, anchor, m, cand, ans);
+        ck_status(pal_oracle_answer(b, ans, NULL), PAL_OK);
+        ck_status(pal_oracle_answer(c, ans, NULL), PAL_OK);
+        for (int t = 0; t < 15; t++) {
+            int rb = pal_oracle_step(b, NULL);
+
+            ck_status(pal_oracle_step(c, NULL), rb);
+            if (rb != PAL_OK)
+                break;
+            ck_assert_uint_eq(pb.last, pc.last);
+        }
+        same_oracles(b, c, "pending", mode, 0);
+        pal_oracle_destroy(b);
+        pal_oracle_destroy(c);
+
+        /* Priors before the open: recorded at the open of a new journal
+         * and taken back by a replay; the same again add nothing, others
+         * are recorded after the replay. */
+        unlink(path);
+        a = rt_oracle(&op, n, &pa);
+        b = rt_oracle(&op, n, &pb);
+        ck_status(pal_oracle_set_priors(a, 1, p1), PAL_OK);
+        ck_status(pal_oracle_set_priors(b, 1, p1), PAL_OK);
+        ck_status(pal_oracle_journal_open(a, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.created, 1);
+        ck_assert_int_gt(fsize(path), HEADER);
+        for (int t = 0; t < 5; t++) {
+            ck_status(pal_oracle_step(a, NULL), PAL_OK);
+            ck_status(pal_oracle_step(b, NULL), PAL_OK);
+        }
+        pal_oracle_destroy(a);
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.records, 6);
+        ck_status(pal_oracle_step(b, NULL), PAL_OK);
+        ck_status(pal_oracle_step(c, NULL), PAL_OK);
+        ck_assert_uint_eq(pb.last, pc.last);
+        pal_oracle_destroy(c);
+        size = fsize(path);
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_set_priors(c, 1, p1), PAL_OK);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(fsize(path), size);
+        pal_oracle_destroy(c);
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_set_priors(c, 1, p2), PAL_OK);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.records, 7);
+        ck_assert_int_gt(fsize(path), size);
+        ck_status(pal_oracle_set_priors(b, 1, p2), PAL_OK);
+        ck_status(pal_oracle_step(b, NULL), PAL_OK);
+        ck_status(pal_oracle_step(c, NULL), PAL_OK);
+        ck_assert_uint_eq(pb.last, pc.last);
+        pal_oracle_destroy(c);
+        c = rt_oracle(&op, n, &pc);
+        ck_status(pal_oracle_journal_open(c, path, 0, &info), PAL_OK);
+        ck_assert_int_eq(info.records, 9);
+        same_oracles(b, c, "before the open", mode, 0);
+        pal_oracle_destroy(b);
+        pal_oracle_destroy(c);
+    }
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Priors, guidance and reopening at random ------------------------------ */
+
+#define RT_TRIALS 160
+#define RT_ACTIONS 120
+
+/* The host's guidance, handed to each oracle alike (and again to a
+ * reopened one; never the priors, which the journal holds). */
+typedef struct rt_host {
+    int kind;                /* 0 none, 1 embedding, 2 scores */
+    double *z;               /* n x 2 */
+    double *scores;          /* n x ks */
+    int64_t ks;
+} rt_host_t;
+
+static void rt_guide(pal_oracle_t *o, const rt_host_t *h, int64_t n)
+{
+    if (h->kind == 0)
+        pal_oracle_clear_guidance(o);
+    else if (h->kind == 1)
+        ck_status(pal_oracle_set_embedding(o, PAL_F64, n, 2, h->z, 2),
+                  PAL_OK);
+    else
+        ck_status(pal_oracle_set_scores(o, PAL_F64, n, h->ks, h->scores,
+                                        h->ks),
+                  PAL_OK);
+}
+
+/* The journaled oracle ends (as a killed process would: a pending
+ * question is lost) and a new one reopens its journal. */
+static pal_oracle_t *rt_reopen(pal_oracle_t *j, const pal_oracle_opts_t *op,
+                               int64_t n, rt_person_t *p, const char *path,
+                               const rt_host_t *h, int trial, int64_t t)
+{
+    pal_journal_info_t info = {.size = sizeof info};
+    int rc;
+
+    pal_oracle_destroy(j);
+    j = rt_oracle(op, n, p);
+    rc = pal_oracle_journal_open(j, path, 0, &info);
+    ck_assert_msg(rc == PAL_OK, "trial %d, action %lld: reopen gives %s",
+                  trial, (long long)t, pal_status_name(rc));
+    ck_assert_int_eq(info.bytes_cut, 0);
+    rt_guide(j, h, n);
+    return j;
+}
+
+/*
+ * Many random runs of captcha and item oracles, guided and not, whose
+ * host sets, changes and removes class priors at random moments (some
+ * before the journal is opened, some while a question is pending, some
+ * the same as before), and whose journal is reopened at random points
+ * (some while a question is pending): each reopen succeeds, and the
+ * reopened oracle, given the host's guidance again but never its
+ * priors, asks question for question what an oracle that never stopped
+ * asks, with the same store, costs, batches and stops.
+ */
+START_TEST(priors_replay_randomized)
+{
+    const uint64_t base = test_seed();
+    int64_t reopened = 0, pending_reopens = 0, prior_changes = 0,
+            guided_actions = 0, stops = 0, questions = 0;
+    tdir_t d;
+    char buf[256];
+    const char *path;
+
+    tdir_make(&d);
+    path = tfile(&d, "random", buf);
+    for (int trial = 0; trial < RT_TRIALS; trial++) {
+        trng_t r;
+        int64_t n, nclass;
+        int32_t *y;
+        double *z, *sc;
+        pal_oracle_opts_t op;
+        rt_host_t host = {0, NULL, NULL, 0};
+        rt_person_t pr, pj;
+        pal_oracle_t *ref, *jo;
+        pal_batch_t *br, *bj;
+        double last[64];
+        int64_t t, last_k;
+
+        trng_seed(&r, base * 1000003u + (uint64_t)trial);
+        n = 10 + trng_below(&r, 40);
+        nclass = 2 + trng_below(&r, 5);
+        y = xmalloc((size_t)n * sizeof *y);
+        z = xmalloc((size_t)n * 2 * sizeof *z);
+        sc = xmalloc((size_t)n * (size_t)n * sizeof *sc);
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = (int32_t)trng_below(&r, nclass);
+            z[2 * i] = (double)y[i] + 0.8 * trng_unit(&r);
+            z[2 * i + 1] = trng_unit(&r);
+        }
+        host.z = z;
+        host.scores = sc;
+        pr = (rt_person_t){y, (uint64_t)trial, 0};
+        pj = pr;
+
+        pal_oracle_opts_init(&op);
+        op.sampler = trial % 2 ? PAL_SAMPLER_ITEM : PAL_SAMPLER_CAPTCHA;
+        op.seed = base + (uint64_t)trial;
+        op.screen_size = 1 + trng_below(&r, 6);
+        op.candidates = (int)trng_below(&r, 2);
+        op.item_order = (int)trng_below(&r, 2);
+        op.reg_mode = trng_below(&r, 3) == 0 ? PAL_REG_RANDOM : -1;
+        op.reg_pairs = 3;
+        if (trng_below(&r, 4) == 0)
+            op.num_classes = nclass;
+        if (trng_below(&r, 4) == 0) {
+            op.budget = 5.0 + 40.0 * trng_unit(&r);
+            if (trng_below(&r, 2)) {
+                op.cost_screen = trng_unit(&r);
+                op.cost_candidate = trng_unit(&r);
+                op.cost_answer = trng_unit(&r);
+            }
+        }
+        if (trng_below(&r, 5) == 0)
+            op.stall_screens = 2 + trng_below(&r, 6);
+        ref = rt_oracle(&op, n, &pr);
+        jo = rt_oracle(&op, n, &pj);
+        ck_status(pal_batch_create(&br, NULL), PAL_OK);
+        ck_status(pal_batch_create(&bj, NULL), PAL_OK);
+        last_k = 0;
+        if (trng_below(&r, 5) == 0) {
+            /* Priors before the journal is opened. */
+            last_k = 1;
+            last[0] = 0.5 + trng_unit(&r);
+            ck_status(pal_oracle_set_priors(ref, 1, last), PAL_OK);
+            ck_status(pal_oracle_set_priors(jo, 1, last), PAL_OK);
+        }
+        unlink(path);
+        ck_status(pal_oracle_journal_open(jo, path, 0, NULL), PAL_OK);
+
+        for (t = 0; t < RT_ACTIONS; t++) {
+            uint64_t u = (uint64_t)trng_below(&r, 100);
+            int action = (int)trng_below(&r, 7), rr, rj;
+            pal_batch_t *b1 = NULL, *b2 = NULL;
+
+            /* The host: priors, guidance, and the journal reopened. */
+            if (u < 18) {
+                int64_t nc = classes_of(ref), k = trng_below(&r, nc + 1);
+                double pri[64];
+
+                for (int64_t c = 0; c < k; c++)
+                    pri[c] = 0.2 + 4.8 * trng_unit(&r);
+                if (u < 4 && last_k <= nc) {
+                    /* The same priors again. */
+                    k = last_k;
+                    memcpy(pri, last, (size_t)k * sizeof *pri);
+                }
+                ck_status(pal_oracle_set_priors(ref, k, pri), PAL_OK);
+                ck_status(pal_oracle_set_priors(jo, k, pri), PAL_OK);
+                last_k = k;
+                memcpy(last, pri, (size_t)k * sizeof *pri);
+                prior_changes++;
+            } else if (u < 26) {
+                host.kind = (int)trng_below(&r, 3);
+                if (host.kind == 1)
+                    for (int64_t i = 0; i < 2 * n; i++)
+                        z[i] += 0.3 * (trng_unit(&r) - 0.5);
+                if (host.kind == 2) {
+                    host.ks = 1 + trng_below(&r, classes_of(ref));
+                    for (int64_t i = 0; i < n * host.ks; i++)
+                        sc[i] = trng_unit(&r);
+                }
+                rt_guide(ref, &host, n);
+                rt_guide(jo, &host, n);
+            } else if (u < 36) {
+                jo = rt_reopen(jo, &op, n, &pj, path, &host, trial, t);
+                same_oracles(ref, jo, "reopened", trial, t);
+                reopened++;
+            }
+            guided_actions += host.kind != 0;
+
+            if (action <= 1) {
+                /* A step, with a batch or not. */
+                if (action == 1) {
+                    pal_batch_clear(br);
+                    pal_batch_clear(bj);
+                    b1 = br;
+                    b2 = bj;
+                }
+                rr = pal_oracle_step(ref, b1);
+                rj = pal_oracle_step(jo, b2);
+                ck_assert_msg(rr == rj, "trial %d, action %lld: step %d / %d",
+                              trial, (long long)t, rr, rj);
+                if (rr == PAL_OK)
+                    ck_assert_msg(pr.last == pj.last,
+                                  "trial %d, action %lld: another question",
+                                  trial, (long long)t);
+                if (b1)
+                    ck_assert_uint_eq(batch_digest(br), batch_digest(bj));
+            } else {
+                int64_t anchor, m;
+                const int64_t *cand;
+                pal_answer_t ans[8];
+
+                rr = same_next(ref, jo, &anchor, &m, &cand, trial, t);
+                if (rr == PAL_OK && action == 2) {
+                    pal_oracle_cancel(ref);
+                    pal_oracle_cancel(jo);
+                } else if (rr == PAL_OK) {
+                    if (action >= 4) {
+                        /* Priors set while the question is pending. */
+                        int64_t nc = classes_of(ref), k;
+                        double pri[64];
+
+                        k = trng_below(&r, nc + 1);
+                        for (int64_t c = 0; c < k; c++)
+                            pri[c] = 0.2 + 4.8 * trng_unit(&r);
+                        ck_status(pal_oracle_set_priors(ref, k, pri),
+                                  PAL_OK);
+                        ck_status(pal_oracle_set_priors(jo, k, pri),
+                                  PAL_OK);
+                        last_k = k;
+                        memcpy(last, pri, (size_t)k * sizeof *pri);
+                        prior_changes++;
+                    }
+                    if (action >= 5 && trng_below(&r, 2)) {
+                        /* Reopened with the question pending: it is
+                         * asked again. */
+                        int64_t a2, m2;
+                        const int64_t *c2;
+
+                        jo = rt_reopen(jo, &op, n, &pj, path, &host, trial,
+                                       t);
+                        ck_status(pal_oracle_next(jo, &a2, &m2, &c2),
+                                  PAL_OK);
+                        ck_assert_msg(a2 == anchor && m2 == m &&
+                                          memcmp(c2, cand,
+                                                 (size_t)m * sizeof *c2) ==
+                                              0,
+                                      "trial %d, action %lld: the pending "
+                                      "question changed",
+                                      trial, (long long)t);
+                        pending_reopens++;
+                        reopened++;
+                    }
+                    rt_answers(&pr, anchor, m, cand, ans);
+                    if (action == 6) {
+                        b1 = br;
+                        b2 = bj;
+                        pal_batch_clear(br);
+                        pal_batch_clear(bj);
+                    }
+                    ck_status(pal_oracle_answer(ref, ans, b1), PAL_OK);
+                    ck_status(pal_oracle_answer(jo, ans, b2), PAL_OK);
+                    if (b1)
+                        ck_assert_uint_eq(batch_digest(br),
+                                          batch_digest(bj));
+                }
+            }
+            questions += rr == PAL_OK;
+            same_oracles(ref, jo, "after the action", trial, t);
+            if (rr == PAL_DONE) {
+                stops++;
+                break;
+            }
+        }
+
+        /* Once more at the end: stopped or not, the same state. */
+        jo = rt_reopen(jo, &op, n, &pj, path, &host, trial, t);
+        same_oracles(ref, jo, "at the end", trial, t);
+        reopened++;
+        {
+            int64_t anchor, m;
+            const int64_t *cand;
+
+            same_next(ref, jo, &anchor, &m, &cand, trial, t + 1);
+        }
+        pal_oracle_destroy(ref);
+        pal_oracle_destroy(jo);
+        pal_batch_destroy(br);
+        pal_batch_destroy(bj);
+        free(y);
+        free(z);
+        free(sc);
+    }
+    printf("journal: %d random runs with priors: %lld questions, %lld "
+           "prior changes, %lld actions guided, %lld reopens (%lld with a "
+           "question pending), %lld stops\n",
+           RT_TRIALS, (long long)questions, (long long)prior_changes,
+           (long long)guided_actions, (long long)reopened,
+           (long long)pending_reopens, (long long)stops);
+    ck_assert_int_ge(pending_reopens, 10);
+    unlink(path);
+    tdir_remove(&d);
+}
+END_TEST
+
+/* ---- Priors and stops: failures and impossible records --------------------- */
+
+/* Append a record of type type and payload p (len bytes) to the file. */
+static void append_record(const char *path, int type, const unsigned char *p,
+                          size_t len)
+{
+    size_t flen;
+    unsigned char *f = slurp(path, &flen), *g = xmalloc(flen + 9 + len);
+
+    memcpy(g, f, flen);
+    put_le32(g + flen, (uint32_t)len);
+    g[flen + 4] = (unsigned char)type;
+    memcpy(g + flen + 5, p, len);
+    put_le32(g + flen + 5 + len, ref_crc(g + flen, 5 + len));
+    spit(path, g, flen + 9 + len);
+    free(f);
+    free(g);
+}
+
+/* The payload of a priors record: flags, k, k values. */
+static size_t priors_payload(unsigned char *p, unsigned flags, uint32_t k,
+                             const double *v)
+{
+    p[0] = (unsigned char)flags;
+    put_le32(p + 1, k);
+    for (uint32_t c = 0; c < k; c++) {
+        uint64_t u;
+
+        memcpy(&u, &v[c], sizeof u);
+        put_le64(p + 5 + 8 * c, u);
+    }
+    return 5 + 8 * (size_t)k;
+}
+
+/*
+ * Priors and stop records whose checksum holds but whose content is
+ * impossible are refused with the file untouched: values not finite or
+ * not > 0, an unknown flag, more priors than classes, priors for an
+ * oracle that has none, a stop for no reason or another reason. A priors
+ * record longer than the read buffer is read whole, and cut when the
+ * file ends inside it.
+ */
+START_TEST(priors_and_stop_records_checked)
+{
+    const double one[3] = {1.0, 2.0, 0.5}, bad[3] = {1.0, -1.0, NAN};
+    static const ocfg_t item = {PAL_SAMPLER_ITEM, 14, 1, 3, 0, -1, 0, 5,
+                                false};
+    ocfg_t big = item;
+    const uint32_t many = 9000;
+    double *v = xmalloc(many * sizeof *v);
+    unsigned char *p = xmalloc(5 + 8 * (size_t)many), stop[2];
+    unsigned char *f;
+    size_t len, flen;
+    tdir_t d;
+    char path[256];
+
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    for (uint32_t c = 0; c < many; c++)
+        v[c] = 1.0 + c;
+
+    /* Accepted: k up to the classes found, the flag LATER. */
+    make_oracle_journal(path, &item, 0);
+    len = priors_payload(p, 0, 1, one);
+    append_record(path, 6, p, len);
+    {
+        person_t pp = {item.classes, false, 0, 0};
+        pal_oracle_t *o = make_oracle(&item, &pp);
+        pal_journal_info_t info = open_oracle(o, path, 0, PAL_OK);
+
+        ck_assert_int_eq(info.records, 1);
+        pal_oracle_destroy(o);
+    }
+
+    for (int k = 0; k < 9; k++) {
+        make_oracle_journal(path, &item, 0);
+        if (k == 0)
+            len = priors_payload(p, 0, 2, one);     /* 2 > 1 class */
+        else if (k == 1)
+            len = priors_payload(p, 0, 1, bad + 1);  /* -1 */
+        else if (k == 2)
+            len = priors_payload(p, 0, 1, bad + 2);  /* NaN */
+        else if (k == 3)
+            len = priors_payload(p, 2, 1, one);      /* flag bit 1 */
+        else if (k == 4)
+            len = priors_payload(p, 0, 1, one) + 8;  /* too long for k */
+        else if (k == 5)
+            len = priors_payload(p, 1, 3, one);      /* 3 > 1 + 1 */
+        if (k < 6) {
+            memset(p + len - (k == 4 ? 8 : 0), 0, k == 4 ? 8 : 0);
+            append_record(path, 6, p, len);
+        } else {
+            /* Stops: reason 0, reason 6, a flag, a reason that does not
+             * hold (nothing stops a new oracle). */
+            stop[0] = k == 7 ? 1 : 0;
+            stop[1] = k == 6 ? 0 : k == 7 ? 2 : 6;
+            append_record(path, 5, stop, 2);
+        }
+        oracle_refuses(path, &item, PAL_E_FORMAT);
+    }
+    /* A stop that does not hold, well formed. */
+    make_oracle_journal(path, &item, 0);
+    stop[0] = 0;
+    stop[1] = PAL_STOP_COMPLETE;
+    append_record(path, 5, stop, 2);
+    oracle_refuses(path, &item, PAL_E_FORMAT);
+    /* Priors in a passive oracle's journal. */
+    {
+        ocfg_t pas = item;
+
+        pas.sampler = PAL_SAMPLER_PASSIVE;
+        make_oracle_journal(path, &pas, 0);
+        append_record(path, 6, p, priors_payload(p, 0, 0, one));
+        oracle_refuses(path, &pas, PAL_E_FORMAT);
+    }
+
+    /* A record longer than the 64 KiB read buffer: read whole (and
+     * refused, the oracle having one class), or cut when the file ends
+     * inside it. */
+    big.n = many + 10;
+    make_oracle_journal(path, &big, 0);
+    len = priors_payload(p, 0, many, v);
+    append_record(path, 6, p, len);
+    oracle_refuses(path, &big, PAL_E_FORMAT);
+    f = slurp(path, &flen);
+    spit(path, f, flen - 100);
+    {
+        person_t pp = {big.classes, false, 0, 0};
+        pal_oracle_t *o = make_oracle(&big, &pp);
+        pal_journal_info_t info = open_oracle(o, path, 0, PAL_OK);
+
+        ck_assert_int_eq(info.records, 0);
+        ck_assert_int_eq(info.bytes_cut, (int64_t)flen - 100 - HEADER);
+        ck_assert_int_eq(fsize(path), HEADER);
+        pal_oracle_destroy(o);
+    }
+    free(f);
+    free(p);
+    free(v);
+    tdir_remove(&d);
+}
+END_TEST
+
+/*
+ * Setting priors with a journal open when memory runs out writes
+ * nothing and changes nothing; opening a journal with priors records
+ * when memory runs out changes neither the oracle nor the file.
+ */
+START_TEST(priors_allocation_failures)
+{
+    static const double pri[6] = {2.0, 1.0, 0.5, 3.0, 1.5, 0.75};
+    const int64_t n = 40;
+    int32_t y[40];
+    rt_person_t pa, pb;
+    counting_t c;
+    pal_allocator_t al = counting_allocator(&c);
+    pal_oracle_opts_t op;
+    pal_oracle_t *a, *b;
+    unsigned char *before;
+    size_t len;
+    long failures = 0, k;
+    tdir_t d;
+    char path[256];
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i % 6);
+    pa = (rt_person_t){y, 9, 0};
+    pb = pa;
+    tdir_make(&d);
+    tfile(&d, "j", path);
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_ITEM;
+    op.seed = 3;
+    ck_status(pal_oracle_create(&a, n, &op, &al), PAL_OK);
+    ck_status(pal_oracle_set_labeler(a, rt_labeler, &pa), PAL_OK);
+    b = rt_oracle(&op, n, &pb);
+    ck_status(pal_oracle_journal_open(a, path, 0, NULL), PAL_OK);
+    while (classes_of(a) < 6) {
+        ck_status(pal_oracle_step(a, NULL), PAL_OK);
+        ck_status(pal_oracle_step(b, NULL), PAL_OK);
+    }
+
+    /* Six priors make a record longer than the item oracle's screens. */
+    for (k = 1;; k++) {
+        int64_t size = fsize(path);
+        int rc;
+
+        c.calls = 0;
+        c.fail_at = k;
+        rc = pal_oracle_set_priors(a, 6, pri);
+        c.fail_at = 0;
+        if (rc == PAL_OK)
+            break;
+        ck_status(rc, PAL_E_NOMEM);
+        ck_assert_int_eq(fsize(path), size);
+        ck_assert_uint_eq(next_question(a), next_question(b));
+        pal_oracle_cancel(a);
+        pal_oracle_cancel(b);
+        failures++;
+    }
+    ck_assert_int_eq(failures, 2);
+    ck_status(pal_oracle_set_priors(b, 6, pri), PAL_OK);
+    for (int t = 0; t < 4; t++) {
+        ck_status(pal_oracle_step(a, NULL), PAL_OK);
+        ck_status(pal_oracle_step(b, NULL), PAL_OK);
+        ck_assert_uint_eq(pa.last, pb.last);
+    }
+    pal_oracle_destroy(a);
+
+    before = slurp(path, &len);
+    ck_status(pal_oracle_create(&a, n, &op, &al), PAL_OK);
+    ck_status(pal_oracle_set_labeler(a, rt_labeler, &pa), PAL_OK);
+    failures = 0;
+    for (k = 1;; k++) {
+        int rc;
+
+        c.calls = 0;
+        c.fail_at = k;
+        rc = pal_oracle_journal_open(a, path, 0, NULL);
+        c.fail_at = 0;
+        if (rc == PAL_OK)
+            break;
+        ck_status(rc, PAL_E_NOMEM);
+        ck_assert(same_file(path, before, len));
+        ck_assert_int_eq(classes_of(a), 1);
+        failures++;
+    }
+    ck_assert_int_gt(failures, 3);
+    same_oracles(a, b, "allocation failures", 0, 0);
+    ck_status(pal_oracle_step(a, NULL), PAL_OK);
+    ck_status(pal_oracle_step(b, NULL), PAL_OK);
+    ck_assert_uint_eq(pa.last, pb.last);
+    pal_oracle_destroy(a);
+    pal_oracle_destroy(b);
+    ck_assert_int_eq(c.live, 0);
+    free(before);
     tdir_remove(&d);
 }
 END_TEST
@@ -2458,6 +3707,7 @@ Suite *suite_journal(void)
 
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, format_is_as_documented);
+    tcase_add_test(tc, version_1_journals_open);
     tcase_add_test(tc, arguments_and_states);
     tcase_add_test(tc, store_round_trip);
     tcase_add_test(tc, store_batch_round_trip);
@@ -2476,6 +3726,13 @@ Suite *suite_journal(void)
     tcase_add_test(tc, journal_close_refused_in_callback);
     tcase_add_test(tc, custom_oracle_replays);
     tcase_add_test(tc, stops_replay);
+    tcase_add_test(tc, every_stop_reason_replays);
+    tcase_add_test(tc, budget_stop_replays_its_class);
+    tcase_add_test(tc, priors_set_then_cleared_replay);
+    tcase_add_test(tc, priors_while_pending_and_before_open);
+    tcase_add_test(tc, priors_replay_randomized);
+    tcase_add_test(tc, priors_and_stop_records_checked);
+    tcase_add_test(tc, priors_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -258,15 +258,17 @@ PAL_API int pal_store_undo(pal_store_t *s, int64_t count);
  * file is append-only, versioned, and made of records that each carry a
  * checksum. A pal_store_answer call writes one record; an oracle step
  * writes one record holding the whole screen (its question and its
- * answers), an SSL step one naming its sample, and pal_oracle_cancel one
- * naming the question it drops.
+ * answers), an SSL step one naming its sample, pal_oracle_cancel one
+ * naming the question it drops, a step or pal_oracle_next that returns
+ * PAL_DONE one naming why (once per stop), and pal_oracle_set_priors one
+ * holding the priors it sets.
  *
  * Reopening a journal replays it: a store gets back exactly the state it
  * had (the same answers, in the same order, deduce the same knowledge);
  * an oracle also gets back its sampler's state, because it replays each
  * screen through its own sampler, so that it goes on to ask the questions
  * it would have asked had it never stopped (the same seed and the same
- * answers give the same run).
+ * answers give the same run), its class priors and its stop reason.
  *
  * Damage: a record cut short (the writer was killed while writing it) or
  * corrupted (its checksum fails) ends the journal. It and everything after
@@ -299,7 +301,9 @@ typedef struct pal_journal_info {
     int64_t records;      /* records replayed */
     int64_t answers;      /* pairwise answers in them */
     int64_t bytes_kept;   /* bytes of the file kept (header and records
-                             replayed): its length after the open */
+                             replayed): its length after the open (an
+                             oracle's open may then append the record of
+                             priors set before it) */
     int64_t bytes_cut;    /* bytes of a damaged tail removed (0 if none) */
 } pal_journal_info_t;
 
@@ -643,9 +647,10 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  *         sampler set; NN: no embedding set),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
  *         that is not a pal_answer_t; custom: the host's sampler failed
- *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a journal
- *         is open and the step's record could not be written). On error
- *         the oracle, its store and the batch are unchanged.
+ *         or proposed a question it refuses), PAL_E_NOMEM, PAL_E_IO (a
+ *         journal is open and the step's record, or that of its stop,
+ *         could not be written). On error the oracle, its store and the
+ *         batch are unchanged.
  * Votes (the votes option, new after 0.1.0): a step asks its question,
  * then the disputed candidates again, each a labeler call of its own,
  * until every candidate has a verdict; the batch gets the verdicts'
@@ -668,7 +673,9 @@ PAL_API int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch);
  * @return PAL_OK, PAL_DONE (nothing to ask; outputs untouched),
  *         PAL_E_NULL, PAL_E_STATE (SSL and NN samplers: they never ask;
  *         custom: no sampler set), PAL_E_CALLBACK (custom: as for
- *         pal_oracle_step), PAL_E_NOMEM.
+ *         pal_oracle_step), PAL_E_NOMEM, PAL_E_IO (a journal is open and
+ *         the record of a stop could not be written; new after 0.1.0).
+ *         On error nothing changes.
  */
 PAL_API int pal_oracle_next(pal_oracle_t *o, int64_t *anchor, int64_t *m,
                             const int64_t **candidates);
@@ -758,9 +765,12 @@ typedef enum pal_stop_reason {
  * the reason is PAL_STOP_SAMPLER (custom) or PAL_STOP_EXHAUSTED. So each
  * reason names the first condition that held. A stopped oracle stays
  * stopped for every reason but PAL_STOP_SAMPLER (the host's sampler may
- * propose more later). Replaying a journal brings back the state the
- * reasons are computed from, so the oracle stops again where and why it
- * stopped before.
+ * propose more later). A stop is recorded in an open journal (a step
+ * or next that cannot write it fails with PAL_E_IO and changes nothing),
+ * so that a replay brings the reason back with the rest of the state:
+ * right after reopening the journal of a stopped oracle, the reason is
+ * the one it stopped for, and a class founded by the call that stopped
+ * is there.
  * @return PAL_OK; PAL_E_NULL (o or reason; *reason is then untouched).
  * Cost O(1). Const. New after 0.1.0.
  */
@@ -838,12 +848,15 @@ PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
  * No randomness is used. Item mode: see PAL_SAMPLER_ITEM and
  * pal_item_order_t.
  *
- * Journal: guidance is not recorded. A question drawn with guidance is
- * marked so in its record, and a replay takes such a question as recorded
- * (checking that it is a question the oracle could ask at that point)
- * instead of drawing it, so a journal replays without the guidance it was
- * written with; questions drawn without guidance are drawn again and
- * compared, as before. After a replay, hand in the guidance again.
+ * Journal: guidance (an embedding or scores) is not recorded. A question
+ * drawn with guidance is marked so in its record, and a replay takes
+ * such a question as recorded (checking that it is a question the oracle
+ * could ask at that point, and drawing the item again in random item
+ * order) instead of drawing it, so a journal replays without the
+ * guidance it was written with; questions drawn without guidance are
+ * drawn again and compared, as before. After a replay, hand in the
+ * guidance again. Priors, unlike guidance, are recorded: see
+ * pal_oracle_set_priors.
  *
  * Cost: the copy is O(n k). With an embedding, the oracle keeps each
  * undetermined item's nearest known member of a class it may belong to:
@@ -900,22 +913,30 @@ PAL_API void pal_oracle_clear_guidance(pal_oracle_t *o);
  * smaller than the number of classes; the others get the mean of the
  * given priors. k = 0 (priors may then be NULL) removes the priors:
  * every class weighs the same, and the item sampler tries the largest
- * known class first. Copied. Not recorded in a journal: a question
- * drawn while priors are set is marked in its record as a guided one
- * and replays as recorded, so a journal replays without its priors.
- * Known limit: where drawing such a question used the random generator
- * (captcha ties, the item sampler's item order; journals in which priors
- * were set and later cleared hit it nearly always), the replay does not
- * consume the same draws, a later question may then differ from the
- * record, and the journal is refused (PAL_E_FORMAT), its answers
- * untouched on disk.
+ * known class first. Copied. A pending question is not changed: it was
+ * drawn with the priors before, and the new ones apply from the next
+ * question on.
+ * Journal: priors are part of what a journal records. With a journal
+ * open, a call that changes them appends a record (setting the priors
+ * in force again writes nothing), and a replay sets them again between
+ * the same questions, so that the questions they weighed are drawn
+ * again, random draws included, and the reopened oracle has the priors
+ * the journal ends with (a question that was pending when the writer
+ * stopped is asked again, with the priors it was drawn with). Priors
+ * set before pal_oracle_journal_open stay, as guidance does: after the
+ * replay they replace the journal's and are recorded, unless the
+ * journal ends with the same ones.
  * @param priors  k finite values > 0 (any scale).
  * @return PAL_OK; PAL_E_NULL (o, or priors with k > 0); PAL_E_SIZE
- *         (k < 0); PAL_E_SHAPE (k larger than the classes discovered);
- *         PAL_E_RANGE (a prior not finite and > 0); PAL_E_ALIGN;
- *         PAL_E_STATE (not a captcha or item oracle, or called from the
- *         labeler); PAL_E_NOMEM. On error the priors are unchanged.
- * Cost: O(k). New after 0.1.0.
+ *         (k < 0, or with a journal open more than 536,870,910, the most
+ *         a record holds); PAL_E_SHAPE (k larger than the classes
+ *         discovered); PAL_E_RANGE (a prior not finite and > 0);
+ *         PAL_E_ALIGN; PAL_E_STATE (not a captcha or item oracle, or
+ *         called from the labeler); PAL_E_NOMEM; PAL_E_IO (a journal is
+ *         open and the record could not be written). On error the
+ *         priors are unchanged and nothing is written.
+ * Cost: O(k), and with a journal one write of 14 + 8 k bytes.
+ * New after 0.1.0.
  */
 PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
                                   const double *priors);
@@ -931,9 +952,14 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
  * options is refused before anything is replayed.
  * @param o      an oracle that has not drawn a question or made an SSL
  *               step yet, and not an NN oracle, which asks nobody and
- *               has nothing to record (PAL_E_STATE).
+ *               has nothing to record (PAL_E_STATE). Its guidance stays;
+ *               its priors too, recorded after the replay (see
+ *               pal_oracle_set_priors).
  * @return as pal_store_journal_open, and PAL_E_FORMAT when a recorded
  *         question differs from the oracle's (o is then unchanged).
+ *         PAL_E_IO also when the record of the priors set before the
+ *         open could not be written (o is then unchanged, but a damaged
+ *         tail, if the journal had one, is already cut).
  */
 PAL_API int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
                                     unsigned flags, pal_journal_info_t *info);

@@ -2,13 +2,14 @@
  * The answer journal: an append-only file of checksummed records, and
  * its replay.
  *
- * Format, version 1 (docs/journal.md has the details). Every integer is
+ * Format, version 2 (docs/journal.md has the details). Every integer is
  * little-endian, written byte by byte, so the file reads the same on
  * every machine.
  *
  *   header, 36 bytes:
  *     0   8  magic: 0x89 'P' 'A' 'L' 'J' 'R' 'N' 0x0a
- *     8   4  format version: 1
+ *     8   4  format version: 2 for an oracle, 1 for a store (whose
+ *            records are the same in both versions)
  *    12   4  flags: bit 0 set when an oracle writes the journal
  *    16   8  n, the number of items
  *    24   8  fingerprint of the oracle's options (0 for a store)
@@ -26,6 +27,13 @@
  *               m answers (1 byte each)                 9 + 5 m bytes
  *     3 cancel  flags (1 byte), anchor, m, m candidates 9 + 4 m bytes
  *     4 ssl     flags (1 byte), sample                      5 bytes
+ *     5 stop    flags (1 byte), reason (1 byte)               2 bytes
+ *     6 priors  flags (1 byte), k, k values (8 bytes each,
+ *               IEEE 754 binary64)                      5 + 8 k bytes
+ *
+ * Version 2 added the stop and priors records. Both versions are read, and a
+ * record of version 2 is accepted whatever the header says: a journal
+ * of version 1 that this library goes on writing keeps its header.
  *
  * A record is appended with one write at the end of the valid journal.
  * Reading stops at the first record that is cut short or whose checksum
@@ -38,6 +46,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +54,7 @@
 
 #define HEADER_SIZE 36
 #define FRAME_SIZE 9          /* length, type and checksum */
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u    /* the latest; read back to version 1 */
 #define FLAG_ORACLE 1u
 #define READ_CHUNK 65536
 
@@ -58,9 +67,14 @@ struct pal__jn {
     pal__jn_spec_t spec;
     int64_t end;             /* length of the valid journal */
     bool dirty;              /* a failed write may have left bytes past end */
-    uint32_t max_payload;
-    unsigned char *buf;      /* one encoded record of the largest size */
+    uint32_t max_payload;    /* the largest record but priors */
+    uint32_t max_record;     /* the largest record, priors included */
+    unsigned char *buf;      /* one encoded record of buf_cap bytes: the
+                                largest but priors, or a priors record */
+    size_t buf_cap;
     pal__jn_rec_t stage;     /* records to append, and records decoded */
+    double *priors;          /* the decoded priors (priors_cap values) */
+    int64_t priors_cap;
 };
 
 /* ---- Checksums and fingerprints ----------------------------------------- */
@@ -166,6 +180,31 @@ static void put64(unsigned char *p, uint64_t v)
 {
     for (int k = 0; k < 8; k++)
         p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int k = 7; k >= 0; k--)
+        v = v << 8 | p[k];
+    return v;
+}
+
+static uint64_t double_bits(double x)
+{
+    uint64_t u;
+
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static double bits_double(uint64_t u)
+{
+    double x;
+
+    memcpy(&x, &u, sizeof x);
+    return x;
 }
 
 static uint32_t get32(const unsigned char *p)
@@ -278,10 +317,17 @@ static int flush_dir(const char *dir)
 
 /* ---- The header ---------------------------------------------------------- */
 
+/* The version a new journal gets: the first that has every record its
+ * writer may append (a store's answers are those of version 1). */
+static uint32_t version_of(const pal__jn_spec_t *spec)
+{
+    return spec->kind == PAL__JN_ORACLE ? FORMAT_VERSION : 1u;
+}
+
 static void header_encode(const pal__jn_spec_t *spec, unsigned char *h)
 {
     memcpy(h, magic, sizeof magic);
-    put32(h + 8, FORMAT_VERSION);
+    put32(h + 8, version_of(spec));
     put32(h + 12, spec->kind == PAL__JN_ORACLE ? FLAG_ORACLE : 0u);
     put64(h + 16, (uint64_t)spec->n);
     put64(h + 24, spec->fingerprint);
@@ -291,12 +337,16 @@ static void header_encode(const pal__jn_spec_t *spec, unsigned char *h)
 /*
  * Check the first len bytes of a header against the one spec would
  * write. Magic first, then the version, since a later version may lay
- * out the rest differently; the checksum only when it is all there.
+ * out the rest differently; the checksum only when it is all there. A
+ * whole header may have any version read here; a header cut short (its
+ * writer died while writing it) must be the start of the very header
+ * spec would write, since it is replaced by that one.
  */
 static int header_check(const pal__jn_spec_t *spec, const unsigned char *h,
                         size_t len)
 {
     unsigned char want[HEADER_SIZE];
+    uint32_t version;
     size_t k;
 
     header_encode(spec, want);
@@ -305,13 +355,17 @@ static int header_check(const pal__jn_spec_t *spec, const unsigned char *h,
         return PAL_E_FORMAT;
     if (len < 12)
         return memcmp(h, want, len) == 0 ? PAL_OK : PAL_E_VERSION;
-    if (get32(h + 8) != FORMAT_VERSION)
+    version = get32(h + 8);
+    if (version < 1 || version > FORMAT_VERSION ||
+        (len < HEADER_SIZE && version != version_of(spec)))
         return PAL_E_VERSION;
     if (len == HEADER_SIZE && get32(h + 32) != pal__jn_crc32c(0, h, 32))
         return PAL_E_FORMAT;
     if (len >= 16 && (get32(h + 12) & ~FLAG_ORACLE) != 0)
         return PAL_E_VERSION;
-    return memcmp(h, want, len) == 0 ? PAL_OK : PAL_E_FORMAT;
+    put32(want + 8, version);
+    return memcmp(h, want, len < HEADER_SIZE ? len : 32) == 0 ? PAL_OK
+                                                             : PAL_E_FORMAT;
 }
 
 /* ---- Records ------------------------------------------------------------- */
@@ -328,6 +382,10 @@ static size_t payload_size(int type, int64_t m)
         return 9 + 4 * (size_t)m;
     case PAL__JN_UNDO:
         return 8;
+    case PAL__JN_STOP:
+        return 2;
+    case PAL__JN_PRIORS:
+        return 5 + 8 * (size_t)m;
     default:
         return 5;
     }
@@ -348,6 +406,14 @@ static size_t record_encode(pal__jn_t *jn, const pal__jn_rec_t *rec)
     } else if (rec->type == PAL__JN_UNDO) {
         put32(q, (uint32_t)((uint64_t)rec->a & 0xffffffffu));
         put32(q + 4, (uint32_t)((uint64_t)rec->a >> 32));
+    } else if (rec->type == PAL__JN_STOP) {
+        q[0] = (unsigned char)rec->flags;
+        q[1] = (unsigned char)rec->a;
+    } else if (rec->type == PAL__JN_PRIORS) {
+        q[0] = (unsigned char)rec->flags;
+        put32(q + 1, (uint32_t)rec->m);
+        for (int64_t k = 0; k < rec->m; k++)
+            put64(q + 5 + 8 * k, double_bits(rec->priors[k]));
     } else {
         q[0] = (unsigned char)rec->flags;
         put32(q + 1, (uint32_t)rec->a);
@@ -370,6 +436,41 @@ static bool item_ok(const pal__jn_t *jn, uint32_t v)
 }
 
 /*
+ * The priors of a record of m values at payload q, into jn->stage: each
+ * finite and > 0, and only the flag PAL__JN_LATER. Room for them is
+ * made as needed (PAL_E_NOMEM).
+ */
+static int priors_decode(pal__jn_t *jn, const unsigned char *q, uint32_t m)
+{
+    pal__jn_rec_t *rec = &jn->stage;
+
+    if ((q[0] & ~(unsigned)PAL__JN_LATER) != 0)
+        return PAL_E_FORMAT;
+    if ((int64_t)m > jn->priors_cap) {
+        double *p = pal__alloc_array(&jn->alloc, m, sizeof *p);
+
+        if (!p)
+            return PAL_E_NOMEM;
+        pal__free(&jn->alloc, jn->priors);
+        jn->priors = p;
+        jn->priors_cap = m;
+    }
+    rec->type = PAL__JN_PRIORS;
+    rec->flags = q[0];
+    rec->m = m;
+    rec->priors = jn->priors;
+    for (uint32_t k = 0; k < m; k++) {
+        double v = bits_double(get64(q + 5 + 8 * (size_t)k));
+
+        /* Finite and > 0; NaN fails the first test. */
+        if (!(v > 0.0) || v > DBL_MAX)
+            return PAL_E_FORMAT;
+        jn->priors[k] = v;
+    }
+    return PAL_OK;
+}
+
+/*
  * Decode an intact record (its checksum holds) into jn->stage, checking
  * that it makes sense for this journal: PAL_E_FORMAT otherwise.
  */
@@ -383,7 +484,7 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
     if (jn->spec.kind == PAL__JN_STORE ? type != PAL__JN_ANSWER &&
                                              type != PAL__JN_UNDO
                                        : (type < PAL__JN_SCREEN ||
-                                          type > PAL__JN_SSL) &&
+                                          type > PAL__JN_PRIORS) &&
                                              type != PAL__JN_VOTE)
         return PAL_E_FORMAT;
     if (type == PAL__JN_SCREEN || type == PAL__JN_CANCEL ||
@@ -394,11 +495,21 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
         if (m < 1 || (int64_t)m > jn->spec.max_m)
             return PAL_E_FORMAT;
     }
+    if (type == PAL__JN_PRIORS) {
+        if (len < 5)
+            return PAL_E_FORMAT;
+        m = get32(q + 1);
+        if ((int64_t)m > jn->spec.max_priors)
+            return PAL_E_FORMAT;
+    }
     if (len != payload_size(type, m))
         return PAL_E_FORMAT;
+    if (type == PAL__JN_PRIORS)
+        return priors_decode(jn, q, m);
 
     rec->type = type;
     rec->m = m;
+    rec->priors = NULL;
     if (type == PAL__JN_UNDO) {
         uint64_t c = (uint64_t)get32(q) | (uint64_t)get32(q + 4) << 32;
 
@@ -418,6 +529,14 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
                    : PAL_E_FORMAT;
     }
     rec->flags = q[0];
+    if (type == PAL__JN_STOP) {
+        /* A reason other than PAL_STOP_NONE, and no flag. */
+        rec->a = q[1];
+        return rec->flags == 0 && rec->a >= PAL_STOP_COMPLETE &&
+                       rec->a <= PAL_STOP_SAMPLER
+                   ? PAL_OK
+                   : PAL_E_FORMAT;
+    }
     rec->a = get32(q + 1);
     if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED)) != 0 ||
         (type == PAL__JN_CANCEL && (rec->flags & PAL__JN_REGS) != 0) ||
@@ -448,6 +567,7 @@ static void jn_free(pal__jn_t *jn)
     pal__free(&jn->alloc, jn->buf);
     pal__free(&jn->alloc, jn->stage.cand);
     pal__free(&jn->alloc, jn->stage.ans);
+    pal__free(&jn->alloc, jn->priors);
     pal__free(&jn->alloc, jn);
 }
 
@@ -464,7 +584,8 @@ static int jn_alloc(pal__jn_t **out, const pal__jn_spec_t *spec,
     payload = spec->kind == PAL__JN_STORE ? 9
               : spec->max_m == 0          ? 5
                                           : 9 + 5 * (uint64_t)m;
-    if (payload > UINT32_MAX - FRAME_SIZE)
+    if (payload > UINT32_MAX - FRAME_SIZE ||
+        spec->max_priors > PAL__JN_MAX_PRIORS)
         return PAL_E_NOMEM;
     jn = pal__alloc(alloc, sizeof *jn);
     if (!jn)
@@ -474,7 +595,12 @@ static int jn_alloc(pal__jn_t **out, const pal__jn_spec_t *spec,
     jn->fd = -1;
     jn->spec = *spec;
     jn->max_payload = (uint32_t)payload;
-    jn->buf = pal__alloc(alloc, (size_t)payload + FRAME_SIZE);
+    /* Priors records may be longer; room for one is made when needed. */
+    jn->max_record = (uint32_t)payload;
+    if (spec->max_priors > 0 && 5 + 8 * (uint64_t)spec->max_priors > payload)
+        jn->max_record = (uint32_t)(5 + 8 * (uint64_t)spec->max_priors);
+    jn->buf_cap = (size_t)payload + FRAME_SIZE;
+    jn->buf = pal__alloc(alloc, jn->buf_cap);
     jn->stage.cand = pal__alloc_array(alloc, (size_t)m,
                                       sizeof *jn->stage.cand);
     jn->stage.ans = pal__alloc(alloc, (size_t)m);
@@ -552,9 +678,28 @@ static int read_records(pal__jn_t *jn, int64_t size, pal__jn_replay_fn replay,
         if (have - at < FRAME_SIZE)
             break;
         len = get32(buf + at);
-        if (len > jn->max_payload)
+        if (len > jn->max_record)
             break;
         total = FRAME_SIZE + len;
+        if (total > cap) {
+            /* A priors record larger than the buffer: room for it, if
+             * the file holds it at all. */
+            unsigned char *big;
+
+            if (pos + (int64_t)total > size)
+                break;
+            big = pal__alloc(&jn->alloc, total);
+            if (!big) {
+                rc = PAL_E_NOMEM;
+                break;
+            }
+            memcpy(big, buf + at, have - at);
+            have -= at;
+            at = 0;
+            pal__free(&jn->alloc, buf);
+            buf = big;
+            cap = total;
+        }
         if (have - at < total && next < size) {
             rc = refill(jn, buf, cap, &at, &have, &next);
             if (rc != PAL_OK)
@@ -664,8 +809,19 @@ pal__jn_rec_t *pal__jn_stage(pal__jn_t *jn)
 
 int pal__jn_append(pal__jn_t *jn, const pal__jn_rec_t *rec)
 {
-    size_t len;
+    size_t len = FRAME_SIZE + payload_size(rec->type, rec->m);
     int rc;
+
+    /* Only a priors record may need more room than the buffer has. */
+    if (len > jn->buf_cap) {
+        unsigned char *big = pal__alloc(&jn->alloc, len);
+
+        if (!big)
+            return PAL_E_NOMEM;
+        pal__free(&jn->alloc, jn->buf);
+        jn->buf = big;
+        jn->buf_cap = len;
+    }
 
     /* Bytes a failed write left past the end go first, so that a record
      * never follows garbage. */
@@ -699,7 +855,8 @@ int pal__jn_append_answers(pal__jn_t *jn, int64_t count, const int64_t *a,
     }
     for (int64_t k = 0; k < count && rc == PAL_OK; k++) {
         unsigned char code = (unsigned char)ans[k];
-        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, a[k], b[k], 0, NULL, &code};
+        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, a[k], b[k], 0, NULL, &code,
+                             NULL};
         size_t len = record_encode(jn, &rec);
 
         rc = write_all(jn->fd, jn->buf, len, jn->end);

@@ -17,19 +17,27 @@
 
 typedef struct pal__jn pal__jn_t;
 
-/* Record types. A store writes answers only; an oracle writes the
- * others. */
+/* Record types. A store writes answers and undos; an oracle writes the
+ * others. Types 1 to 4 are those of format version 1; version 2 adds
+ * the stop and the priors. */
 enum {
     PAL__JN_ANSWER = 1,   /* one pairwise answer: a, b, ans[0] */
     PAL__JN_SCREEN = 2,   /* anchor a, m candidates, m answers */
     PAL__JN_CANCEL = 3,   /* anchor a and m candidates, dropped unanswered */
     PAL__JN_SSL = 4,      /* an SSL step over sample a */
-    PAL__JN_VOTE = 6,     /* a re-ask round of the pending question:
+    PAL__JN_STOP = 5,     /* a question call stopped, for reason a (a
+                             pal_stop_reason_t other than NONE) */
+    PAL__JN_PRIORS = 6,   /* class priors set: m values in priors (m = 0
+                             removes them) */
+    PAL__JN_VOTE = 7,     /* a re-ask round of the pending question:
                              anchor a, the m candidates shown again and
                              their m answers (new after 0.1.0) */
-    PAL__JN_UNDO = 7      /* a store's last a answers taken back (new
+    PAL__JN_UNDO = 8      /* a store's last a answers taken back (new
                              after 0.1.0) */
 };
+
+/* The most priors one record holds: its length is a 4-byte field. */
+#define PAL__JN_MAX_PRIORS ((int64_t)((UINT32_MAX - 9u - 5u) / 8u))
 
 /* Record flags (screens, cancels and SSL steps). */
 enum {
@@ -37,6 +45,13 @@ enum {
     PAL__JN_GUIDED = 1u << 1 /* the question was drawn with guidance the
                                 journal does not hold: a replay takes it
                                 as recorded (screens and cancels) */
+};
+
+/* Flags of a priors record. */
+enum {
+    PAL__JN_LATER = 1u << 0  /* set while a question was pending, which
+                                was drawn with the priors before: they
+                                apply once it is answered or dropped */
 };
 
 /* Who writes a journal; the header says which. */
@@ -56,6 +71,7 @@ typedef struct pal__jn_rec {
     int64_t m;
     int64_t *cand;           /* m candidates */
     unsigned char *ans;      /* answers: 1 for ANSWER, m for SCREEN */
+    const double *priors;    /* PRIORS: m values, finite and > 0 */
 } pal__jn_rec_t;
 
 /* What a journal is for; the header must agree with it. */
@@ -64,6 +80,8 @@ typedef struct pal__jn_spec {
     int64_t n;               /* items */
     uint64_t fingerprint;    /* 0 for a store, non-zero for an oracle */
     int64_t max_m;           /* oracle: the largest screen; store: 0 */
+    int64_t max_priors;      /* the most priors a record may hold (at most
+                                PAL__JN_MAX_PRIORS); 0: none are written */
     bool sync;               /* fdatasync after every record */
 } pal__jn_spec_t;
 
@@ -102,9 +120,11 @@ pal__jn_rec_t *pal__jn_stage(pal__jn_t *jn);
 
 /*
  * Append rec in one write (and flush it with PAL_JOURNAL_SYNC). Needs no
- * memory. On failure the file is cut back to its previous length when
- * possible (otherwise the next append tries again first) and the status
- * is PAL_E_IO.
+ * memory, except for a priors record larger than any written before it
+ * and than the largest screen (PAL_E_NOMEM, nothing written). On
+ * failure the file is cut back to its previous length when possible
+ * (otherwise the next append tries again first) and the status is
+ * PAL_E_IO.
  */
 int pal__jn_append(pal__jn_t *jn, const pal__jn_rec_t *rec);
 

@@ -13,6 +13,13 @@
  * The cache is a hint, never a part of the oracle's state that a journal
  * must reproduce: a question drawn from it is recorded as guided, and a
  * replay takes such a question as recorded.
+ *
+ * Priors, in contrast, are part of that state: each change is a journal
+ * record, and a replay sets them again between the same questions, so
+ * that the questions they weigh are drawn again exactly, random draws
+ * included. Priors set while a question is pending wait until it is
+ * answered or dropped (it was drawn with the priors before them), and
+ * their record says so.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -35,6 +42,7 @@ void pal__guide_free(pal_oracle_t *o)
     pal__free(&o->alloc, g->per_class);
     pal__free(&o->alloc, g->best_cls);
     pal__free(&o->alloc, g->priors);
+    pal__free(&o->alloc, g->later);
     memset(g, 0, sizeof *g);
 }
 
@@ -293,16 +301,113 @@ void pal_oracle_clear_guidance(pal_oracle_t *o)
     o->guide.valid = false;
 }
 
+bool pal__priors_same(const double *p, int64_t k, const double *q,
+                      int64_t k2)
+{
+    if (k != k2)
+        return false;
+    for (int64_t c = 0; c < k; c++)
+        if (p[c] != q[c])
+            return false;
+    return true;
+}
+
+void pal__priors_swap(pal__guide_t *a, pal__guide_t *b)
+{
+    pal__guide_t t = *a;
+
+    a->priors = b->priors;
+    a->npriors = b->npriors;
+    a->prior_mean = b->prior_mean;
+    a->later = b->later;
+    a->nlater = b->nlater;
+    a->has_later = b->has_later;
+    b->priors = t.priors;
+    b->npriors = t.npriors;
+    b->prior_mean = t.prior_mean;
+    b->later = t.later;
+    b->nlater = t.nlater;
+    b->has_later = t.has_later;
+}
+
+/* Make the k priors p (owned from now on) those in force. */
+static void priors_take(pal_oracle_t *o, double *p, int64_t k)
+{
+    pal__guide_t *g = &o->guide;
+    double sum = 0.0;
+
+    for (int64_t c = 0; c < k; c++)
+        sum += p[c];
+    pal__free(&o->alloc, g->priors);
+    g->priors = p;
+    g->npriors = k;
+    g->prior_mean = k > 0 ? sum / (double)k : 1.0;
+}
+
+/* Forget the priors waiting for the pending question. */
+static void drop_later(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+
+    pal__free(&o->alloc, g->later);
+    g->later = NULL;
+    g->nlater = 0;
+    g->has_later = false;
+}
+
+/* The k priors p (owned from now on) take over now, or once the pending
+ * question is settled when later is set. */
+static void priors_set(pal_oracle_t *o, double *p, int64_t k, bool later)
+{
+    pal__guide_t *g = &o->guide;
+
+    drop_later(o);
+    if (later) {
+        g->later = p;
+        g->nlater = k;
+        g->has_later = true;
+    } else {
+        priors_take(o, p, k);
+    }
+}
+
+void pal__guide_settle(pal_oracle_t *o)
+{
+    pal__guide_t *g = &o->guide;
+
+    if (!g->has_later)
+        return;
+    priors_take(o, g->later, g->nlater);
+    g->later = NULL;
+    g->nlater = 0;
+    g->has_later = false;
+}
+
+/* A copy of k priors (NULL for none), or PAL_E_NOMEM. */
+static int priors_copy(pal_oracle_t *o, int64_t k, const double *priors,
+                       double **out)
+{
+    *out = NULL;
+    if (k == 0)
+        return PAL_OK;
+    *out = pal__alloc_array(&o->alloc, (size_t)k, sizeof **out);
+    if (!*out)
+        return PAL_E_NOMEM;
+    memcpy(*out, priors, (size_t)k * sizeof **out);
+    return PAL_OK;
+}
+
 int pal_oracle_set_priors(pal_oracle_t *o, int64_t k, const double *priors)
 {
-    pal__guide_t *g;
-    double *p = NULL, sum = 0.0;
+    const pal__guide_t *g;
+    double *p;
+    int rc;
 
     if (!o)
         return PAL_E_NULL;
     if (!guidable(o) || o->asking)
         return PAL_E_STATE;
-    if (k < 0)
+    if (k < 0 || (o->jn && k > PAL__JN_MAX_PRIORS))
         return PAL_E_SIZE;
     if (k > 0 && !priors)
         return PAL_E_NULL;
@@ -313,20 +418,44 @@ int pal_oracle_set_priors(pal_oracle_t *o, int64_t k, const double *priors)
     for (int64_t c = 0; c < k; c++)
         if (!(priors[c] > 0.0) || !isfinite(priors[c]))
             return PAL_E_RANGE;
-    if (k > 0) {
-        p = pal__alloc_array(&o->alloc, (size_t)k, sizeof *p);
-        if (!p)
-            return PAL_E_NOMEM;
-        for (int64_t c = 0; c < k; c++) {
-            p[c] = priors[c];
-            sum += priors[c];
-        }
-    }
+
+    /* The same priors again change nothing, and need no record. */
     g = &o->guide;
-    pal__free(&o->alloc, g->priors);
-    g->priors = p;
-    g->npriors = k;
-    g->prior_mean = k > 0 ? sum / (double)k : 1.0;
+    if (o->pending && g->has_later
+            ? pal__priors_same(priors, k, g->later, g->nlater)
+            : !g->has_later && pal__priors_same(priors, k, g->priors,
+                                                 g->npriors))
+        return PAL_OK;
+
+    rc = priors_copy(o, k, priors, &p);
+    if (rc == PAL_OK)
+        rc = pal__priors_log(o->jn, k, priors, o->pending);
+    if (rc != PAL_OK) {
+        pal__free(&o->alloc, p);
+        return rc;
+    }
+    if (o->jn)
+        o->stop_logged = false;
+    priors_set(o, p, k, o->pending);
+    return PAL_OK;
+}
+
+int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,
+                       bool later)
+{
+    double *copy;
+    int rc;
+
+    /* Priors set while a question was pending may cover a class its
+     * drawing founded, which the replay founds when it draws it again. */
+    if (!guidable(o) || o->pending ||
+        k > o->cap_s.nclasses + (later ? 1 : 0))
+        return PAL_E_FORMAT;
+    rc = priors_copy(o, k, p, &copy);
+    if (rc != PAL_OK)
+        return rc;
+    priors_set(o, copy, k, later);
+    o->stop_logged = false;
     return PAL_OK;
 }
 

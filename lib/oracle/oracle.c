@@ -320,12 +320,6 @@ static bool stalled(const pal_oracle_t *o)
            o->costs.screens - o->stall_mark >= o->opts.stall_screens;
 }
 
-static int stop(pal_oracle_t *o, int reason)
-{
-    o->stop = reason;
-    return PAL_DONE;
-}
-
 int pal_oracle_stop_reason(const pal_oracle_t *o, pal_stop_reason_t *reason)
 {
     if (!o || !reason)
@@ -342,42 +336,133 @@ static bool store_complete(const pal_oracle_t *o)
            o->n * (o->n - 1) / 2;
 }
 
-int pal__oracle_question(pal_oracle_t *o)
+/* What drawing a question may change: the generator, a class founded
+ * on the way (captcha), and the stop reason. */
+typedef struct draw_mark {
+    pal__rng_t rng;
+    int64_t nclasses, npromo;
+    int stop;
+} draw_mark_t;
+
+static void draw_mark(const pal_oracle_t *o, draw_mark_t *d)
 {
-    int rc;
+    d->rng = o->rng;
+    d->nclasses = o->cap_s.nclasses;
+    d->npromo = o->cap_s.npromo;
+    d->stop = o->stop;
+}
 
-    if (o->opts.sampler == PAL_SAMPLER_CUSTOM && !o->sampler)
-        return PAL_E_STATE;
-    o->started = true;
-    o->guided = false;
+/* Put back what a draw changed, for a call that fails. */
+static void draw_undo(pal_oracle_t *o, const draw_mark_t *d)
+{
+    o->pending = false;
+    o->rng = d->rng;
+    if (o->cap_s.nclasses > d->nclasses) {
+        /* The class founded on the way is founded again next time. */
+        for (int64_t k = d->nclasses; k < o->cap_s.nclasses; k++)
+            o->cap_s.cls_of[o->cap_s.templates[k]] = -1;
+        o->guide.valid = false;
+    }
+    o->cap_s.nclasses = d->nclasses;
+    o->cap_s.npromo = d->npromo;
+    o->costs.classes = d->nclasses;
+    o->stop = d->stop;
+}
 
-    /* An item every class rejected founds its class before anything
-     * else, so that a stop counts it. */
+/*
+ * The conditions checked before each question, in order, after an item
+ * every class rejected has founded its class (so that a stop counts
+ * it): the first reason that holds, or PAL_STOP_NONE. Sets o->room.
+ */
+static int stop_checks(pal_oracle_t *o)
+{
     if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
         pal__captcha_found(o);
     if (store_complete(o))
-        return stop(o, PAL_STOP_COMPLETE);
+        return PAL_STOP_COMPLETE;
     if (stalled(o))
-        return stop(o, PAL_STOP_NO_NEW_CLASS);
+        return PAL_STOP_NO_NEW_CLASS;
     o->room = pal__oracle_room(o);
     if (o->room < 1)
-        return stop(o, PAL_STOP_BUDGET);
+        return PAL_STOP_BUDGET;
+    return PAL_STOP_NONE;
+}
 
+/* The sampler's question: PAL_OK, PAL_DONE or an error. */
+static int draw(pal_oracle_t *o)
+{
     if (o->opts.sampler == PAL_SAMPLER_ITEM)
-        rc = pal__item_next(o);
-    else if (o->opts.sampler == PAL_SAMPLER_CUSTOM)
-        rc = pal__custom_next(o);
-    else if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
-        rc = pal__captcha_next(o);
-    else
-        rc = pal__passive_next(o);
-    if (rc == PAL_DONE)
-        return stop(o, o->opts.sampler == PAL_SAMPLER_CUSTOM
-                           ? PAL_STOP_SAMPLER
-                           : PAL_STOP_EXHAUSTED);
-    if (rc == PAL_OK)
-        o->stop = PAL_STOP_NONE;
-    return rc;
+        return pal__item_next(o);
+    if (o->opts.sampler == PAL_SAMPLER_CUSTOM)
+        return pal__custom_next(o);
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA)
+        return pal__captcha_next(o);
+    return pal__passive_next(o);
+}
+
+int pal__oracle_question(pal_oracle_t *o)
+{
+    draw_mark_t d;
+    int reason, rc;
+
+    if (o->opts.sampler == PAL_SAMPLER_CUSTOM && !o->sampler)
+        return PAL_E_STATE;
+    draw_mark(o, &d);
+    o->started = true;
+    o->guided = false;
+    reason = stop_checks(o);
+    if (reason == PAL_STOP_NONE) {
+        rc = draw(o);
+        if (rc == PAL_OK)
+            o->stop = PAL_STOP_NONE;
+        if (rc != PAL_DONE) {
+            if (rc != PAL_OK)
+                draw_undo(o, &d);
+            return rc;
+        }
+        reason = o->opts.sampler == PAL_SAMPLER_CUSTOM ? PAL_STOP_SAMPLER
+                                                       : PAL_STOP_EXHAUSTED;
+    }
+
+    /*
+     * A stop is journaled, once: the class the call may have founded,
+     * the draw it took, and the reason itself are then replayed. The
+     * same stop again changes nothing, and needs no record.
+     */
+    if (!(o->stop_logged && o->stop == reason)) {
+        o->stop = reason;
+        rc = pal__oracle_log(o, PAL__JN_STOP, false, NULL);
+        if (rc != PAL_OK) {
+            draw_undo(o, &d);
+            return rc;
+        }
+    }
+    o->stop = reason;
+    return PAL_DONE;
+}
+
+int pal__oracle_replay_stop(pal_oracle_t *o, int reason)
+{
+    int got, rc;
+
+    o->started = true;
+    o->guided = false;
+    got = stop_checks(o);
+    if (got == PAL_STOP_NONE && o->opts.sampler == PAL_SAMPLER_CUSTOM) {
+        got = PAL_STOP_SAMPLER;
+    } else if (got == PAL_STOP_NONE) {
+        rc = draw(o);
+        if (rc == PAL_OK)
+            return PAL_E_FORMAT;   /* a question was left to ask */
+        if (rc != PAL_DONE)
+            return rc;
+        got = PAL_STOP_EXHAUSTED;
+    }
+    if (got != reason)
+        return PAL_E_FORMAT;
+    o->stop = reason;
+    o->stop_logged = true;
+    return PAL_OK;
 }
 
 static bool valid_answers(const pal_answer_t *answers, int64_t m)
@@ -520,6 +605,7 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
     }
     o->pending = false;
     o->vround = 0;
+    pal__guide_settle(o);
     return PAL_OK;
 }
 
@@ -623,8 +709,7 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
 
 int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
 {
-    pal__rng_t rng;
-    int64_t nclasses, npromo;
+    draw_mark_t d;
     int rc;
 
     if (!o)
@@ -639,9 +724,7 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
         return PAL_E_STATE;
 
     /* What choosing the question may change, kept to put it back. */
-    rng = o->rng;
-    nclasses = o->cap_s.nclasses;
-    npromo = o->cap_s.npromo;
+    draw_mark(o, &d);
     if (!o->pending) {
         rc = pal__oracle_question(o);
         if (rc != PAL_OK)
@@ -670,19 +753,8 @@ int pal_oracle_step(pal_oracle_t *o, pal_batch_t *batch)
          * and the next step shows it again. */
         return rc;
     }
-    if (rc != PAL_OK) {
-        o->pending = false;
-        o->rng = rng;
-        if (o->cap_s.nclasses > nclasses) {
-            /* The class founded on the way is founded again next time. */
-            for (int64_t k = nclasses; k < o->cap_s.nclasses; k++)
-                o->cap_s.cls_of[o->cap_s.templates[k]] = -1;
-            o->guide.valid = false;
-        }
-        o->cap_s.nclasses = nclasses;
-        o->cap_s.npromo = npromo;
-        o->costs.classes = nclasses;
-    }
+    if (rc != PAL_OK)
+        draw_undo(o, &d);
     return rc;
 }
 
@@ -730,6 +802,7 @@ void pal_oracle_cancel(pal_oracle_t *o)
         return;
     o->pending = false;
     o->vround = 0;
+    pal__guide_settle(o);
 }
 
 int pal_oracle_costs(const pal_oracle_t *o, pal_oracle_costs_t *costs)

@@ -106,6 +106,11 @@ typedef struct pal__guide {
     double *priors;
     int64_t npriors;
     double prior_mean;
+    /* Priors set while a question was pending (which was drawn with the
+     * priors before them): taken once it is answered or dropped. */
+    double *later;
+    int64_t nlater;
+    bool has_later;
 } pal__guide_t;
 
 /* The passive sampler's memory of the pairs answered unsure: an open
@@ -169,6 +174,8 @@ struct pal_oracle {
     int64_t room;
     int stop;
     int64_t stall_classes, stall_mark;
+    bool stop_logged;       /* the journal's last record is the stop at
+                               o->stop: the same stop again needs none */
 
     /* Votes (opts.votes > 1): the round of the pending question (0 for
      * its first showing), the candidates shown in this round (vm of
@@ -199,8 +206,17 @@ struct pal_oracle {
 };
 
 /* Draw the next question with the oracle's sampler: PAL_OK with a
- * pending question, PAL_DONE (with its stop reason set), or an error. */
+ * pending question, PAL_DONE (with its stop reason set, and recorded in
+ * the journal if one is open), or an error (then nothing changed). */
 int pal__oracle_question(pal_oracle_t *o);
+
+/*
+ * Replay of a stop record: the question call that stopped for reason,
+ * which must be the reason o stops for now (PAL_E_FORMAT otherwise).
+ * A custom oracle's sampler is not called: when no other condition
+ * holds, the host's sampler had nothing to propose.
+ */
+int pal__oracle_replay_stop(pal_oracle_t *o, int reason);
 
 /* The most candidates the next question may have: the screen's room,
  * less what the budget cannot pay for if every one is answered. */
@@ -218,8 +234,9 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
 /*
  * Append the record of what the oracle is about to commit to its
  * journal, if one is open: a screen with its answers (PAL__JN_SCREEN),
- * the pending question dropped (PAL__JN_CANCEL) or the SSL step about to
- * be made (PAL__JN_SSL). PAL_OK when no journal is open.
+ * the pending question dropped (PAL__JN_CANCEL), the SSL step about to
+ * be made (PAL__JN_SSL) or the stop at o->stop (PAL__JN_STOP). PAL_OK
+ * when no journal is open.
  */
 int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers);
@@ -277,6 +294,23 @@ int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
 
 /* Guidance. */
 void pal__guide_free(pal_oracle_t *o);
+/* The pending question was answered or dropped: priors set since it
+ * was drawn take over. */
+void pal__guide_settle(pal_oracle_t *o);
+/* True when k priors p weigh the classes as the k2 priors q do. */
+bool pal__priors_same(const double *p, int64_t k, const double *q,
+                      int64_t k2);
+/* Exchange the priors (those in force and those to take later). */
+void pal__priors_swap(pal__guide_t *a, pal__guide_t *b);
+/*
+ * Append a priors record to jn (when not NULL): k priors p, set while a
+ * question was pending when later is set.
+ */
+int pal__priors_log(pal__jn_t *jn, int64_t k, const double *p, bool later);
+/* Replay of a priors record: PAL_E_FORMAT when o could not have taken
+ * them; PAL_E_NOMEM. */
+int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,
+                       bool later);
 bool pal__guide_on(const pal_oracle_t *o);
 /* Build the embedding cache if it is not valid. */
 void pal__guide_refresh(pal_oracle_t *o);

@@ -6,10 +6,12 @@
  * A store's record is one answer; replaying it runs the body of
  * pal_store_answer. An oracle's record is what one of its calls
  * committed: a screen with its answers, a question dropped unanswered,
- * or an SSL step. Replaying it draws the question through the oracle's
- * own sampler, checks that it is the recorded one, and applies the
- * recorded answers, so that the sampler's state (its generators, its
- * classes) comes back with the store's.
+ * an SSL step, a stop, or class priors set. Replaying a screen draws the
+ * question through the oracle's own sampler, checks that it is the
+ * recorded one, and applies the recorded answers, so that the sampler's
+ * state (its generators, its classes) comes back with the store's; the
+ * priors come back between the same questions, so that the questions
+ * they weighed are drawn again alike.
  *
  * Records are replayed into a blank copy of the store's bookkeeping, or
  * of the whole oracle, which replaces the original only once the journal
@@ -123,13 +125,14 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers)
 {
     pal__jn_rec_t *rec;
+    int rc;
 
     if (!o->jn)
         return PAL_OK;
     rec = pal__jn_stage(o->jn);
     rec->type = type;
     rec->flags = regs ? PAL__JN_REGS : 0u;
-    if (type != PAL__JN_SSL && o->guided)
+    if ((type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) && o->guided)
         rec->flags |= PAL__JN_GUIDED;
     rec->b = 0;
     rec->m = 0;
@@ -143,6 +146,8 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
         memcpy(rec->cand, o->vshow, (size_t)o->vm * sizeof *o->vshow);
         for (int64_t k = 0; k < o->vm; k++)
             rec->ans[k] = (unsigned char)answers[k];
+    } else if (type == PAL__JN_STOP) {
+        rec->a = o->stop;
     } else {
         rec->a = o->anchor;
         rec->m = o->m;
@@ -150,7 +155,24 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
         for (int64_t k = 0; answers && k < o->m; k++)
             rec->ans[k] = (unsigned char)answers[k];
     }
-    return pal__jn_append(o->jn, rec);
+    rc = pal__jn_append(o->jn, rec);
+    if (rc == PAL_OK)
+        o->stop_logged = type == PAL__JN_STOP;
+    return rc;
+}
+
+int pal__priors_log(pal__jn_t *jn, int64_t k, const double *p, bool later)
+{
+    pal__jn_rec_t rec;
+
+    if (!jn)
+        return PAL_OK;
+    memset(&rec, 0, sizeof rec);
+    rec.type = PAL__JN_PRIORS;
+    rec.flags = later ? PAL__JN_LATER : 0u;
+    rec.m = k;
+    rec.priors = p;
+    return pal__jn_append(jn, &rec);
 }
 
 static uint64_t double_bits(double x)
@@ -249,10 +271,17 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         if (o->opts.sampler != PAL_SAMPLER_SSL ||
             rec->a != o->ssl.order[o->ssl.pos])
             return PAL_E_FORMAT;
+        o->stop_logged = false;
         return pal__ssl_step(o, NULL, regs);
     }
     if (o->opts.sampler == PAL_SAMPLER_SSL)
         return PAL_E_FORMAT;
+    if (rec->type == PAL__JN_STOP)
+        return pal__oracle_replay_stop(o, (int)rec->a);
+    if (rec->type == PAL__JN_PRIORS)
+        return pal__priors_replay(o, rec->m, rec->priors,
+                                  rec->flags & PAL__JN_LATER);
+    o->stop_logged = false;
 
     /* A question being voted on: the next record is a round of its
      * vote, or its cancellation. */
@@ -266,6 +295,7 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
                 return PAL_E_FORMAT;
             o->pending = false;
             o->vround = 0;
+            pal__guide_settle(o);
             return PAL_OK;
         }
         pal__oracle_shown(o, &shown, &list);
@@ -303,11 +333,13 @@ static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
         return PAL_E_FORMAT;
     if (rc != PAL_OK)
         return rc;
+    o->stop = PAL_STOP_NONE;   /* as drawing the question did */
     if (o->anchor != rec->a || o->m != rec->m ||
         memcmp(o->cand, rec->cand, (size_t)o->m * sizeof *o->cand) != 0)
         return PAL_E_FORMAT;
     if (rec->type == PAL__JN_CANCEL) {
         o->pending = false;
+        pal__guide_settle(o);
         return PAL_OK;
     }
     for (int64_t k = 0; k < o->m; k++)
@@ -340,11 +372,35 @@ static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
     o->sampler_user = b->sampler_user;
 
     /* The host's guidance stays with o too; the distances it had cached
-     * are for the state before the replay. */
+     * are for the state before the replay. The priors are the replay's:
+     * the journal holds them. */
     t.guide = o->guide;
     o->guide = b->guide;
     b->guide = t.guide;
     o->guide.valid = false;
+    pal__priors_swap(&o->guide, &b->guide);
+}
+
+/*
+ * Priors set on o before the open stay, as the rest of its guidance
+ * does: unless the replay b ends with the same ones, they are recorded
+ * after it and b takes them (leaving b's own to o, to be swapped back).
+ */
+static int keep_priors(pal_oracle_t *o, pal_oracle_t *b, pal__jn_t *jn)
+{
+    const pal__guide_t *g = &o->guide, *r = &b->guide;
+    int rc;
+
+    if (g->npriors == 0 ||
+        (!r->has_later &&
+         pal__priors_same(g->priors, g->npriors, r->priors, r->npriors)))
+        return PAL_OK;
+    rc = pal__priors_log(jn, g->npriors, g->priors, false);
+    if (rc != PAL_OK)
+        return rc;
+    pal__priors_swap(&o->guide, &b->guide);
+    b->stop_logged = false;
+    return PAL_OK;
 }
 
 int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
@@ -372,11 +428,20 @@ int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
     spec.n = o->n;
     spec.fingerprint = fingerprint(o);
     spec.max_m = o->cap;
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA ||
+        o->opts.sampler == PAL_SAMPLER_ITEM)
+        spec.max_priors = o->n < PAL__JN_MAX_PRIORS ? o->n
+                                                    : PAL__JN_MAX_PRIORS;
     spec.sync = flags & PAL_JOURNAL_SYNC;
     rc = blank_oracle(o, &b);
     if (rc == PAL_OK)
         rc = pal__jn_open(&jn, path, &spec, &o->alloc, oracle_replay, b,
                           &found);
+    if (rc == PAL_OK) {
+        rc = keep_priors(o, b, jn);
+        if (rc != PAL_OK)
+            pal__jn_close(jn, false);
+    }
     if (rc != PAL_OK) {
         pal_oracle_destroy(b);
         return rc;

@@ -273,9 +273,6 @@ int pal__captcha_next(pal_oracle_t *o)
     if (got == 0)
         return PAL_DONE;
     o->pending = true;
-    /* Priors are not journaled: a question they chose replays as
-     * recorded, as a guided one. */
-    o->guided = o->guide.npriors > 0;
     o->anchor = c->templates[best];
     o->cls = best;
     o->m = got;

@@ -125,7 +125,7 @@ int pal__item_next(pal_oracle_t *o)
         return PAL_DONE;   /* not reached: x is open */
 
     o->pending = true;
-    o->guided = pal__guide_on(o) || o->guide.npriors > 0;
+    o->guided = pal__guide_on(o);
     o->anchor = o->cap_s.templates[cls];
     o->cls = cls;
     o->cand[0] = x;

@@ -95,7 +95,7 @@ int pal__store_record(pal__kn_t *kn, pal__jn_t *jn, int32_t i, int32_t j,
      * it is in the journal. */
     if (rc == PAL_OK && jn) {
         unsigned char a = (unsigned char)answer;
-        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, i, j, 0, NULL, &a};
+        pal__jn_rec_t rec = {PAL__JN_ANSWER, 0, i, j, 0, NULL, &a, NULL};
 
         rc = pal__jn_append(jn, &rec);
     }
@@ -411,7 +411,7 @@ int pal__kn_rebuild(const pal__kn_t *kn, int64_t keep,
 
 int pal__store_undo_record(pal__jn_t *jn, int64_t count)
 {
-    pal__jn_rec_t rec = {PAL__JN_UNDO, 0, count, 0, 0, NULL, NULL};
+    pal__jn_rec_t rec = {PAL__JN_UNDO, 0, count, 0, 0, NULL, NULL, NULL};
 
     return pal__jn_append(jn, &rec);
 }

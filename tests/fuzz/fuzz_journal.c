@@ -6,8 +6,8 @@
  * - raw: the bytes of a journal file, opened by a store on 6 items and
  *   by a captcha, a passive and an SSL oracle;
  * - written: a journal the library writes itself (a store's answers, or
- *   an oracle's steps, pulled answers and dropped questions, all taken
- *   from the input), then damaged as the input says (bytes changed, with
+ *   an oracle's steps, pulled answers, dropped questions and class
+ *   priors, all taken from the input), then damaged as the input says (bytes changed, with
  *   or without their record's checksum made to hold again, a cut, bytes
  *   appended), and opened by a new store or oracle made alike.
  *
@@ -25,7 +25,8 @@
  *   the replayed store (pal_store_log_entry) knows exactly the same;
  * - written journals: when the records kept are the writer's own,
  *   untouched, the replayed object equals the writer after as many
- *   records; the records before the first damaged byte are all kept;
+ *   records (a stop being one); the records before the first damaged
+ *   byte are all kept;
  * - reopening the file gives the same state with nothing to cut, and a
  *   record appended after an open is there at the next one;
  * - nothing leaks, neither memory nor file descriptors.
@@ -446,6 +447,7 @@ static void written(fuzz_in_t *in)
     object_t ob;
     size_t len, blen;
     unsigned kind = fuzz_u8(in) % 4;
+    bool stopped;
     int actions;
 
     memset(&sub, 0, sizeof sub);
@@ -473,6 +475,7 @@ static void written(fuzz_in_t *in)
                PAL_OK);
     trail[0] = digest(&ob);
     actions = (int)fuzz_below(in, 40);
+    stopped = false;
     for (int t = 0; t < actions && nrec + 1 < MAX_RECORDS; t++) {
         int rc = PAL_OK;
 
@@ -484,6 +487,26 @@ static void written(fuzz_in_t *in)
             int64_t anchor, m;
             const int64_t *cand;
 
+            if (sub.op.sampler == PAL_SAMPLER_CAPTCHA && what == 0 &&
+                fuzz_below(in, 2)) {
+                /* Priors first: a record of their own when they change. */
+                int64_t nc = 0, k;
+                double pri[4];
+                struct stat s0, s1;
+
+                FUZZ_CHECK(pal_oracle_templates(ob.o, NULL, 0, &nc) ==
+                           PAL_OK);
+                k = fuzz_below(in, (nc < 4 ? nc : 4) + 1);
+                for (int64_t c = 0; c < k; c++)
+                    pri[c] = 0.25 + fuzz_u8(in) / 16.0;
+                FUZZ_CHECK(stat(path, &s0) == 0);
+                FUZZ_CHECK(pal_oracle_set_priors(ob.o, k, pri) == PAL_OK);
+                FUZZ_CHECK(stat(path, &s1) == 0);
+                if (s1.st_size > s0.st_size)
+                    trail[++nrec] = digest(&ob);
+                if (nrec + 1 >= MAX_RECORDS)
+                    break;
+            }
             if (what == 0 || sub.op.sampler == PAL_SAMPLER_SSL) {
                 pal_batch_t *b = NULL;
 
@@ -502,13 +525,18 @@ static void written(fuzz_in_t *in)
                 }
             }
         }
-        if (rc == PAL_DONE)
+        if (rc == PAL_DONE) {
+            /* The first stop is a record. */
+            trail[nrec + 1] = digest(&ob);
+            stopped = true;
             break;
+        }
         FUZZ_CHECK(rc == PAL_OK);
         trail[++nrec] = digest(&ob);
     }
     drop(&ob);
     len = read_file(orig, sizeof orig);
+    nrec += stopped;
     FUZZ_CHECK(record_ends(orig, len, ends) == nrec);
 
     /* Damage it. */
