@@ -321,6 +321,7 @@ enum {
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
     C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER, C_UNDO, C_UNDO_JOURNALED,
+    C_ORACLE_UNDO,
     N_CALLS
 };
 
@@ -349,7 +350,7 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph",
     "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)",
     "pal_flip_create", "pal_oracle_answer (votes)", "pal_store_undo",
-    "pal_store_undo (journal)"};
+    "pal_store_undo (journal)", "pal_oracle_undo"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -566,6 +567,8 @@ static int run(world_t *w, int call)
     case C_UNDO:
     case C_UNDO_JOURNALED:
         return pal_store_undo(w->s, 1);
+    case C_ORACLE_UNDO:
+        return pal_oracle_undo(w->o);
     case C_FLIP: {
         pal_flip_t *f = NULL;
 

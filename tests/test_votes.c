@@ -1,11 +1,12 @@
 /*
  * Noisy labelers: the votes option (repeated answers decided by majority,
- * disputed pairs re-asked), and the flipping labeler.
+ * disputed pairs re-asked), the flipping labeler, and taking answers back
+ * (pal_oracle_undo).
  */
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "storeutil.h"
 
 /* ---- Labelers ------------------------------------------------------------ */
 
@@ -666,6 +667,211 @@ START_TEST(votes_against_flips)
 }
 END_TEST
 
+/* ---- Undo ---------------------------------------------------------------- */
+
+/* What an oracle is: costs, stop reason, templates, its store, and the
+ * question it asks next (pulled, and left pending). */
+typedef struct ostate {
+    pal_oracle_costs_t c;
+    pal_stop_reason_t why;
+    int64_t ntpl, tpl[64];
+    snap_t st;
+    int next_rc;
+    int64_t anchor, m, cand[16];
+} ostate_t;
+
+static void ostate_take(pal_oracle_t *o, ostate_t *s, bool pull)
+{
+    const int64_t *cand;
+
+    memset(s, 0, sizeof *s);
+    s->c = costs_of(o);
+    ck_status(pal_oracle_stop_reason(o, &s->why), PAL_OK);
+    if (pal_oracle_templates(o, s->tpl, 64, &s->ntpl) != PAL_OK)
+        s->ntpl = -1;
+    snap_take(&s->st, pal_oracle_store(o), NULL);
+    if (pull) {
+        /* The question stays pending for the caller to answer. */
+        s->next_rc = pal_oracle_next(o, &s->anchor, &s->m, &cand);
+        if (s->next_rc == PAL_OK)
+            memcpy(s->cand, cand, (size_t)s->m * sizeof *cand);
+    }
+}
+
+static void ostate_check(pal_oracle_t *o, const ostate_t *want)
+{
+    ostate_t s;
+
+    /* The question pulled stays pending: unanswered, it is in no record,
+     * and an undo or a reopened journal draws it again. */
+    ostate_take(o, &s, true);
+    ck_assert(memcmp(&s.c, &want->c, sizeof s.c) == 0);
+    ck_assert_int_eq(s.why, want->why);
+    ck_assert_int_eq(s.ntpl, want->ntpl);
+    ck_assert(s.ntpl < 0 ||
+              memcmp(s.tpl, want->tpl, (size_t)s.ntpl * sizeof *s.tpl) == 0);
+    snap_check(&want->st, pal_oracle_store(o), NULL);
+    ck_assert_int_eq(s.next_rc, want->next_rc);
+    ck_assert_int_eq(s.anchor, want->anchor);
+    ck_assert_int_eq(s.m, want->m);
+    ck_assert(memcmp(s.cand, want->cand, sizeof s.cand) == 0);
+    snap_free(&s.st);
+}
+
+/*
+ * Run an oracle question by question (through the pull interface, with
+ * votes, priors set along the way and guidance), snapshot it before each
+ * question, then take the questions back one by one: after each undo the
+ * oracle is exactly as it was before that question, and asks it again. A
+ * journal written along the way (undos included) reopens to the same
+ * state.
+ */
+START_TEST(undo_restores_the_oracle)
+{
+    enum { N = 24, T = 14 };
+    int32_t *y = labels_of(N, 4, test_seed() + 310);
+    double z[N * 2];
+    trng_t r;
+
+    trng_seed(&r, test_seed() + 311);
+    for (int64_t i = 0; i < N; i++) {
+        z[2 * i] = y[i] + 0.3 * trng_normal(&r);
+        z[2 * i + 1] = 0.3 * trng_normal(&r);
+    }
+    for (int trial = 0; trial < 12; trial++) {
+        const pal_sampler_t smp = voting_samplers[trial % 3];
+        const int64_t votes = trial % 2 ? 3 : 1;
+        pal_oracle_t *o = voter(N, smp, test_seed() + (uint64_t)trial, votes,
+                                PAL_VOTE_ALL), *back;
+        static ostate_t before[T + 1];
+        char path[] = "/tmp/pal_oundo_XXXXXX";
+        int fd = mkstemp(path), k, done;
+        liar_t l;
+
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        unlink(path);
+        liar_init(&l, y, N, 0, 0.2, (uint64_t)trial);
+        ck_status(pal_oracle_set_labeler(o, liar_labeler, &l), PAL_OK);
+        ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+        ck_status(pal_oracle_undo(o), PAL_E_STATE);
+        if (trial % 4 >= 2 && smp != PAL_SAMPLER_PASSIVE)
+            ck_status(pal_oracle_set_embedding(o, PAL_F64, N, 2, z, 2),
+                      PAL_OK);
+        for (k = 0, done = 0; k < T && !done; k++) {
+            if (k == 4 && smp != PAL_SAMPLER_PASSIVE) {
+                const double pri[3] = {3.0, 1.0, 2.0};
+                int64_t nt;
+
+                ck_status(pal_oracle_templates(o, NULL, 0, &nt), PAL_OK);
+                ck_status(pal_oracle_set_priors(o, nt < 3 ? nt : 3, pri),
+                          PAL_OK);
+            }
+            ostate_take(o, &before[k], true);
+            if (before[k].next_rc == PAL_DONE) {
+                done = 1;
+                break;
+            }
+            ck_status(before[k].next_rc, PAL_OK);
+            /* Answer it, every round of its vote. */
+            while (pull_round(o, &l) == PAL_OK && costs_of(o).steps == k)
+                ;
+            ck_assert_int_eq(costs_of(o).steps, k + 1);
+        }
+        /* k questions answered; take them back, checking each state. */
+        while (k > 0) {
+            ck_status(pal_oracle_undo(o), PAL_OK);
+            k--;
+            if (getenv("PAL_TEST_VERBOSE"))
+                fprintf(stderr, "undo trial %d back to %d\n", trial, k);
+            ostate_check(o, &before[k]);
+            if (trng_unit(&r) < 0.3) {
+                /* The journal brings a new oracle to the same state. */
+                back = voter(N, smp, test_seed() + (uint64_t)trial, votes,
+                             PAL_VOTE_ALL);
+                ck_status(pal_oracle_journal_close(o), PAL_OK);
+                ck_status(pal_oracle_journal_open(back, path, 0, NULL),
+                          PAL_OK);
+                if (trial % 4 >= 2 && smp != PAL_SAMPLER_PASSIVE)
+                    ck_status(
+                        pal_oracle_set_embedding(back, PAL_F64, N, 2, z, 2),
+                        PAL_OK);
+                ck_status(pal_oracle_set_labeler(back, liar_labeler, &l),
+                          PAL_OK);
+                pal_oracle_destroy(o);
+                o = back;
+                if (getenv("PAL_TEST_VERBOSE"))
+                    fprintf(stderr, "reopened trial %d at %d\n", trial, k);
+                ostate_check(o, &before[k]);
+            }
+        }
+        ck_status(pal_oracle_undo(o), PAL_E_STATE);
+        for (int q = 0; q <= T; q++)
+            snap_free(&before[q].st);
+        liar_free(&l);
+        pal_oracle_destroy(o);
+        unlink(path);
+    }
+    free(y);
+}
+END_TEST
+
+/* A vote under way is taken back whole; undo is refused inside the
+ * labeler and for samplers that ask nobody. */
+static int undo_inside(void *user, int64_t anchor, int64_t m,
+                       const int64_t *cand, pal_answer_t *ans)
+{
+    pal_oracle_t *o = user;
+
+    (void)anchor;
+    (void)cand;
+    ck_status(pal_oracle_undo(o), PAL_E_STATE);
+    for (int64_t k = 0; k < m; k++)
+        ans[k] = PAL_ANSWER_DIFFERENT;
+    return 0;
+}
+
+START_TEST(undo_edges)
+{
+    const int64_t n = 12;
+    int32_t *y = labels_of(n, 3, test_seed() + 312);
+    pal_oracle_t *o = voter(n, PAL_SAMPLER_CAPTCHA, test_seed(), 3, 0);
+    pal_oracle_t *ssl;
+    pal_oracle_opts_t op;
+    ostate_t s0;
+    int64_t a, m;
+    const int64_t *cand;
+    pal_answer_t ans[16];
+    liar_t l;
+
+    ck_status(pal_oracle_undo(NULL), PAL_E_NULL);
+    liar_init(&l, y, n, 1u, 0.0, 0);   /* first answers lie: votes run */
+    ostate_take(o, &s0, true);
+    ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
+    ck_assert_int_eq(a, s0.anchor);
+    liar_labeler(&l, a, m, cand, ans);
+    ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+    ck_assert_int_eq(costs_of(o).screens, 1);
+    ck_status(pal_oracle_undo(o), PAL_OK);
+    ostate_check(o, &s0);
+    snap_free(&s0.st);
+
+    pal_oracle_cancel(o);
+    ck_status(pal_oracle_set_labeler(o, undo_inside, o), PAL_OK);
+    ck_status(pal_oracle_step(o, NULL), PAL_OK);
+
+    pal_oracle_opts_init(&op);
+    op.sampler = PAL_SAMPLER_SSL;
+    ck_status(pal_oracle_create(&ssl, n, &op, NULL), PAL_OK);
+    ck_status(pal_oracle_step(ssl, NULL), PAL_OK);
+    ck_status(pal_oracle_undo(ssl), PAL_E_STATE);
+    pal_oracle_destroy(ssl);
+    liar_free(&l);
+    pal_oracle_destroy(o);
+    free(y);
+}
+END_TEST
+
 Suite *suite_votes(void);
 Suite *suite_votes(void)
 {
@@ -682,6 +888,8 @@ Suite *suite_votes(void)
     tcase_add_test(tc, interrupted_votes);
     tcase_add_test(tc, flip_labeler);
     tcase_add_test(tc, votes_against_flips);
+    tcase_add_test(tc, undo_restores_the_oracle);
+    tcase_add_test(tc, undo_edges);
     suite_add_tcase(s, tc);
     return s;
 }

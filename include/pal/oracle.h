@@ -702,6 +702,31 @@ PAL_API int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
  */
 PAL_API void pal_oracle_cancel(pal_oracle_t *o);
 
+/**
+ * Take back the last question answered: its answers (every round of a
+ * vote included), what they deduced, and everything that followed (a
+ * question pulled since, a stop, priors set since). The oracle returns
+ * exactly to its state just before that question was drawn: store,
+ * costs, classes and templates, generators, stop reason, priors; so the
+ * next question is that one again, to be answered anew. A vote under way
+ * is taken back whole. What the host holds stays: labeler, custom
+ * sampler, guidance, and pairs already handed out in batches (rebuild a
+ * full-batch graph with pal_oracle_graph). Call it again to go further
+ * back.
+ * @return PAL_OK, PAL_E_NULL (o), PAL_E_STATE (no question answered yet;
+ *         SSL and NN samplers, which ask nobody; called from the
+ *         labeler or a custom sampler), PAL_E_NOMEM, PAL_E_IO (a journal
+ *         is open and the undo's record could not be written). On error
+ *         nothing changes.
+ * Journal: recorded (an undo record), so a reopened oracle undoes it too.
+ * Cost: the oracle is rebuilt by replaying what it recorded before that
+ * question, O(answers so far) time, with a second oracle's memory while
+ * it runs; the oracle keeps that record in memory (about 9 bytes per
+ * candidate shown and 24 per record) whether or not a journal is open.
+ * Thread safety: as any call that changes o. New after 0.1.0.
+ */
+PAL_API int pal_oracle_undo(pal_oracle_t *o);
+
 /** The oracle's store (owned by the oracle; do not destroy it). */
 PAL_API const pal_store_t *pal_oracle_store(const pal_oracle_t *o);
 

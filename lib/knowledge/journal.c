@@ -485,7 +485,8 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
                                              type != PAL__JN_UNDO
                                        : (type < PAL__JN_SCREEN ||
                                           type > PAL__JN_PRIORS) &&
-                                             type != PAL__JN_VOTE)
+                                             type != PAL__JN_VOTE &&
+                                             type != PAL__JN_UNDO)
         return PAL_E_FORMAT;
     if (type == PAL__JN_SCREEN || type == PAL__JN_CANCEL ||
         type == PAL__JN_VOTE) {

@@ -429,7 +429,7 @@ int pal_oracle_set_priors(pal_oracle_t *o, int64_t k, const double *priors)
 
     rc = priors_copy(o, k, priors, &p);
     if (rc == PAL_OK)
-        rc = pal__priors_log(o->jn, k, priors, o->pending);
+        rc = pal__priors_log(o, o->jn, k, priors, o->pending);
     if (rc != PAL_OK) {
         pal__free(&o->alloc, p);
         return rc;

@@ -226,6 +226,7 @@ void pal_oracle_destroy(pal_oracle_t *o)
     pal__free(&o->alloc, o->cand);
     pal__free(&o->alloc, o->answers);
     pal__free(&o->alloc, o->effects);
+    pal__hist_free(o);
     pal__free(&o->alloc, o->vshow);
     pal__free(&o->alloc, o->vsame);
     pal__free(&o->alloc, o->vopen);

@@ -140,6 +140,13 @@ typedef struct pal__nn {
     int64_t qcap, qlen;
 } pal__nn_t;
 
+/* The oracle's history of committed records (lib/oracle/history.c). */
+typedef struct pal__hist {
+    uint64_t *w;
+    size_t used, cap;       /* in 64-bit words */
+    int64_t count;          /* records */
+} pal__hist_t;
+
 struct pal_oracle {
     pal_allocator_t alloc;
     pal_oracle_opts_t opts;
@@ -187,6 +194,10 @@ struct pal_oracle {
     int32_t *vsame, *vdiff;
     unsigned char *vopen;
     pal_answer_t *verdict;
+
+    pal__hist_t hist;       /* every record committed, for undo */
+    bool replaying;         /* a blank oracle being replayed into: its
+                               history takes the records as read */
 
     bool guided;            /* the pending question was drawn with
                                guidance (its journal record says so) */
@@ -240,6 +251,19 @@ int pal__oracle_apply(pal_oracle_t *o, const pal_answer_t *answers,
  */
 int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers);
+
+/* History (lib/oracle/history.c). Reserve room for rec before the call
+ * that commits it (PAL_E_NOMEM, nothing changed), then push it, which
+ * cannot fail. Decode the record at word at into rec, with room in
+ * cand, ans and priors for its m entries; returns its length in words. */
+int pal__hist_reserve(pal_oracle_t *o, const pal__jn_rec_t *rec,
+                      bool answers);
+void pal__hist_push(pal_oracle_t *o, const pal__jn_rec_t *rec,
+                    const pal_answer_t *answers);
+size_t pal__hist_decode(const pal_oracle_t *o, size_t at, pal__jn_rec_t *rec,
+                        int64_t *cand, unsigned char *ans, double *priors);
+size_t pal__hist_words(const pal_oracle_t *o, size_t at);
+void pal__hist_free(pal_oracle_t *o);
 
 /* The question shown now: the pending one, or its candidates still
  * being voted on (a re-ask round). */
@@ -306,7 +330,8 @@ void pal__priors_swap(pal__guide_t *a, pal__guide_t *b);
  * Append a priors record to jn (when not NULL): k priors p, set while a
  * question was pending when later is set.
  */
-int pal__priors_log(pal__jn_t *jn, int64_t k, const double *p, bool later);
+int pal__priors_log(pal_oracle_t *o, pal__jn_t *jn, int64_t k,
+                    const double *p, bool later);
 /* Replay of a priors record: PAL_E_FORMAT when o could not have taken
  * them; PAL_E_NOMEM. */
 int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,

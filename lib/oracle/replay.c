@@ -121,58 +121,85 @@ int pal_store_journal_close(pal_store_t *s)
 
 /* ---- Oracles ------------------------------------------------------------- */
 
+/* Write rec to the journal jn (if any) and to the history of h: all or
+ * nothing. answers (m of them, or NULL) go in as rec's answers. */
+static int record(pal_oracle_t *h, pal__jn_t *jn, const pal__jn_rec_t *rec,
+                  const pal_answer_t *answers)
+{
+    int rc;
+
+    /* A replay records what it replays itself, as read. */
+    if (h->replaying) {
+        if (!jn)
+            return PAL_OK;
+        h = NULL;
+    }
+    rc = h ? pal__hist_reserve(h, rec, answers != NULL) : PAL_OK;
+
+    if (rc == PAL_OK && jn) {
+        pal__jn_rec_t *st = pal__jn_stage(jn);
+
+        st->type = rec->type;
+        st->flags = rec->flags;
+        st->a = rec->a;
+        st->b = rec->b;
+        st->m = rec->m;
+        st->priors = rec->priors;
+        if (rec->cand)
+            memcpy(st->cand, rec->cand, (size_t)rec->m * sizeof *rec->cand);
+        for (int64_t k = 0; answers && k < rec->m; k++)
+            st->ans[k] = (unsigned char)answers[k];
+        rc = pal__jn_append(jn, st);
+    }
+    if (rc == PAL_OK && h)
+        pal__hist_push(h, rec, answers);
+    return rc;
+}
+
 int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
                     const pal_answer_t *answers)
 {
-    pal__jn_rec_t *rec;
+    pal__jn_rec_t rec;
     int rc;
 
-    if (!o->jn)
-        return PAL_OK;
-    rec = pal__jn_stage(o->jn);
-    rec->type = type;
-    rec->flags = regs ? PAL__JN_REGS : 0u;
+    memset(&rec, 0, sizeof rec);
+    rec.type = type;
+    rec.flags = regs ? PAL__JN_REGS : 0u;
     if ((type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) && o->guided)
-        rec->flags |= PAL__JN_GUIDED;
-    rec->b = 0;
-    rec->m = 0;
+        rec.flags |= PAL__JN_GUIDED;
     if (type == PAL__JN_SSL) {
-        rec->a = o->ssl.order[o->ssl.pos];
+        rec.a = o->ssl.order[o->ssl.pos];
     } else if (type == PAL__JN_VOTE) {
         /* A re-ask round: the candidates shown again. */
-        rec->flags &= ~(unsigned)PAL__JN_GUIDED;
-        rec->a = o->anchor;
-        rec->m = o->vm;
-        memcpy(rec->cand, o->vshow, (size_t)o->vm * sizeof *o->vshow);
-        for (int64_t k = 0; k < o->vm; k++)
-            rec->ans[k] = (unsigned char)answers[k];
+        rec.a = o->anchor;
+        rec.m = o->vm;
+        rec.cand = o->vshow;
     } else if (type == PAL__JN_STOP) {
-        rec->a = o->stop;
+        rec.a = o->stop;
     } else {
-        rec->a = o->anchor;
-        rec->m = o->m;
-        memcpy(rec->cand, o->cand, (size_t)o->m * sizeof *o->cand);
-        for (int64_t k = 0; answers && k < o->m; k++)
-            rec->ans[k] = (unsigned char)answers[k];
+        rec.a = o->anchor;
+        rec.m = o->m;
+        rec.cand = o->cand;
     }
-    rc = pal__jn_append(o->jn, rec);
+    rc = record(o, o->jn, &rec,
+                type == PAL__JN_SCREEN || type == PAL__JN_VOTE ? answers
+                                                               : NULL);
     if (rc == PAL_OK)
         o->stop_logged = type == PAL__JN_STOP;
     return rc;
 }
 
-int pal__priors_log(pal__jn_t *jn, int64_t k, const double *p, bool later)
+int pal__priors_log(pal_oracle_t *o, pal__jn_t *jn, int64_t k,
+                    const double *p, bool later)
 {
     pal__jn_rec_t rec;
 
-    if (!jn)
-        return PAL_OK;
     memset(&rec, 0, sizeof rec);
     rec.type = PAL__JN_PRIORS;
     rec.flags = later ? PAL__JN_LATER : 0u;
     rec.m = k;
     rec.priors = p;
-    return pal__jn_append(jn, &rec);
+    return record(o, jn, &rec, NULL);
 }
 
 static uint64_t double_bits(double x)
@@ -258,12 +285,32 @@ static int blank_oracle(const pal_oracle_t *o, pal_oracle_t **out)
     }
     rc = pal_oracle_create(out, o->n, &op, &o->alloc);
     pal__free(&o->alloc, source);
+    if (rc == PAL_OK)
+        (*out)->replaying = true;
     return rc;
 }
 
-static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
+static int replay_one(pal_oracle_t *o, const pal__jn_rec_t *rec);
+
+/* Replay one record other than an undo into o, then keep it in o's
+ * history. */
+static int replay_kept(pal_oracle_t *o, const pal__jn_rec_t *rec)
 {
-    pal_oracle_t *o = ctx;
+    bool ans = rec->type == PAL__JN_SCREEN || rec->type == PAL__JN_VOTE;
+    int rc = pal__hist_reserve(o, rec, ans);
+
+    if (rc == PAL_OK)
+        rc = replay_one(o, rec);
+    if (rc != PAL_OK)
+        return rc;
+    for (int64_t k = 0; ans && k < rec->m; k++)
+        o->answers[k] = (pal_answer_t)rec->ans[k];
+    pal__hist_push(o, rec, ans ? o->answers : NULL);
+    return PAL_OK;
+}
+
+static int replay_one(pal_oracle_t *o, const pal__jn_rec_t *rec)
+{
     bool regs = rec->flags & PAL__JN_REGS;
     int rc;
 
@@ -395,12 +442,95 @@ static int keep_priors(pal_oracle_t *o, pal_oracle_t *b, pal__jn_t *jn)
         (!r->has_later &&
          pal__priors_same(g->priors, g->npriors, r->priors, r->npriors)))
         return PAL_OK;
-    rc = pal__priors_log(jn, g->npriors, g->priors, false);
+    rc = pal__priors_log(b, jn, g->npriors, g->priors, false);
     if (rc != PAL_OK)
         return rc;
     pal__priors_swap(&o->guide, &b->guide);
     b->stop_logged = false;
     return PAL_OK;
+}
+
+/* ---- Undo ---------------------------------------------------------------- */
+
+/*
+ * Rebuild o without its last answered question: the records of its
+ * history before the screen that began that question are replayed into
+ * a blank oracle, which then takes o's place (o keeps what the host
+ * holds). With log set and a journal open, the undo is recorded first.
+ * PAL_E_STATE when no question was answered; on any error nothing
+ * changes.
+ */
+static int undo_rebuild(pal_oracle_t *o, bool log)
+{
+    pal__jn_rec_t rec;
+    pal_oracle_t *b = NULL;
+    pal__jn_t *jn;
+    int64_t *cand;
+    unsigned char *ans;
+    double *priors;
+    size_t at, cut = SIZE_MAX;
+    int rc;
+
+    for (at = 0; at < o->hist.used; at += pal__hist_words(o, at))
+        if ((o->hist.w[at] & 0xffu) == PAL__JN_SCREEN)
+            cut = at;
+    if (cut == SIZE_MAX)
+        return PAL_E_STATE;
+
+    cand = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *cand);
+    ans = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *ans);
+    priors = pal__alloc_array(&o->alloc, (size_t)o->n, sizeof *priors);
+    rc = cand && ans && priors ? blank_oracle(o, &b) : PAL_E_NOMEM;
+    for (at = 0; rc == PAL_OK && at < cut;) {
+        at += pal__hist_decode(o, at, &rec, cand, ans, priors);
+        rc = replay_kept(b, &rec);
+    }
+    pal__free(&o->alloc, cand);
+    pal__free(&o->alloc, ans);
+    pal__free(&o->alloc, priors);
+    if (rc == PAL_OK && log && o->jn) {
+        pal__jn_rec_t *st = pal__jn_stage(o->jn);
+
+        st->type = PAL__JN_UNDO;
+        st->flags = 0;
+        st->a = 1;
+        st->b = 0;
+        st->m = 0;
+        st->priors = NULL;
+        rc = pal__jn_append(o->jn, st);
+    }
+    if (rc != PAL_OK) {
+        pal_oracle_destroy(b);
+        return rc;
+    }
+    jn = o->jn;
+    o->jn = NULL;
+    swap_state(o, b);
+    o->jn = jn;
+    o->replaying = b->replaying;
+    pal_oracle_destroy(b);
+    return PAL_OK;
+}
+
+/* A journal's record: an undo (of one question: the history, which an
+ * undo cuts, does not keep it), or any other, replayed and kept. */
+static int oracle_replay(void *ctx, const pal__jn_rec_t *rec)
+{
+    pal_oracle_t *o = ctx;
+
+    if (rec->type == PAL__JN_UNDO)
+        return rec->a == 1 ? undo_rebuild(o, false) : PAL_E_FORMAT;
+    return replay_kept(o, rec);
+}
+
+int pal_oracle_undo(pal_oracle_t *o)
+{
+    if (!o)
+        return PAL_E_NULL;
+    if (o->asking || o->opts.sampler == PAL_SAMPLER_SSL ||
+        o->opts.sampler == PAL_SAMPLER_NN)
+        return PAL_E_STATE;
+    return undo_rebuild(o, true);
 }
 
 int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
@@ -438,6 +568,7 @@ int pal_oracle_journal_open(pal_oracle_t *o, const char *path,
         rc = pal__jn_open(&jn, path, &spec, &o->alloc, oracle_replay, b,
                           &found);
     if (rc == PAL_OK) {
+        b->replaying = false;
         rc = keep_priors(o, b, jn);
         if (rc != PAL_OK)
             pal__jn_close(jn, false);
