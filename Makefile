@@ -299,7 +299,7 @@ $(BUILD)/examples/demo_digits: examples/demo/demo_digits.c $(HEADERS) lib/libpal
 		$< $(HOST_LIBS)
 
 # How many cheap answers label the whole digits set, by oracle
-# (examples/oracles/, docs/oracles.md). A few seconds.
+# (examples/oracles/, docs/oracles.md). About 75 seconds on 2 cores.
 oracle-demo: all deps-demo $(BUILD)/examples/oracle_digits $(BUILD)/digits.csv
 	$(BUILD)/examples/oracle_digits $(BUILD)/digits.csv
 
