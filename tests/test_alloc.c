@@ -321,7 +321,7 @@ enum {
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
     C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER, C_UNDO, C_UNDO_JOURNALED,
-    C_ORACLE_UNDO,
+    C_ORACLE_UNDO, C_EST_PRIORS,
     N_CALLS
 };
 
@@ -350,7 +350,8 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_step (nn)", "pal_oracle_step (custom)", "pal_oracle_graph",
     "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)",
     "pal_flip_create", "pal_oracle_answer (votes)", "pal_store_undo",
-    "pal_store_undo (journal)", "pal_oracle_undo"};
+    "pal_store_undo (journal)", "pal_oracle_undo",
+    "pal_oracle_estimate_priors"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -569,6 +570,8 @@ static int run(world_t *w, int call)
         return pal_store_undo(w->s, 1);
     case C_ORACLE_UNDO:
         return pal_oracle_undo(w->o);
+    case C_EST_PRIORS:
+        return pal_oracle_estimate_priors(w->o, 2, w->pri, NULL);
     case C_FLIP: {
         pal_flip_t *f = NULL;
 
@@ -659,7 +662,7 @@ static int run(world_t *w, int call)
 static pal_sampler_t sampler_for(int call)
 {
     if (call == C_SET_EMBEDDING || call == C_SET_SCORES ||
-        call == C_SET_PRIORS || call == C_ITEM_STEP)
+        call == C_SET_PRIORS || call == C_ITEM_STEP || call == C_EST_PRIORS)
         return PAL_SAMPLER_ITEM;
     if (call == C_NN_STEP)
         return PAL_SAMPLER_NN;

@@ -872,6 +872,91 @@ START_TEST(undo_edges)
 }
 END_TEST
 
+/* ---- Estimated priors ---------------------------------------------------- */
+
+START_TEST(estimated_priors)
+{
+    enum { N = 100 };
+    int32_t y[N];
+    double z[N], pri[4], sum = 0.0;
+    int64_t k = 0;
+    pal_oracle_t *o, *p;
+    trng_t r;
+    liar_t l;
+
+    trng_seed(&r, test_seed() + 313);
+    for (int i = 0; i < N; i++) {
+        y[i] = i < 60 ? 0 : i < 90 ? 1 : 2;
+        z[i] = 10.0 * y[i] + trng_normal(&r);
+    }
+    o = voter(N, PAL_SAMPLER_ITEM, test_seed(), 1, 0);
+    p = voter(N, PAL_SAMPLER_PASSIVE, test_seed(), 1, 0);
+    ck_status(pal_oracle_estimate_priors(NULL, 0, NULL, NULL), PAL_E_NULL);
+    ck_status(pal_oracle_estimate_priors(o, 2, NULL, &k), PAL_E_NULL);
+    ck_status(pal_oracle_estimate_priors(o, -1, pri, &k), PAL_E_SIZE);
+    ck_status(pal_oracle_estimate_priors(p, 4, pri, &k), PAL_E_STATE);
+    ck_status(pal_oracle_estimate_priors(o, 4, pri, &k), PAL_OK);
+    ck_assert_int_eq(k, 1);
+    ck_assert(pri[0] == 1.0);
+
+    liar_init(&l, y, N, 0, 0.0, 0);
+    ck_status(pal_oracle_set_labeler(o, liar_labeler, &l), PAL_OK);
+    ck_status(pal_oracle_set_embedding(o, PAL_F64, N, 1, z, 1), PAL_OK);
+    while (k < 3) {
+        ck_status(pal_oracle_step(o, NULL), PAL_OK);
+        ck_status(pal_oracle_templates(o, NULL, 0, &k), PAL_OK);
+    }
+    /* With the embedding, the undetermined items go to their nearest
+     * class: the shares are the true ones, up to the pseudo-items. */
+    ck_status(pal_oracle_estimate_priors(o, 4, pri, &k), PAL_OK);
+    ck_assert_int_eq(k, 3);
+    for (int c = 0; c < 3; c++) {
+        int32_t tpl[1];
+        int64_t t[3], nt;
+        double want;
+
+        ck_status(pal_oracle_templates(o, t, 3, &nt), PAL_OK);
+        tpl[0] = y[t[c]];
+        want = (tpl[0] == 0 ? 60.0 : tpl[0] == 1 ? 30.0 : 10.0) + 1.0;
+        ck_close(pri[c], want / 103.0, 0.0, 1e-12, "estimated prior");
+        sum += pri[c];
+    }
+    ck_close(sum, 1.0, 1e-12, 0.0, "priors sum");
+    ck_status(pal_oracle_set_priors(o, k, pri), PAL_OK);
+    /* Only what fits is written. */
+    pri[1] = -1.0;
+    ck_status(pal_oracle_estimate_priors(o, 1, pri, NULL), PAL_OK);
+    ck_assert(pri[1] == -1.0);
+
+    /* Without guidance, in proportion to the known members. */
+    pal_oracle_clear_guidance(o);
+    ck_status(pal_oracle_estimate_priors(o, 4, pri, &k), PAL_OK);
+    {
+        int32_t lab[N];
+        int64_t t[3], nt, members[3] = {0, 0, 0}, known = 0;
+
+        ck_status(pal_oracle_templates(o, t, 3, &nt), PAL_OK);
+        ck_status(pal_store_labels(pal_oracle_store(o), 0, lab, NULL),
+                  PAL_OK);
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < 3; c++)
+                if (lab[i] == lab[t[c]]) {
+                    members[c]++;
+                    known++;
+                }
+        for (int c = 0; c < 3; c++)
+            ck_close(pri[c],
+                     (members[c] + 1.0 +
+                      (double)(N - known) * members[c] / (double)known) /
+                         (N + 3.0),
+                     1e-12, 0.0, "prior without guidance");
+    }
+    liar_free(&l);
+    pal_oracle_destroy(o);
+    pal_oracle_destroy(p);
+}
+END_TEST
+
 Suite *suite_votes(void);
 Suite *suite_votes(void)
 {
@@ -890,6 +975,7 @@ Suite *suite_votes(void)
     tcase_add_test(tc, votes_against_flips);
     tcase_add_test(tc, undo_restores_the_oracle);
     tcase_add_test(tc, undo_edges);
+    tcase_add_test(tc, estimated_priors);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -967,6 +967,34 @@ PAL_API int pal_oracle_set_priors(pal_oracle_t *o, int64_t k,
                                   const double *priors);
 
 /**
+ * Estimate the priors of the classes discovered so far, for
+ * pal_oracle_set_priors: each class's share of the items, counting its
+ * known members, the undetermined items the guidance finds most likely
+ * to be in it (nearest known member, or highest score), one pseudo-item,
+ * and the undetermined items the guidance cannot place (or all of them
+ * without guidance) spread in proportion to the known members. The
+ * values sum to 1. Feed them back as the answers come in:
+ *
+ *     pal_oracle_estimate_priors(o, cap, p, &k);
+ *     pal_oracle_set_priors(o, k <= cap ? k : cap, p);
+ *
+ * @param capacity  room in priors; the first min(capacity, count)
+ *                  estimates are written.
+ * @param count     if not NULL, receives the number of classes.
+ * @return PAL_OK, PAL_E_NULL (o, or priors with capacity > 0),
+ *         PAL_E_SIZE (capacity < 0), PAL_E_ALIGN, PAL_E_STATE (not a
+ *         captcha or item oracle, or called from the labeler),
+ *         PAL_E_NOMEM. Nothing is recorded in a journal (the priors set
+ *         with them are).
+ * Cost: O(n) plus, with an embedding, the guidance cache when it must be
+ * rebuilt (O(n s k), as the next guided question would); 16 bytes per
+ * class of scratch. Changes no state a question depends on.
+ * New after 0.1.0.
+ */
+PAL_API int pal_oracle_estimate_priors(pal_oracle_t *o, int64_t capacity,
+                                       double *priors, int64_t *count);
+
+/**
  * Open (or create) the journal at path for oracle o: replay its screens
  * through o's sampler (each recorded question must be the question o
  * asks at that point, which holds when o was created with the same n and

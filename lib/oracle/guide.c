@@ -568,3 +568,61 @@ int pal__captcha_guided(pal_oracle_t *o)
     o->m = got;
     return PAL_OK;
 }
+
+/* ---- Estimated priors ---------------------------------------------------- */
+
+int pal_oracle_estimate_priors(pal_oracle_t *o, int64_t capacity,
+                               double *priors, int64_t *count)
+{
+    const pal__captcha_t *c;
+    double *est, *mem, spread = 0.0, total = 0.0, known = 0.0;
+    int64_t nc;
+
+    if (!o || (capacity > 0 && !priors))
+        return PAL_E_NULL;
+    if (capacity < 0)
+        return PAL_E_SIZE;
+    if (PAL__MISALIGNED(priors, double))
+        return PAL_E_ALIGN;
+    if (!guidable(o) || o->asking)
+        return PAL_E_STATE;
+    c = &o->cap_s;
+    nc = c->nclasses;
+    est = pal__calloc_array(&o->alloc, 2 * (size_t)(nc > 0 ? nc : 1),
+                            sizeof *est);
+    if (!est)
+        return PAL_E_NOMEM;
+    mem = est + nc;
+
+    /* Known members count for their class; an undetermined item for the
+     * class the guidance finds most likely, or else for every class in
+     * proportion to what is known. */
+    pal__guide_refresh(o);
+    for (int32_t x = 0; x < o->n; x++) {
+        int32_t cls = c->cls_of[x];
+        double key;
+
+        if (cls < 0 && o->guide.kind != PAL__GUIDE_NONE)
+            cls = pal__guide_likely(o, x, &key);
+        if (cls >= 0 && cls < nc)
+            est[cls] += 1.0;
+        else
+            spread += 1.0;
+        if (c->cls_of[x] >= 0 && c->cls_of[x] < nc) {
+            mem[c->cls_of[x]] += 1.0;
+            known += 1.0;
+        }
+    }
+    for (int64_t q = 0; q < nc; q++) {
+        /* One pseudo-count each, so that no class gets a zero prior. */
+        est[q] += 1.0 + (known > 0.0 ? spread * mem[q] / known
+                                     : spread / (double)nc);
+        total += est[q];
+    }
+    for (int64_t q = 0; q < nc && q < capacity; q++)
+        priors[q] = est[q] / total;
+    pal__free(&o->alloc, est);
+    if (count)
+        *count = nc;
+    return PAL_OK;
+}
