@@ -37,6 +37,7 @@ typedef struct world {
     char dir[64], path[96];
     /* The spectral calls' outputs and kernel. */
     double zs[N * 4], eig[4], kmat[N * N], kern[N * N], pw[K * 3], pb[3];
+    double zi[96];          /* the iterative route's output (96 items) */
     pal_probe_result_t res;
     /* pal_oracle_balanced_subset's outputs. */
     int64_t sub_items[N], sub_count;
@@ -141,6 +142,7 @@ static void take(world_t *w, snap_t *s)
     snap_store(s, w->s);
     put(s, w->zs, sizeof w->zs);
     put(s, w->eig, sizeof w->eig);
+    put(s, w->zi, sizeof w->zi);
     put(s, w->kmat, sizeof w->kmat);
     put(s, w->pw, sizeof w->pw);
     put(s, w->pb, sizeof w->pb);
@@ -240,6 +242,7 @@ static void world_init(world_t *w, pal_sampler_t sampler)
             w->kern[i * N + j] = exp(-0.5 * fabs((double)(i - j)));
     memset(w->zs, 0, sizeof w->zs);
     memset(w->eig, 0, sizeof w->eig);
+    memset(w->zi, 0, sizeof w->zi);
     memset(w->kmat, 0, sizeof w->kmat);
     memset(w->pw, 0, sizeof w->pw);
     memset(w->pb, 0, sizeof w->pb);
@@ -321,7 +324,7 @@ enum {
     C_EMBED, C_EMBED_LABELS, C_EMBED_KERNEL, C_KERNEL, C_PROBE,
     C_NN_STEP, C_CUSTOM_STEP, C_ORACLE_GRAPH, C_BALANCED,
     C_BALANCED_PASSIVE, C_FLIP, C_VOTE_ANSWER, C_UNDO, C_UNDO_JOURNALED,
-    C_ORACLE_UNDO, C_EST_PRIORS,
+    C_ORACLE_UNDO, C_EST_PRIORS, C_EMBED_ITERATIVE,
     N_CALLS
 };
 
@@ -351,7 +354,7 @@ static const char *const call_name[N_CALLS] = {
     "pal_oracle_balanced_subset", "pal_oracle_balanced_subset (passive)",
     "pal_flip_create", "pal_oracle_answer (votes)", "pal_store_undo",
     "pal_store_undo (journal)", "pal_oracle_undo",
-    "pal_oracle_estimate_priors"};
+    "pal_oracle_estimate_priors", "pal_spectral_embed (iterative)"};
 
 /* Work that must happen before the failures: a journal on disk to
  * replay. */
@@ -647,6 +650,36 @@ static int run(world_t *w, int call)
         eo.kernel = w->kern;
         return pal_spectral_embed(w->ctx, w->g, PAL_F32, N, 4, &eo, w->zs, 8,
                                   w->eig);
+    }
+    case C_EMBED_ITERATIVE: {
+        /* A ring of 96 items (large enough for the Krylov basis, not
+         * the whole space) plus labels, solved by block Lanczos; the
+         * graph's own allocations are not the call's. */
+        int64_t ptr[97];
+        int32_t idx[192], y[96];
+        pal_graph_t *g;
+        pal_embed_opts_t eo;
+
+        for (int i = 0; i < 96; i++) {
+            const int32_t left = (i + 95) % 96, right = (i + 1) % 96;
+
+            ptr[i] = 2 * i;
+            idx[2 * i] = left < right ? left : right;
+            idx[2 * i + 1] = left < right ? right : left;
+            y[i] = i % 4;
+        }
+        ptr[96] = 192;
+        ck_status(pal_graph_create(&g, 96, NULL), PAL_OK);
+        ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, 192, ptr, idx, NULL,
+                                    0),
+                  PAL_OK);
+        ck_status(pal_graph_add_labels(g, 0.1, y), PAL_OK);
+        pal_embed_opts_init(&eo);
+        eo.method = PAL_EMBED_ITERATIVE;
+        rc = pal_spectral_embed(w->ctx, g, PAL_F64, 96, 1, &eo, w->zi, 1,
+                                w->eig);
+        pal_graph_destroy(g);
+        return rc;
     }
     case C_KERNEL:
         return pal_kernel_gaussian(w->ctx, PAL_F64, N, K, w->z, K, 1.5,

@@ -1832,6 +1832,22 @@ static int sp_opts(double lambda, const void *kern, int kdtype, int64_t ldk,
                               spx.z, 3, spx.eig);
 }
 
+/* The solver's options: method, tolerance, limit (lambda with a kernel
+ * when > 0). */
+static int sp_solver(int method, double tol, int64_t max_iter, double lambda)
+{
+    pal_embed_opts_t o;
+
+    pal_embed_opts_init(&o);
+    o.method = (pal_embed_method_t)method;
+    o.tol = tol;
+    o.max_iter = max_iter;
+    o.lambda = lambda;
+    o.kernel = lambda > 0.0 ? spx.kern : NULL;
+    return pal_spectral_embed(fx.ctx, fx.g[FG_LABELS], PAL_F64, N, 3, &o,
+                              spx.z, 3, spx.eig);
+}
+
 static int sp_probe(pal_ctx_t *ctx, int dtype, int64_t n, int64_t k,
                     const void *z, int64_t ldz, const int32_t *labels,
                     int64_t nc, const unsigned char *train,
@@ -1919,6 +1935,17 @@ START_TEST(spectral_table)
     SP_EXPECT(sp_opts(1.0, spx.kern, PAL_F64, 0, PAL_EMBED_DELTA_AUTO),
               PAL_OK);
     SP_EXPECT(sp_opts(0.0, NULL, PAL_F64, 0, PAL_EMBED_DELTA_AUTO), PAL_OK);
+    SP_EXPECT(sp_solver(3, 0.0, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(-1, 0.0, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, -1e-12, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, 1.0, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, NAN, 0, 0.0), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, 0.0, -1, 0.0), PAL_E_RANGE);
+    /* The iterative solver has no kernel. */
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, 0.0, 0, 0.5), PAL_E_RANGE);
+    SP_EXPECT(sp_solver(PAL_EMBED_DENSE, 0.0, 0, 0.5), PAL_OK);
+    SP_EXPECT(sp_solver(PAL_EMBED_ITERATIVE, 1e-8, 5, 0.0), PAL_OK);
+    SP_EXPECT(sp_solver(PAL_EMBED_AUTO, 0.5, 7, 0.0), PAL_OK);
     memset(spx.z, SENT, sizeof spx.z);
     memset(spx.eig, SENT, sizeof spx.eig);
 

@@ -541,6 +541,7 @@ START_TEST(gaussian_kernel_by_hand)
 
     trng_seed(&r, test_seed() + 106);
     ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    memset(x, 0, sizeof x);   /* the padding is scaled below too */
     fill_normal(&r, x, n, d, 4, 1.0);
     for (int64_t i = 0; i < n; i++)
         x[i * 4] += 1000.0;    /* an offset costs no precision */
@@ -773,6 +774,552 @@ START_TEST(results_are_reproducible)
 }
 END_TEST
 
+/* ---- The iterative route ------------------------------------------------- */
+
+/* A CSR matrix built by the test. */
+typedef struct tcsr {
+    int64_t n, nnz;
+    int64_t *ptr;
+    int32_t *idx;
+    double *val;
+} tcsr_t;
+
+typedef struct entry {
+    int32_t j;
+    double v;
+} entry_t;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const entry_t *x = a, *y = b;
+
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+static void tcsr_alloc(tcsr_t *a, int64_t n, int64_t per_row)
+{
+    a->n = n;
+    a->nnz = 0;
+    a->ptr = xmalloc((size_t)(n + 1) * sizeof *a->ptr);
+    a->idx = xmalloc((size_t)(n * per_row) * sizeof *a->idx);
+    a->val = xmalloc((size_t)(n * per_row) * sizeof *a->val);
+    a->ptr[0] = 0;
+}
+
+/* Append row i (its entries sorted here). */
+static void tcsr_row(tcsr_t *a, int64_t i, entry_t *row, int64_t len)
+{
+    qsort(row, (size_t)len, sizeof *row, cmp_entry);
+    for (int64_t t = 0; t < len; t++) {
+        a->idx[a->nnz] = row[t].j;
+        a->val[a->nnz] = row[t].v;
+        a->nnz++;
+    }
+    a->ptr[i + 1] = a->nnz;
+}
+
+static void tcsr_free(tcsr_t *a)
+{
+    free(a->ptr);
+    free(a->idx);
+    free(a->val);
+}
+
+/*
+ * A kNN graph: n points in comps clusters far apart in the plane (point
+ * i in cluster i % comps), each linked to its nn nearest points (weight
+ * 1 + jitter u, u uniform in [0, 1)). The links are directed, so A is
+ * not symmetric; clusters are never linked, so S = (A + A^T) / 2 has
+ * comps components with nearly equal top eigenvalues.
+ */
+static void knn_graph(trng_t *r, int64_t n, int64_t comps, int64_t nn,
+                      double jitter, tcsr_t *a)
+{
+    double *x = xmalloc((size_t)(2 * n) * sizeof *x);
+    double *d = xmalloc((size_t)n * sizeof *d);
+    entry_t *row = xmalloc((size_t)nn * sizeof *row);
+
+    for (int64_t i = 0; i < n; i++) {
+        x[2 * i] = 100.0 * (double)(i % comps) + trng_normal(r);
+        x[2 * i + 1] = trng_normal(r);
+    }
+    tcsr_alloc(a, n, nn);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            const double dx = x[2 * i] - x[2 * j];
+            const double dy = x[2 * i + 1] - x[2 * j + 1];
+
+            d[j] = j == i || j % comps != i % comps ? INFINITY
+                                                     : dx * dx + dy * dy;
+        }
+        for (int64_t t = 0; t < nn; t++) {
+            int64_t best = 0;
+
+            for (int64_t j = 1; j < n; j++)
+                if (d[j] < d[best])
+                    best = j;
+            row[t].j = (int32_t)best;
+            row[t].v = 1.0 + jitter * trng_unit(r);
+            d[best] = INFINITY;
+        }
+        tcsr_row(a, i, row, nn);
+    }
+    free(x);
+    free(d);
+    free(row);
+}
+
+/*
+ * comps rings of len items (item p * comps + c is position p of ring c),
+ * each item linked to the rad positions on either side with weight 1: a
+ * regular graph whose rings all have the eigenvalues 2 sum_{d <= rad}
+ * cos(2 pi j d / len), j = 0..len - 1: 2 rad comps times, then each of
+ * the others 2 comps times (j and len - j).
+ */
+static void ring_graph(int64_t comps, int64_t len, int64_t rad, tcsr_t *a)
+{
+    entry_t row[64];
+
+    tcsr_alloc(a, comps * len, 2 * rad);
+    for (int64_t i = 0; i < comps * len; i++) {
+        const int64_t p = i / comps, c = i % comps;
+        int64_t t = 0;
+
+        for (int64_t dd = 1; dd <= rad; dd++) {
+            row[t].j = (int32_t)(((p + dd) % len) * comps + c);
+            row[t++].v = 1.0;
+            row[t].j = (int32_t)(((p - dd + len) % len) * comps + c);
+            row[t++].v = 1.0;
+        }
+        tcsr_row(a, i, row, t);
+    }
+}
+
+static double ring_eigenvalue(int64_t len, int64_t rad, int64_t j)
+{
+    double s = 0.0;
+
+    for (int64_t dd = 1; dd <= rad; dd++)
+        s += 2.0 * cos(2.0 * 3.14159265358979323846 * (double)(j * dd) /
+                       (double)len);
+    return s;
+}
+
+static void iterative_opts(pal_embed_opts_t *o, double tol)
+{
+    pal_embed_opts_init(o);
+    o->method = PAL_EMBED_ITERATIVE;
+    o->tol = tol;
+}
+
+/*
+ * The iterative route (tolerance 1e-12) against the dense one on the
+ * same graph: eigenvalues to 1e-10 of the spectrum's scale; the
+ * projector onto the top kp eigenvectors for the largest kp <= k after
+ * which the spectrum has a gap (more than 1e-3 of the scale: within a
+ * repeated eigenvalue the basis is free), on the positive part; Z^T Z =
+ * diag(max(nu, 0)); signs; the residuals ||S z_c - nu_c z_c|| through
+ * the graph's own products; the row padding untouched.
+ */
+static void check_iterative(pal_ctx_t *ctx, const pal_graph_t *g, int64_t n,
+                            int64_t k)
+{
+    const int64_t ld = k + 1, kd = k + 1, kk = k < n ? k : n;
+    double *zi = xmalloc((size_t)(n * ld) * sizeof *zi);
+    double *zd = xmalloc((size_t)(n * kd) * sizeof *zd);
+    double *nui = xmalloc((size_t)k * sizeof *nui);
+    double *nud = xmalloc((size_t)kd * sizeof *nud);
+    double *p1 = xmalloc((size_t)(n * n) * sizeof *p1);
+    double *p2 = xmalloc((size_t)(n * n) * sizeof *p2);
+    double *y1 = xmalloc((size_t)(n * ld) * sizeof *y1);
+    double *y2 = xmalloc((size_t)(n * ld) * sizeof *y2);
+    pal_embed_opts_t o;
+    double scale = 0.0;
+    int64_t kp = 0;
+
+    pal_embed_opts_init(&o);
+    o.method = PAL_EMBED_DENSE;
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, n, kd, &o, zd, kd, nud),
+              PAL_OK);
+    iterative_opts(&o, 1e-12);
+    for (int64_t q = 0; q < n * ld; q++)
+        zi[q] = NAN;
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, n, k, &o, zi, ld, nui),
+              PAL_OK);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_msg(isnan(zi[i * ld + k]), "padding written");
+
+    for (int64_t c = 0; c < kd; c++)
+        scale = fmax(scale, fabs(nud[c]));
+    for (int64_t c = 0; c < k; c++)
+        ck_close(nui[c], nud[c], 0.0, 1e-10 * scale, "eigenvalue");
+
+    /* The subspace of the top kp, where it is unique. */
+    for (int64_t j = kk; j > 0; j--)
+        if ((j == n || nud[j - 1] - nud[j] > 1e-3 * scale) &&
+            nud[j - 1] > 1e-3 * scale) {
+            kp = j;
+            break;
+        }
+    if (kp > 0) {
+        projector(n, kp, zi, ld, p1);
+        projector(n, kp, zd, kd, p2);
+        ck_assert_msg(max_diff(p1, p2, n * n) <= 1e-8,
+                      "subspaces of the top %lld differ by %g", (long long)kp,
+                      max_diff(p1, p2, n * n));
+    }
+
+    /* Orthogonal columns with squared norms max(nu, 0). */
+    for (int64_t c = 0; c < k; c++)
+        for (int64_t d = 0; d <= c; d++) {
+            double s = 0.0;
+
+            for (int64_t i = 0; i < n; i++)
+                s += zi[i * ld + c] * zi[i * ld + d];
+            ck_close(s, c == d ? fmax(nui[c], 0.0) : 0.0, 0.0, 1e-10 * scale,
+                     "Z^T Z");
+        }
+    check_signs(n, k, zi, ld);
+
+    /* S z_c = nu_c z_c, with S z = (G z + G^T z) / 2. */
+    ck_status(pal_graph_matmul(ctx, g, 0, PAL_F64, k, zi, ld, y1, ld),
+              PAL_OK);
+    ck_status(pal_graph_matmul(ctx, g, 1, PAL_F64, k, zi, ld, y2, ld),
+              PAL_OK);
+    for (int64_t c = 0; c < k; c++) {
+        double s = 0.0;
+
+        for (int64_t i = 0; i < n; i++) {
+            const double e = 0.5 * y1[i * ld + c] + 0.5 * y2[i * ld + c] -
+                             nui[c] * zi[i * ld + c];
+
+            s += e * e;
+        }
+        ck_assert_msg(sqrt(s) <= 1e-10 * scale * sqrt(fmax(nui[c], 0.0)),
+                      "column %lld: residual %g", (long long)c, sqrt(s));
+    }
+    free(zi);
+    free(zd);
+    free(nui);
+    free(nud);
+    free(p1);
+    free(p2);
+    free(y1);
+    free(y2);
+}
+
+START_TEST(iterative_matches_dense_on_sparse_graphs)
+{
+    trng_t r;
+    pal_ctx_t *ctx;
+
+    trng_seed(&r, test_seed() + 110);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    for (int trial = 0; trial < 5; trial++) {
+        const int64_t n = 240, k = trial == 4 ? 1 : 6;
+        tgraph_t tg;
+        pal_graph_t *g;
+        int32_t y[240];
+
+        random_labels(&r, y, n, 4, 0.1);
+        tg_init(&tg, n);
+        /* Symmetric and signed (the bottom of the spectrum as large as
+         * the top), then not symmetric with float values, then mixed
+         * with labels and the identity. */
+        tg_csr(&tg, &r, 1.0, trial == 1 ? PAL_F32 : PAL_F64, 0.03,
+               trial != 1, trial == 1);
+        if (trial >= 2) {
+            tg_labels(&tg, 0.2, y);
+            tg_identity(&tg, trial == 2 ? -0.3 : 0.8);
+        }
+        if (trial == 3)
+            tg_csr(&tg, &r, 0.5, 0, 0.02, 0, 1);
+        g = tg_build(&tg);
+        check_iterative(ctx, g, n, k);
+        pal_graph_destroy(g);
+        tg_free(&tg);
+    }
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Clusters: eigenvalues repeated exactly, or nearly. */
+START_TEST(iterative_finds_repeated_eigenvalues)
+{
+    trng_t r;
+    pal_ctx_t *ctx;
+    pal_graph_t *g;
+    tcsr_t a;
+    double z[300 * 8], nu[8];
+    pal_embed_opts_t o;
+
+    trng_seed(&r, test_seed() + 111);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    iterative_opts(&o, 1e-12);
+
+    /* Five rings of 60: 6 five times, then a value ten times, which the
+     * top 8 cut through. */
+    ring_graph(5, 60, 3, &a);
+    ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+    ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx, a.val,
+                                0),
+              PAL_OK);
+    check_iterative(ctx, g, a.n, 8);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, a.n, 8, &o, z, 8, nu),
+              PAL_OK);
+    for (int c = 0; c < 8; c++)
+        ck_close(nu[c], ring_eigenvalue(60, 3, c < 5 ? 0 : 1), 0.0, 1e-12,
+                 "ring eigenvalue");
+    pal_graph_destroy(g);
+    tcsr_free(&a);
+
+    /* Labels plus the identity, no CSR term: 50.5 six times (six
+     * classes of 50), then 0.5 294 times. The Krylov space of the start
+     * block is invariant after one step: what follows is random. */
+    {
+        int32_t y[300];
+
+        for (int i = 0; i < 300; i++)
+            y[i] = (int32_t)((i * 7) % 6);
+        ck_status(pal_graph_create(&g, 300, NULL), PAL_OK);
+        ck_status(pal_graph_add_labels(g, 1.0, y), PAL_OK);
+        ck_status(pal_graph_add_identity(g, 0.5), PAL_OK);
+        check_iterative(ctx, g, 300, 8);
+        ck_status(pal_spectral_embed(ctx, g, PAL_F64, 300, 8, &o, z, 8, nu),
+                  PAL_OK);
+        for (int c = 0; c < 8; c++)
+            ck_close(nu[c], c < 6 ? 50.5 : 0.5, 0.0, 1e-12 * 50.5,
+                     "labels + identity");
+        pal_graph_destroy(g);
+    }
+
+    /* kNN graphs of four clusters, directed; the same weights, then
+     * jittered ones. */
+    for (int jit = 0; jit < 2; jit++) {
+        knn_graph(&r, 320, 4, 6, jit ? 0.3 : 0.0, &a);
+        ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+        ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx,
+                                    a.val, 0),
+                  PAL_OK);
+        check_iterative(ctx, g, a.n, 10);
+        pal_graph_destroy(g);
+        tcsr_free(&a);
+    }
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Mixtures where one end of the spectrum dominates the other. */
+START_TEST(iterative_mixtures_and_dominant_ends)
+{
+    trng_t r;
+    pal_ctx_t *ctx;
+    tcsr_t a;
+    int32_t y[320];
+
+    trng_seed(&r, test_seed() + 112);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    knn_graph(&r, 320, 4, 6, 0.2, &a);
+    random_labels(&r, y, 320, 5, 0.2);
+    for (int trial = 0; trial < 4; trial++) {
+        pal_graph_t *g;
+
+        ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+        ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx,
+                                    a.val, 0),
+                  PAL_OK);
+        if (trial == 0) {
+            /* Labels above the kNN part, the identity under all. */
+            ck_status(pal_graph_add_labels(g, 0.1, y), PAL_OK);
+            ck_status(pal_graph_add_identity(g, 1.0), PAL_OK);
+        } else if (trial == 1) {
+            /* The bottom dominates: -2 times the class sizes. */
+            ck_status(pal_graph_add_labels(g, -2.0, y), PAL_OK);
+        } else if (trial == 2) {
+            /* The top dominates: 0.5 n. */
+            ck_status(pal_graph_add_constant(g, 0.5), PAL_OK);
+        } else {
+            /* Everything negative but a few: a shift down. */
+            ck_status(pal_graph_add_identity(g, -6.5), PAL_OK);
+        }
+        check_iterative(ctx, g, a.n, 7);
+        pal_graph_destroy(g);
+    }
+    tcsr_free(&a);
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(iterative_float32_and_sizes)
+{
+    trng_t r;
+    pal_ctx_t *ctx;
+    pal_graph_t *g;
+    tcsr_t a;
+    pal_embed_opts_t o;
+    double *z = xmalloc(320 * 8 * sizeof *z), nu[48], nuf[8];
+    float *zf = xmalloc(320 * 9 * sizeof *zf);
+    double *back = xmalloc(320 * 8 * sizeof *back);
+
+    trng_seed(&r, test_seed() + 113);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    iterative_opts(&o, 0.0);
+
+    /* float32 Z: the float64 answer rounded once. */
+    knn_graph(&r, 320, 3, 5, 0.5, &a);
+    ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+    ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx, a.val,
+                                0),
+              PAL_OK);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 8, &o, z, 8, nu),
+              PAL_OK);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F32, 320, 8, &o, zf, 9, nuf),
+              PAL_OK);
+    to_double(zf, 320, 8, 9, back, 8);
+    for (int c = 0; c < 8; c++)
+        ck_assert(nu[c] == nuf[c]);
+    ck_assert_msg(max_diff(z, back, 320 * 8) <= 1e-6 * max_abs(z, 320 * 8),
+                  "float32 and float64 differ by %g",
+                  max_diff(z, back, 320 * 8));
+    pal_graph_destroy(g);
+    tcsr_free(&a);
+
+    /* k close to n, k = n and k > n (columns beyond n zero). */
+    for (int trial = 0; trial < 3; trial++) {
+        const int64_t n = 40, k = trial == 0 ? 36 : trial == 1 ? 40 : 44;
+        tgraph_t tg;
+
+        tg_init(&tg, n);
+        tg_csr(&tg, &r, 1.0, PAL_F64, 0.2, trial != 1, 0);
+        tg_identity(&tg, 0.25);
+        g = tg_build(&tg);
+        check_iterative(ctx, g, n, k);
+        if (k > n) {
+            double *zk = xmalloc((size_t)(n * k) * sizeof *zk);
+
+            ck_status(pal_spectral_embed(ctx, g, PAL_F64, n, k, &o, zk, k,
+                                         nu),
+                      PAL_OK);
+            for (int64_t c = n; c < k; c++) {
+                ck_assert(nu[c] == 0.0);
+                for (int64_t i = 0; i < n; i++)
+                    ck_assert(zk[i * k + c] == 0.0);
+            }
+            free(zk);
+        }
+        pal_graph_destroy(g);
+        tg_free(&tg);
+    }
+
+    /* Degenerate spectra: the zero graph and c I (every eigenvalue the
+     * same). */
+    ck_status(pal_graph_create(&g, 200, NULL), PAL_OK);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 200, 3, &o, z, 3, nu),
+              PAL_OK);
+    ck_assert(max_abs(z, 600) == 0.0 && max_abs(nu, 3) == 0.0);
+    ck_status(pal_graph_add_identity(g, 2.0), PAL_OK);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 200, 3, &o, z, 3, nu),
+              PAL_OK);
+    for (int c = 0; c < 3; c++) {
+        ck_close(nu[c], 2.0, 0.0, 1e-14, "c I");
+        for (int d = 0; d <= c; d++) {
+            double s = 0.0;
+
+            for (int i = 0; i < 200; i++)
+                s += z[i * 3 + c] * z[i * 3 + d];
+            ck_close(s, c == d ? 2.0 : 0.0, 0.0, 1e-13, "c I: Z^T Z");
+        }
+    }
+    pal_graph_destroy(g);
+    free(z);
+    free(zf);
+    free(back);
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(iterative_limits_and_choice)
+{
+    trng_t r;
+    pal_ctx_t *ctx;
+    pal_graph_t *g;
+    tcsr_t a;
+    pal_embed_opts_t o;
+    double *z = xmalloc(2048 * 4 * sizeof *z), *z2 = xmalloc(2048 * 4 * sizeof *z2);
+    double nu[4], nu2[4], keep[4];
+
+    trng_seed(&r, test_seed() + 114);
+    ck_status(pal_ctx_create(&ctx, NULL), PAL_OK);
+    knn_graph(&r, 320, 4, 6, 0.2, &a);
+    ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+    ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx, a.val,
+                                0),
+              PAL_OK);
+
+    /* One step cannot reach 1e-14: PAL_E_NOCONV, nothing written. */
+    iterative_opts(&o, 1e-14);
+    o.max_iter = 1;
+    for (int q = 0; q < 320 * 4; q++)
+        z[q] = z2[q] = (double)q;
+    for (int c = 0; c < 4; c++)
+        nu[c] = keep[c] = -1.0 - c;
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 4, &o, z, 4, nu),
+              PAL_E_NOCONV);
+    ck_assert(memcmp(z, z2, 320 * 4 * sizeof *z) == 0);
+    ck_assert(memcmp(nu, keep, sizeof nu) == 0);
+    ck_assert_str_eq(pal_status_name(PAL_E_NOCONV), "PAL_E_NOCONV");
+
+    /* The same bits run after run. */
+    iterative_opts(&o, 0.0);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 4, &o, z, 4, nu),
+              PAL_OK);
+    pal_ctx_release_workspace(ctx);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 4, &o, z2, 4, nu2),
+              PAL_OK);
+    ck_assert(memcmp(z, z2, 320 * 4 * sizeof *z) == 0);
+    ck_assert(memcmp(nu, nu2, sizeof nu) == 0);
+
+    /* AUTO below PAL_EMBED_ITERATIVE_MIN_N: the dense route, bit for
+     * bit. */
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 4, NULL, z, 4, nu),
+              PAL_OK);
+    o.method = PAL_EMBED_DENSE;
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, 320, 4, &o, z2, 4, nu2),
+              PAL_OK);
+    ck_assert(memcmp(z, z2, 320 * 4 * sizeof *z) == 0);
+    pal_graph_destroy(g);
+    tcsr_free(&a);
+
+    /* AUTO above it, no dense term: the iterative route. */
+    ring_graph(8, 256, 2, &a);
+    ck_assert(a.n >= PAL_EMBED_ITERATIVE_MIN_N);
+    ck_status(pal_graph_create(&g, a.n, NULL), PAL_OK);
+    ck_status(pal_graph_add_csr(g, 1.0, PAL_F64, a.nnz, a.ptr, a.idx, a.val,
+                                0),
+              PAL_OK);
+    {
+        int32_t *y = xmalloc((size_t)a.n * sizeof *y);
+
+        for (int64_t i = 0; i < a.n; i++)
+            y[i] = (int32_t)(i % 3);
+        ck_status(pal_graph_add_labels(g, 0.01, y), PAL_OK);
+        free(y);
+    }
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, a.n, 4, NULL, z, 4, nu),
+              PAL_OK);
+    iterative_opts(&o, 0.0);
+    ck_status(pal_spectral_embed(ctx, g, PAL_F64, a.n, 4, &o, z2, 4, nu2),
+              PAL_OK);
+    ck_assert(memcmp(z, z2, (size_t)a.n * 4 * sizeof *z) == 0);
+    ck_assert(memcmp(nu, nu2, sizeof nu) == 0);
+    pal_graph_destroy(g);
+    tcsr_free(&a);
+    free(z);
+    free(z2);
+    pal_ctx_destroy(ctx);
+}
+END_TEST
+
 /* ---- Linear probe -------------------------------------------------------- */
 
 START_TEST(probe_recovers_separable_labels)
@@ -900,6 +1447,11 @@ Suite *suite_spectral(void)
     tcase_add_test(tc, negative_eigenvalues_are_clipped);
     tcase_add_test(tc, one_item_and_k_beyond_n);
     tcase_add_test(tc, results_are_reproducible);
+    tcase_add_test(tc, iterative_matches_dense_on_sparse_graphs);
+    tcase_add_test(tc, iterative_finds_repeated_eigenvalues);
+    tcase_add_test(tc, iterative_mixtures_and_dominant_ends);
+    tcase_add_test(tc, iterative_float32_and_sizes);
+    tcase_add_test(tc, iterative_limits_and_choice);
     tcase_add_test(tc, probe_recovers_separable_labels);
     tcase_add_test(tc, probe_by_hand);
     suite_add_tcase(s, tc);

@@ -100,7 +100,9 @@ PAL_API const char *pal_version_string(void);
                          "written for other items or another oracle")       \
     X(PAL_E_VERSION, -20, "the journal was written by an unsupported "      \
                           "format version")                                 \
-    X(PAL_E_ALIGN, -21, "a pointer is not aligned to its element type")
+    X(PAL_E_ALIGN, -21, "a pointer is not aligned to its element type")     \
+    X(PAL_E_NOCONV, -22, "an iterative method did not reach its "           \
+                         "tolerance within its iteration limit")
 
 typedef enum pal_status {
 #define PAL_STATUS_ENUM_(name, value, msg) name = (value),

@@ -15,8 +15,10 @@
  *
  * Eigenvalues come from LAPACK's symmetric eigensolver (dsyevr), always
  * in float64 whatever the element type of Z; graphs made only of label,
- * block and constant terms are solved in their class space instead
- * (docs/spectral.md gives the formulas, costs and shortcuts).
+ * block and constant terms are solved in their class space instead, and
+ * large graphs without dense terms by block Lanczos, from products with
+ * G and G^T only, without expanding G (docs/spectral.md gives the
+ * formulas, costs, shortcuts and the choice between these routes).
  *
  * The linear probe measures an embedding the way the paper does: the
  * least-squares classifier from Z to one-hot labels, fitted on training
@@ -49,6 +51,28 @@ extern "C" {
  * (1e-8 if that diagonal is zero). */
 #define PAL_EMBED_DELTA_AUTO (-1.0)
 
+/* How the eigenproblem is solved (pal_embed_opts_t.method). */
+typedef enum pal_embed_method {
+    /* Without a kernel: the class space for graphs of label, block and
+     * constant terms only; the iterative solver for graphs of at least
+     * PAL_EMBED_ITERATIVE_MIN_N items without a dense term (CSR,
+     * identity, diagonal and block terms in any mix) when its workspace,
+     * 8 n (15 b) bytes for the block b = k + max(4, k / 8), is at most a
+     * quarter of the dense route's 8 n^2 (that is, 60 b <= n); the
+     * dense solver otherwise. With a kernel: the dense solver. */
+    PAL_EMBED_AUTO = 0,
+    /* Expand G into an n x n matrix and call LAPACK's dsyevr, whatever
+     * the graph (the class space is not used either). */
+    PAL_EMBED_DENSE = 1,
+    /* Block Lanczos from products with G and G^T, whatever the graph
+     * (dense terms included); not with a kernel. */
+    PAL_EMBED_ITERATIVE = 2
+} pal_embed_method_t;
+
+/* PAL_EMBED_AUTO's smallest n for the iterative solver: below it the
+ * dense solver takes about a second or less. */
+#define PAL_EMBED_ITERATIVE_MIN_N 2000
+
 typedef struct pal_embed_opts {
     size_t size;              /* sizeof(pal_embed_opts_t) */
     double lambda;            /* Tikhonov weight, >= 0, finite. Default 0
@@ -63,6 +87,19 @@ typedef struct pal_embed_opts {
     double delta;             /* added to K's diagonal before it is
                                  inverted: >= 0 and finite, or
                                  PAL_EMBED_DELTA_AUTO (the default). */
+    /* Appended after the fields above: a shorter structure, of an
+     * earlier build, gets the defaults of the fields it lacks. */
+    pal_embed_method_t method; /* The route. Default PAL_EMBED_AUTO. */
+    double tol;               /* The iterative solver's tolerance: each
+                                 returned pair (nu, u) has ||S u - nu u||
+                                 <= tol times the solver's estimate of
+                                 ||S||_2 (a lower bound: the largest
+                                 ||S q|| it met, q unit). In [0, 1);
+                                 0 (the default) means 1e-10. */
+    int64_t max_iter;         /* The iterative solver's limit in block
+                                 steps (one product of S with b vectors
+                                 and its orthogonalisation), >= 0; 0
+                                 (the default) means 1000. */
 } pal_embed_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -76,10 +113,18 @@ PAL_API void pal_embed_opts_init(pal_embed_opts_t *opts);
  * Column c of Z is eigenvector c (unit norm) scaled by sqrt(nu_c), or
  * zero when nu_c <= 0; each eigenvector's sign makes its entry of
  * largest magnitude positive (the first such entry on ties), so results
- * are reproducible. Within a repeated eigenvalue any orthonormal basis
- * of its eigenspace is an optimum; which one is returned is stated in
- * docs/spectral.md. When k > n, columns n to k - 1 are zero and their
- * eigenvalues reported as 0.
+ * are reproducible (for the iterative route: on the same thread count).
+ * Within a repeated eigenvalue any orthonormal basis of its eigenspace
+ * is an optimum; which one is returned depends on the route, as
+ * docs/spectral.md states. When k > n, columns n to k - 1 are zero and
+ * their eigenvalues reported as 0.
+ *
+ * The iterative route (opts->method, PAL_EMBED_AUTO's choice above)
+ * returns eigenpairs whose residuals ||S u - nu u|| are within opts->tol
+ * of ||S||_2, checked by a product with S before they are accepted:
+ * eigenvalues then agree with the dense route's to tol ||S||_2 or
+ * better, and eigenvectors to tol ||S||_2 / gap (the distance to the
+ * rest of the spectrum).
  *
  * @param ctx          workspace and checks; one thread at a time.
  * @param g            the graph (n items); not modified.
@@ -96,24 +141,37 @@ PAL_API void pal_embed_opts_init(pal_embed_opts_t *opts);
  *         PAL_E_SIZE (n or k < 1 or > INT32_MAX, a stride product
  *         overflows, or LAPACK's workspace exceeds its integer range);
  *         PAL_E_STRIDE (ldz < k, ldk < n); PAL_E_SHAPE (n differs from
- *         the graph's); PAL_E_RANGE (lambda or delta out of range, bad
- *         options size, or K + delta I not positive definite, or the
- *         eigensolver reporting failure: LAPACK's info != 0);
+ *         the graph's); PAL_E_RANGE (lambda, delta, method, tol or
+ *         max_iter out of range, PAL_EMBED_ITERATIVE with lambda > 0,
+ *         bad options size, or K + delta I not positive definite, or
+ *         the eigensolver reporting failure: LAPACK's info != 0);
+ *         PAL_E_NOCONV (the iterative route did not reach tol within
+ *         max_iter block steps);
  *         PAL_E_NONFINITE (NaN or infinity in the graph's values or in
  *         K); PAL_E_OVERFLOW (the expanded G or the matrix M is not
- *         finite although the inputs are); PAL_E_ALIAS (eigenvalues
- *         overlaps z); PAL_E_NOMEM (workspace, or the context's limit).
+ *         finite although the inputs are, or a product with S is not
+ *         finite); PAL_E_ALIAS (eigenvalues overlaps z); PAL_E_NOMEM
+ *         (workspace, or the context's limit).
  * Cost: graphs of label, block and constant terms only, without a
  * kernel: O(n T log n + n k) plus C^2 entries read from the T terms and
  * the eigenproblem of a C x C matrix, O(C^3), skipped when that matrix
  * is diagonal (C classes after refining the terms' partitions; one
  * label term is exact with no eigensolver at all); workspace about
- * 8 C^2 + 16 C k + 20 n bytes. Any other graph, or any graph with a
- * kernel: G is expanded into an n x n float64 matrix (O(n^2) entries
- * from the terms) and solved densely: O(n^3) time (n^3 flops for the
- * kernel's Cholesky factor and inverse, 4 n^3 / 3 for the reduction to
- * tridiagonal form), 8 n^2 bytes of workspace plus O(n k), from ctx
- * (its workspace limit applies).
+ * 8 C^2 + 16 C k + 20 n bytes. The dense route (with a kernel, and
+ * for the graphs AUTO gives to neither other route): G is expanded into
+ * an n x n float64 matrix (O(n^2) entries from the terms) and solved
+ * densely: O(n^3) time (n^3 flops for the kernel's Cholesky factor and
+ * inverse, 4 n^3 / 3 for the reduction to tridiagonal form), 8 n^2
+ * bytes of workspace plus O(n k), from ctx (its workspace limit
+ * applies; so for the others). The iterative route: O(s (p b + n b m
+ * + m^3)) time for s block steps, with p the cost of one product of G
+ * (and G^T when G is not symmetric) with a vector (nnz for a CSR term,
+ * n for a structured one, n^2 for a dense one), the block b = k +
+ * max(4, k / 8) and the basis m = 12 b: O(iterations x (nnz k + n k^2))
+ * for a sparse graph; workspace 8 n (m + 3 b) = 120 n b bytes plus
+ * O(m^2), O(n k). When n < 13 b the Krylov basis would fill the space:
+ * S is formed from n / b products (n^2 < 13 n b entries) and solved by
+ * dsyevr, whatever max_iter.
  * Since: new after 0.1.0.
  */
 PAL_API int pal_spectral_embed(pal_ctx_t *ctx, const pal_graph_t *g,

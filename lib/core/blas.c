@@ -207,3 +207,15 @@ void pal__syrk(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t n,
         }
     }
 }
+
+void pal__trsm_right_upper(const pal_ctx_t *ctx, int64_t m, int64_t n,
+                           const double *r, int64_t ldr, double *b,
+                           int64_t ldb)
+{
+    rntm_t rntm;
+    double one = 1.0;
+
+    pal__ctx_rntm(ctx, &rntm);
+    bli_dtrsm_ex(BLIS_RIGHT, BLIS_UPPER, BLIS_NO_TRANSPOSE, BLIS_NONUNIT_DIAG,
+                 m, n, &one, (double *)r, ldr, 1, b, ldb, 1, NULL, &rntm);
+}

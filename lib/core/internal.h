@@ -151,6 +151,14 @@ void pal__symm_lower(const pal_ctx_t *ctx, pal_dtype_t dtype, int64_t m,
                      const void *b, int64_t ldb, double beta, void *c,
                      int64_t ldc);
 
+/* B = B R^-1 for an upper triangular n x n R (row-major, stride ldr; its
+ * lower part is not read) and an m x n B (row-major, stride ldb), in
+ * float64: a triangular solve, which keeps B R accurate where forming
+ * R^-1 would not. */
+void pal__trsm_right_upper(const pal_ctx_t *ctx, int64_t m, int64_t n,
+                           const double *r, int64_t ldr, double *b,
+                           int64_t ldb);
+
 /* ---- Random numbers ------------------------------------------------------ */
 
 /* xoshiro256** seeded through splitmix64: fast, and the same stream on

@@ -3,12 +3,15 @@
  * spectrum of the symmetric part of G, or of G - lambda (K + delta I)^-1
  * for a kernel model with Tikhonov weight lambda.
  *
- * Two routes. A graph made only of block terms (labels, blocks,
+ * Three routes. A graph made only of block terms (labels, blocks,
  * constant) is G = Y W Y^T over the classes that refine every term's
  * partition, so its non-zero eigenpairs are those of the C x C matrix
  * D^1/2 W D^1/2 (D the class sizes), lifted back by Y D^-1/2; the other
- * n - C eigenvalues are zero. Any other graph, and every kernel problem,
- * is expanded into one n x n float64 matrix and handed to dsyevr.
+ * n - C eigenvalues are zero. A large graph without dense terms goes to
+ * the block Lanczos solver of lanczos.c, which only multiplies by G and
+ * G^T. Any other graph, and every kernel problem, is expanded into one
+ * n x n float64 matrix and handed to dsyevr. The options can force the
+ * dense or the iterative route.
  */
 #include <stdlib.h>
 
@@ -60,6 +63,10 @@ static int check_args(const pal_ctx_t *ctx, embed_t *e,
     if (!finite(e->o.delta) ||
         (e->o.delta < 0.0 && e->o.delta != PAL_EMBED_DELTA_AUTO))
         return PAL_E_RANGE;
+    if ((unsigned)e->o.method > (unsigned)PAL_EMBED_ITERATIVE ||
+        !(e->o.tol >= 0.0 && e->o.tol < 1.0) || e->o.max_iter < 0 ||
+        (e->o.method == PAL_EMBED_ITERATIVE && e->o.lambda > 0.0))
+        return PAL_E_RANGE;
     e->ldk = e->o.ldk == 0 ? e->n : e->o.ldk;
     if (e->o.lambda > 0.0) {
         if (e->o.ldk < 0)
@@ -83,14 +90,15 @@ static int check_args(const pal_ctx_t *ctx, embed_t *e,
 }
 
 /* The sign that makes the entry of largest magnitude of a vector
- * positive (the first such entry on ties); entries are v[q] / f[q], or
- * v[q] when f is NULL. */
-static double sign_of(const double *v, const double *f, int64_t len)
+ * positive (the first such entry on ties); entries are v[q inc] / f[q],
+ * or v[q inc] when f is NULL. */
+static double sign_of(const double *v, int64_t inc, const double *f,
+                      int64_t len)
 {
     double best = -1.0, at = 0.0;
 
     for (int64_t q = 0; q < len; q++) {
-        double x = f ? v[q] / f[q] : v[q];
+        double x = f ? v[q * inc] / f[q] : v[q * inc];
 
         if (fabs(x) > best) {
             best = fabs(x);
@@ -305,6 +313,7 @@ static int embed_classes(pal_ctx_t *ctx, embed_t *e)
 
     /* The partition first, in a workspace of its own size; the class
      * count then sizes the rest. */
+    memset(&w, 0, sizeof w);
     cls_layout(n, 0, e->k, 0, &ws, &w);
     if ((rc = pal__ctx_reserve(ctx, ws.used, &ws)) != PAL_OK)
         return rc;
@@ -378,7 +387,7 @@ static int embed_classes(pal_ctx_t *ctx, embed_t *e)
             continue;
         }
         v = w.vec + src[q] * c;
-        s = sqrt(nu[q]) * sign_of(v, w.f, c);
+        s = sqrt(nu[q]) * sign_of(v, 1, w.f, c);
         for (int64_t a = 0; a < c; a++)
             w.tab[a * e->k + q] = s * v[a] / w.f[a];
     }
@@ -526,7 +535,7 @@ static int embed_dense(pal_ctx_t *ctx, embed_t *e)
             continue;
         }
         v = w.vec + q * n;
-        s = sqrt(w.w[q]) * sign_of(v, NULL, n);
+        s = sqrt(w.w[q]) * sign_of(v, 1, NULL, n);
         for (int64_t i = 0; i < n; i++)
             w.tab[i * e->k + q] = s * v[i];
     }
@@ -535,6 +544,65 @@ static int embed_dense(pal_ctx_t *ctx, embed_t *e)
         for (int64_t q = 0; q < e->k; q++)
             e->eigenvalues[q] = q < cnt ? w.w[q] : 0.0;
     }
+    return PAL_OK;
+}
+
+/* ---- Large graphs without dense terms: block Lanczos -------------------- */
+
+/* The defaults of the iterative solver's options. */
+#define EMBED_TOL 1e-10
+#define EMBED_MAX_ITER 1000
+
+/* AUTO's choice: the iterative solver for a large graph whose products
+ * cost O(nnz + n) per column, when its basis and blocks (m + 3 b
+ * columns) take at most a quarter of the dense route's n^2 entries. */
+static bool auto_iterative(const embed_t *e)
+{
+    const int64_t cnt = e->k < e->n ? e->k : e->n;
+    int64_t b, m;
+    bool whole;
+
+    if (e->n < PAL_EMBED_ITERATIVE_MIN_N || pal__graph_has_dense(e->g))
+        return false;
+    if (pal__krylov_shape(e->n, cnt, &b, &m, &whole) != PAL_OK || whole)
+        return false;
+    return 4 * (m + 3 * b) <= e->n;
+}
+
+static int embed_iterative(pal_ctx_t *ctx, embed_t *e)
+{
+    const int64_t n = e->n, cnt = e->k < n ? e->k : n;
+    pal__krylov_t kr;
+    int rc;
+
+    memset(&kr, 0, sizeof kr);
+    kr.n = n;
+    kr.cnt = cnt;
+    kr.tol = e->o.tol > 0.0 ? e->o.tol : EMBED_TOL;
+    kr.max_steps = e->o.max_iter > 0 ? e->o.max_iter : EMBED_MAX_ITER;
+    if ((rc = pal__krylov_top(ctx, e->g, &kr)) != PAL_OK)
+        return rc;
+
+    /* Scale and sign each eigenvector in place, then write Z. */
+    for (int64_t c = 0; c < cnt; c++) {
+        double *u = kr.u + c * kr.cs;
+        const double s =
+            kr.nu[c] > 0.0 ? sqrt(kr.nu[c]) * sign_of(u, kr.rs, NULL, n)
+                           : 0.0;
+
+        for (int64_t i = 0; i < n; i++)
+            u[i * kr.rs] *= s;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const size_t row = (size_t)i * (size_t)e->ldz;
+
+        for (int64_t c = 0; c < e->k; c++)
+            pal__sp_put(e->dtype, e->z, row + (size_t)c,
+                        c < cnt ? kr.u[i * kr.rs + c * kr.cs] : 0.0);
+    }
+    if (e->eigenvalues)
+        for (int64_t c = 0; c < e->k; c++)
+            e->eigenvalues[c] = c < cnt ? kr.nu[c] : 0.0;
     return PAL_OK;
 }
 
@@ -556,7 +624,13 @@ int pal_spectral_embed(pal_ctx_t *ctx, const pal_graph_t *g,
     e.eigenvalues = eigenvalues;
     if ((rc = check_args(ctx, &e, opts)) != PAL_OK)
         return rc;
+    if (e.o.method == PAL_EMBED_DENSE)
+        return embed_dense(ctx, &e);
+    if (e.o.method == PAL_EMBED_ITERATIVE)
+        return embed_iterative(ctx, &e);
     if (e.o.lambda == 0.0 && all_blocks(g))
         return embed_classes(ctx, &e);
+    if (e.o.lambda == 0.0 && auto_iterative(&e))
+        return embed_iterative(ctx, &e);
     return embed_dense(ctx, &e);
 }

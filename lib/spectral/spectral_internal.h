@@ -44,6 +44,15 @@ void dgelsd_(const pal__lint *m, const pal__lint *n, const pal__lint *nrhs,
              pal__lint *rank, double *work, const pal__lint *lwork,
              pal__lint *iwork, pal__lint *info);
 
+/* LQ factorisation of a general matrix (Householder), and the matrix Q
+ * with orthonormal rows formed from its reflectors. */
+void dgelqf_(const pal__lint *m, const pal__lint *n, double *a,
+             const pal__lint *lda, double *tau, double *work,
+             const pal__lint *lwork, pal__lint *info);
+void dorglq_(const pal__lint *m, const pal__lint *n, const pal__lint *k,
+             double *a, const pal__lint *lda, const double *tau,
+             double *work, const pal__lint *lwork, pal__lint *info);
+
 /* Largest INTEGER a size handed to LAPACK may take. */
 #define PAL__LINT_MAX INT32_MAX
 
@@ -59,6 +68,35 @@ void dgelsd_(const pal__lint *m, const pal__lint *n, const pal__lint *nrhs,
 size_t pal__eig_ws(int64_t m, int64_t cnt);
 int pal__eig_top(int64_t m, int64_t cnt, double *a, double *w, double *vec,
                  void *ws);
+
+/*
+ * The iterative route: the cnt largest eigenpairs of S = (G + G^T) / 2
+ * from products with G and G^T only (lanczos.c). The answer lives in
+ * the context's workspace until its next use: eigenvalue c (descending)
+ * at nu[c], entry i of its unit eigenvector at u[i * rs + c * cs].
+ */
+typedef struct pal__krylov {
+    int64_t n, cnt;      /* items, and eigenpairs wanted (1..n) */
+    double tol;          /* relative residual wanted, in (0, 1) */
+    int64_t max_steps;   /* block products allowed, >= 1 */
+    double *u;           /* the answer (see above) */
+    int64_t rs, cs;
+    double *nu;
+    int64_t steps;       /* block products used */
+} pal__krylov_t;
+
+/* Sizes of the iterative route for n items and cnt pairs: the block b,
+ * the basis m (a multiple of b; the workspace holds about m + 3 b
+ * vectors of n doubles), and whether n is too small for them, so that S
+ * is formed whole from n / b products instead. PAL_E_SIZE when its
+ * workspace would not be addressable. */
+int pal__krylov_shape(int64_t n, int64_t cnt, int64_t *b, int64_t *m,
+                      bool *whole);
+
+/* Returns PAL_OK; PAL_E_NOCONV (tol not reached within max_steps);
+ * PAL_E_RANGE (LAPACK failing); PAL_E_OVERFLOW (a product not finite), PAL_E_SIZE,
+ * PAL_E_NOMEM. */
+int pal__krylov_top(pal_ctx_t *ctx, const pal_graph_t *g, pal__krylov_t *kr);
 
 /* Read entry q of a float or double array as double. */
 static inline double pal__sp_get(pal_dtype_t t, const void *p, size_t q)
