@@ -168,18 +168,9 @@ static void parse(int argc, char **argv, setup_t *s)
 
 static void write_gnuplot(const setup_t *s)
 {
-    FILE *f = fig_open(s->c.outdir, "fig3.gp");
-    char png[4096];
+    FILE *f = fig_gnuplot(&s->c, 3, "fig3_active_vs_passive", 900, 560, 11);
 
-    if (s->c.png)
-        snprintf(png, sizeof png, "%s", s->c.png);
-    else
-        snprintf(png, sizeof png, "%s/fig3.png", s->c.outdir);
     fprintf(f,
-            "# Fig. 3: written by fig3_active_vs_passive; run gnuplot on it.\n"
-            "set terminal pngcairo size 900,560 font 'sans,11'\n"
-            "set output '%s'\n"
-            "set datafile separator ','\n"
             "set key top right\n"
             "set grid\n"
             "set xlabel 'number of pairwise queries q'\n"
@@ -201,7 +192,7 @@ static void write_gnuplot(const setup_t *s)
             "lc rgb '#d62728' notitle, \\\n"
             "     '' using 1:6 with lines lw 2 lc rgb '#d62728' "
             "title 'active: captcha screens (Algorithm 3)'\n",
-            png, (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
+            (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
             s->c.bandwidth, s->c.lambda, (long long)s->c.dim, s->c.outdir);
     fclose(f);
 }

@@ -131,18 +131,9 @@ static void write_gnuplot(const setup_t *s)
     static const char *const colours[MAXA] = {
         "#000000", "#9467bd", "#1f77b4", "#2ca02c",
         "#ff7f0e", "#d62728", "#8c564b", "#e377c2"};
-    FILE *f = fig_open(s->c.outdir, "fig4.gp");
-    char png[4096];
+    FILE *f = fig_gnuplot(&s->c, 4, "fig4_mixed_graph", s->nrot > 1 ? 650 * s->nrot : 900, 600, 10);
 
-    if (s->c.png)
-        snprintf(png, sizeof png, "%s", s->c.png);
-    else
-        snprintf(png, sizeof png, "%s/fig4.png", s->c.outdir);
     fprintf(f,
-            "# Fig. 4: written by fig4_mixed_graph; run gnuplot on it.\n"
-            "set terminal pngcairo size %d,600 font 'sans,10'\n"
-            "set output '%s'\n"
-            "set datafile separator ','\n"
             "set key top right\n"
             "set grid\n"
             "set xlabel 'labelled samples (%% of N)'\n"
@@ -154,7 +145,7 @@ static void write_gnuplot(const setup_t *s)
             "x %lld views, mean +/- std over %lld trials\\n"
             "closed-form VIC^2, Gaussian kernel h = %g, lambda = %g, "
             "k = %lld\"\n",
-            s->nrot > 1 ? 650 * s->nrot : 900, png, s->nrot,
+            s->nrot,
             (long long)s->c.n, (long long)s->views, (long long)s->c.trials,
             s->c.bandwidth, s->c.lambda, (long long)s->c.dim);
     for (int r = 0; r < s->nrot; r++) {

@@ -127,18 +127,9 @@ static void parse(int argc, char **argv, setup_t *s)
 
 static void write_gnuplot(const setup_t *s)
 {
-    FILE *f = fig_open(s->c.outdir, "fig7.gp");
-    char png[4096];
+    FILE *f = fig_gnuplot(&s->c, 7, "fig7_contrastive", 900, 560, 11);
 
-    if (s->c.png)
-        snprintf(png, sizeof png, "%s", s->c.png);
-    else
-        snprintf(png, sizeof png, "%s/fig7.png", s->c.outdir);
     fprintf(f,
-            "# Fig. 7: written by fig7_contrastive; run gnuplot on it.\n"
-            "set terminal pngcairo size 900,560 font 'sans,11'\n"
-            "set output '%s'\n"
-            "set datafile separator ','\n"
             "set key top right\n"
             "set grid\n"
             "set xlabel 'number of pairwise queries q'\n"
@@ -164,7 +155,7 @@ static void write_gnuplot(const setup_t *s)
             "lc rgb '#ff7f0e' notitle, \\\n"
             "     '' using 1:8 with lines lw 2 lc rgb '#ff7f0e' "
             "title 'captcha, contrastive'\n",
-            png, (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
+            (long long)s->c.n, (long long)s->c.batch, (long long)s->c.trials,
             s->c.bandwidth, s->c.lambda, (long long)s->c.dim, s->c.outdir);
     fclose(f);
 }

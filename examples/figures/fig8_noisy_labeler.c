@@ -278,18 +278,9 @@ static void write_gnuplot(const setup_t *s)
          "passive (random unknown pair): answered pairs only"},
         {"captcha (screens of 10): known graph, deductions included",
          "captcha (screens of 10): answered pairs only"}};
-    FILE *f = fig_open(s->c.outdir, "fig8.gp");
-    char png[4096];
+    FILE *f = fig_gnuplot(&s->c, 8, "fig8_noisy_labeler", 1200, 900, 10);
 
-    if (s->c.png)
-        snprintf(png, sizeof png, "%s", s->c.png);
-    else
-        snprintf(png, sizeof png, "%s/fig8.png", s->c.outdir);
     fprintf(f,
-            "# Fig. 8: written by fig8_noisy_labeler; run gnuplot on it.\n"
-            "set terminal pngcairo size 1200,900 font 'sans,10'\n"
-            "set output '%s'\n"
-            "set datafile separator ','\n"
             "set key top right\n"
             "set grid\n"
             "set xlabel 'number of pairwise queries q'\n"
@@ -299,7 +290,7 @@ static void write_gnuplot(const setup_t *s)
             "set multiplot layout 2,2 title \"Labeler flipping each answer "
             "with probability p: four circles, N = %lld, mean +/- std over "
             "%lld trials, h = %g, lambda = %g, k = %lld\"\n",
-            png, (long long)s->c.n, (long long)s->c.trials, s->c.bandwidth,
+            (long long)s->c.n, (long long)s->c.trials, s->c.bandwidth,
             s->c.lambda, (long long)s->c.dim);
     for (int o = 0; o < NORACLES; o++)
         for (int g = 0; g < NGRAPHS; g++) {

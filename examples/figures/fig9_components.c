@@ -180,18 +180,9 @@ static void parse(int argc, char **argv, setup_t *s)
 
 static void write_gnuplot(const setup_t *s)
 {
-    FILE *f = fig_open(s->c.outdir, "fig9.gp");
-    char png[4096];
+    FILE *f = fig_gnuplot(&s->c, 9, "fig9_components", 900, 560, 11);
 
-    if (s->c.png)
-        snprintf(png, sizeof png, "%s", s->c.png);
-    else
-        snprintf(png, sizeof png, "%s/fig9.png", s->c.outdir);
     fprintf(f,
-            "# Fig. 9: written by fig9_components; run gnuplot on it.\n"
-            "set terminal pngcairo size 900,560 font 'sans,11'\n"
-            "set output '%s'\n"
-            "set datafile separator ','\n"
             "set key top left\n"
             "set grid\n"
             "set logscale x\n"
@@ -217,7 +208,7 @@ static void write_gnuplot(const setup_t *s)
             "     '' using 1:14 with lines lw 2 lc rgb '#d62728' "
             "title 'captcha oracle (screens of %lld; first state at or "
             "below)'\n",
-            png, NCLASSES, (long long)s->c.n, NCLASSES,
+            NCLASSES, (long long)s->c.n, NCLASSES,
             (long long)s->c.n, (long long)s->c.trials, s->c.bandwidth,
             s->c.lambda, (long long)s->c.dim, s->c.outdir,
             (long long)s->c.batch);

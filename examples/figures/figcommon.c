@@ -435,3 +435,24 @@ fig_params_t fig_setup_params(const fig_setup_t *s)
     p.dim = s->dim;
     return p;
 }
+
+FILE *fig_gnuplot(const fig_setup_t *c, int fig, const char *prog, int width,
+                  int height, int font)
+{
+    char name[32], png[4096];
+    FILE *f;
+
+    snprintf(name, sizeof name, "fig%d.gp", fig);
+    f = fig_open(c->outdir, name);
+    if (c->png)
+        snprintf(png, sizeof png, "%s", c->png);
+    else
+        snprintf(png, sizeof png, "%s/fig%d.png", c->outdir, fig);
+    fprintf(f,
+            "# Fig. %d: written by %s; run gnuplot on it.\n"
+            "set terminal pngcairo size %d,%d font 'sans,%d'\n"
+            "set output '%s'\n"
+            "set datafile separator ','\n",
+            fig, prog, width, height, font, png);
+    return f;
+}

@@ -137,6 +137,13 @@ fig_params_t fig_setup_params(const fig_setup_t *s);
 void fig_check(int rc, const char *what);   /* exit with a message */
 void *fig_calloc(size_t count, size_t size);
 FILE *fig_open(const char *dir, const char *name);  /* dir/name for writing */
+
+/* figN.gp in the output folder, begun with what every figure's script
+ * says: who wrote it, a PNG terminal of width x height pixels and that
+ * font size, the output (--png, or figN.png in the output folder), and
+ * comma-separated data. The caller writes the rest. */
+FILE *fig_gnuplot(const fig_setup_t *c, int fig, const char *prog, int width,
+                  int height, int font);
 /* Parse "--name value" options into doubles or integers: returns 1 if
  * argv[*i] was the named option (and advances *i), 0 otherwise. */
 int fig_opt_double(int argc, char **argv, int *i, const char *name,
