@@ -489,15 +489,12 @@ static int undo_rebuild(pal_oracle_t *o, bool log)
     pal__free(&o->alloc, ans);
     pal__free(&o->alloc, priors);
     if (rc == PAL_OK && log && o->jn) {
-        pal__jn_rec_t *st = pal__jn_stage(o->jn);
-
-        st->type = PAL__JN_UNDO;
-        st->flags = 0;
-        st->a = 1;
-        st->b = 0;
-        st->m = 0;
-        st->priors = NULL;
-        rc = pal__jn_append(o->jn, st);
+        /* Into the journal (o's history, which it also reaches, goes
+         * with b below). */
+        memset(&rec, 0, sizeof rec);
+        rec.type = PAL__JN_UNDO;
+        rec.a = 1;
+        rc = record(o, o->jn, &rec, NULL);
     }
     if (rc != PAL_OK) {
         pal_oracle_destroy(b);
