@@ -52,6 +52,29 @@ static inline pal_allocator_t counting_allocator(counting_t *c)
     return a;
 }
 
+/* ---- Oracles ------------------------------------------------------------ */
+
+/* n labels in [0, classes): items 0 .. classes - 1 one of each, the rest
+ * seeded at random. malloc'd. */
+static inline int32_t *true_labels(int64_t n, int classes, uint64_t seed)
+{
+    int32_t *y = malloc((size_t)n * sizeof *y);
+    trng_t r;
+
+    trng_seed(&r, seed);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i < classes ? i : trng_below(&r, classes));
+    return y;
+}
+
+static inline pal_oracle_costs_t costs(const pal_oracle_t *o)
+{
+    pal_oracle_costs_t c = {.size = sizeof c};
+
+    ck_status(pal_oracle_costs(o, &c), PAL_OK);
+    return c;
+}
+
 /* ---- Snapshots ---------------------------------------------------------- */
 
 typedef struct snap {

@@ -114,17 +114,6 @@ static void truth_free(truth_t *t)
     free(t->unsure);
 }
 
-static int32_t *true_labels(int64_t n, int classes, uint64_t seed)
-{
-    int32_t *y = malloc((size_t)n * sizeof *y);
-    trng_t r;
-
-    trng_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (int32_t)(i < classes ? i : trng_below(&r, classes));
-    return y;
-}
-
 static pal_oracle_t *new_oracle(int64_t n, pal_sampler_t sampler,
                                 uint64_t seed, int64_t screen)
 {
@@ -137,14 +126,6 @@ static pal_oracle_t *new_oracle(int64_t n, pal_sampler_t sampler,
     op.screen_size = screen;
     ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
     return o;
-}
-
-static pal_oracle_costs_t costs(const pal_oracle_t *o)
-{
-    pal_oracle_costs_t c = {.size = sizeof c};
-
-    ck_status(pal_oracle_costs(o, &c), PAL_OK);
-    return c;
 }
 
 static pal_store_stats_t store_stats(const pal_oracle_t *o)

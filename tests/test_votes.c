@@ -105,17 +105,6 @@ static int liar_labeler(void *user, int64_t anchor, int64_t m,
     return 0;
 }
 
-static int32_t *labels_of(int64_t n, int classes, uint64_t seed)
-{
-    int32_t *y = malloc((size_t)n * sizeof *y);
-    trng_t r;
-
-    trng_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (int32_t)(i < classes ? i : trng_below(&r, classes));
-    return y;
-}
-
 static pal_oracle_t *voter(int64_t n, pal_sampler_t sampler, uint64_t seed,
                            int64_t votes, int vote_on)
 {
@@ -130,14 +119,6 @@ static pal_oracle_t *voter(int64_t n, pal_sampler_t sampler, uint64_t seed,
     op.vote_on = vote_on;
     ck_status(pal_oracle_create(&o, n, &op, NULL), PAL_OK);
     return o;
-}
-
-static pal_oracle_costs_t costs_of(const pal_oracle_t *o)
-{
-    pal_oracle_costs_t c = {.size = sizeof c};
-
-    ck_status(pal_oracle_costs(o, &c), PAL_OK);
-    return c;
 }
 
 /* True when the store's labels are the partition of y. */
@@ -206,7 +187,7 @@ END_TEST
 START_TEST(truthful_votes_cost_exactly)
 {
     const int64_t n = 40;
-    int32_t *y = labels_of(n, 4, test_seed() + 301);
+    int32_t *y = true_labels(n, 4, test_seed() + 301);
 
     for (size_t s = 0; s < 3; s++)
         for (int on = PAL_VOTE_ALL; on <= PAL_VOTE_SAME; on++) {
@@ -222,8 +203,8 @@ START_TEST(truthful_votes_cost_exactly)
             ck_status(pal_oracle_set_labeler(b, liar_labeler, &lb), PAL_OK);
             ck_status(run_to_end(a), PAL_DONE);
             ck_status(run_to_end(b), PAL_DONE);
-            ca = costs_of(a);
-            cb = costs_of(b);
+            ca = costs(a);
+            cb = costs(b);
             ck_assert(same_partition(a, y, n));
             ck_assert(same_partition(b, y, n));
             ck_status(pal_store_labels(pal_oracle_store(a), 0, laba, NULL),
@@ -245,7 +226,7 @@ START_TEST(truthful_votes_cost_exactly)
             }
             ck_assert_int_eq(cb.same, 2 * ca.same);
             ck_assert_int_eq(cb.conflicts, 0);
-            ck_assert_int_eq(costs_of(b).classes, costs_of(a).classes);
+            ck_assert_int_eq(costs(b).classes, costs(a).classes);
             liar_free(&la);
             liar_free(&lb);
             pal_oracle_destroy(a);
@@ -260,7 +241,7 @@ END_TEST
 START_TEST(majority_corrects_a_first_wrong_answer)
 {
     const int64_t n = 36;
-    int32_t *y = labels_of(n, 3, test_seed() + 302);
+    int32_t *y = true_labels(n, 3, test_seed() + 302);
 
     for (size_t s = 0; s < 3; s++) {
         pal_oracle_t *once = voter(n, voting_samplers[s], test_seed(), 1, 0);
@@ -279,7 +260,7 @@ START_TEST(majority_corrects_a_first_wrong_answer)
         ck_status(run_to_end(three), PAL_DONE);
         ck_assert(!same_partition(once, y, n));
         ck_assert(same_partition(three, y, n));
-        c = costs_of(three);
+        c = costs(three);
         /* Each pair: a lie, the truth, and the truth again. */
         ck_assert_int_eq(c.answers % 3, 0);
         ck_assert_int_eq(c.reasked, 2 * c.answers / 3);
@@ -305,7 +286,7 @@ END_TEST
 START_TEST(unsure_ends_a_vote)
 {
     const int64_t n = 30;
-    int32_t *y = labels_of(n, 3, test_seed() + 303);
+    int32_t *y = true_labels(n, 3, test_seed() + 303);
 
     for (size_t s = 0; s < 3; s++) {
         pal_oracle_t *o = voter(n, voting_samplers[s], test_seed(), 5, 0);
@@ -317,7 +298,7 @@ START_TEST(unsure_ends_a_vote)
         ck_status(pal_oracle_set_labeler(o, liar_labeler, &l), PAL_OK);
         ck_status(run_to_end(o), PAL_DONE);
         ck_assert(same_partition(o, y, n));
-        c = costs_of(o);
+        c = costs(o);
         ck_assert_int_eq(c.answers, 2 * c.unsure);
         ck_assert_int_eq(c.reasked, c.unsure);
         for (int64_t i = 0; i < n * n; i++)
@@ -334,7 +315,7 @@ END_TEST
 START_TEST(votes_never_overspend)
 {
     const int64_t n = 40;
-    int32_t *y = labels_of(n, 4, test_seed() + 304);
+    int32_t *y = true_labels(n, 4, test_seed() + 304);
     trng_t r;
 
     trng_seed(&r, test_seed() + 305);
@@ -361,9 +342,9 @@ START_TEST(votes_never_overspend)
         liar_init(&l, y, n, 0, 0.25, (uint64_t)trial);
         ck_status(pal_oracle_set_labeler(o, liar_labeler, &l), PAL_OK);
         while ((rc = pal_oracle_step(o, NULL)) == PAL_OK)
-            ck_assert(costs_of(o).spent <= op.budget);
+            ck_assert(costs(o).spent <= op.budget);
         ck_status(rc, PAL_DONE);
-        ck_assert(costs_of(o).spent <= op.budget);
+        ck_assert(costs(o).spent <= op.budget);
         ck_status(pal_oracle_stop_reason(o, &why), PAL_OK);
         ck_assert(why == PAL_STOP_BUDGET || why == PAL_STOP_COMPLETE);
         liar_free(&l);
@@ -398,7 +379,7 @@ static int pull_round(pal_oracle_t *o, liar_t *l)
 START_TEST(votes_replay_from_journals)
 {
     const int64_t n = 30;
-    int32_t *y = labels_of(n, 3, test_seed() + 306);
+    int32_t *y = true_labels(n, 3, test_seed() + 306);
     trng_t r;
 
     trng_seed(&r, test_seed() + 307);
@@ -441,8 +422,8 @@ START_TEST(votes_replay_from_journals)
         ck_assert_int_eq(lc.logn, lw.logn);
         ck_assert(memcmp(lc.log, lw.log, (size_t)lw.logn * sizeof *lw.log) ==
                   0);
-        cw = costs_of(whole);
-        cc = costs_of(o);
+        cw = costs(whole);
+        cc = costs(o);
         ck_assert_int_eq(cc.answers, cw.answers);
         ck_assert_int_eq(cc.reasked, cw.reasked);
         ck_assert_int_eq(cc.screens, cw.screens);
@@ -483,7 +464,7 @@ static int fail_second(void *user, int64_t anchor, int64_t m,
 START_TEST(interrupted_votes)
 {
     const int64_t n = 20;
-    int32_t *y = labels_of(n, 2, test_seed() + 308);
+    int32_t *y = true_labels(n, 2, test_seed() + 308);
     pal_oracle_t *o = voter(n, PAL_SAMPLER_CAPTCHA, test_seed(), 3, 0);
     pal_oracle_costs_t c;
     int64_t a, m, m0;
@@ -493,14 +474,14 @@ START_TEST(interrupted_votes)
     liar_init(&l, y, n, 0, 0.0, 0);
     ck_status(pal_oracle_set_labeler(o, fail_second, &l), PAL_OK);
     ck_status(pal_oracle_step(o, NULL), PAL_E_CALLBACK);
-    c = costs_of(o);
+    c = costs(o);
     ck_assert_int_eq(c.screens, 1);
     ck_assert_int_eq(c.steps, 0);
     /* The re-ask round is pending: pulled, it shows every candidate. */
     ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
     ck_assert_int_eq(m, c.answers);
     ck_status(pal_oracle_step(o, NULL), PAL_OK);
-    c = costs_of(o);
+    c = costs(o);
     ck_assert_int_eq(c.steps, 1);
     ck_assert_int_eq(c.screens, 2);
     ck_assert_int_eq(c.answers, 2 * m);
@@ -516,11 +497,11 @@ START_TEST(interrupted_votes)
     ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
     ck_assert_int_eq(m, m0);
     pal_oracle_cancel(o);
-    c = costs_of(o);
+    c = costs(o);
     ck_assert_int_eq(c.steps, 1);
     ck_assert_int_eq(c.screens, 3);
     ck_status(pal_oracle_step(o, NULL), PAL_OK);
-    ck_assert_int_eq(costs_of(o).steps, 2);
+    ck_assert_int_eq(costs(o).steps, 2);
     liar_free(&l);
     pal_oracle_destroy(o);
     free(y);
@@ -631,7 +612,7 @@ END_TEST
 START_TEST(votes_against_flips)
 {
     const int64_t n = 60;
-    int32_t *y = labels_of(n, 4, test_seed() + 309);
+    int32_t *y = true_labels(n, 4, test_seed() + 309);
     int64_t wrong[2] = {0, 0};
 
     for (int trial = 0; trial < 10; trial++)
@@ -685,7 +666,7 @@ static void ostate_take(pal_oracle_t *o, ostate_t *s, bool pull)
     const int64_t *cand;
 
     memset(s, 0, sizeof *s);
-    s->c = costs_of(o);
+    s->c = costs(o);
     ck_status(pal_oracle_stop_reason(o, &s->why), PAL_OK);
     if (pal_oracle_templates(o, s->tpl, 64, &s->ntpl) != PAL_OK)
         s->ntpl = -1;
@@ -729,7 +710,7 @@ static void ostate_check(pal_oracle_t *o, const ostate_t *want)
 START_TEST(undo_restores_the_oracle)
 {
     enum { N = 24, T = 14 };
-    int32_t *y = labels_of(N, 4, test_seed() + 310);
+    int32_t *y = true_labels(N, 4, test_seed() + 310);
     double z[N * 2];
     trng_t r;
 
@@ -774,9 +755,9 @@ START_TEST(undo_restores_the_oracle)
             }
             ck_status(before[k].next_rc, PAL_OK);
             /* Answer it, every round of its vote. */
-            while (pull_round(o, &l) == PAL_OK && costs_of(o).steps == k)
+            while (pull_round(o, &l) == PAL_OK && costs(o).steps == k)
                 ;
-            ck_assert_int_eq(costs_of(o).steps, k + 1);
+            ck_assert_int_eq(costs(o).steps, k + 1);
         }
         /* k questions answered; take them back, checking each state. */
         while (k > 0) {
@@ -834,7 +815,7 @@ static int undo_inside(void *user, int64_t anchor, int64_t m,
 START_TEST(undo_edges)
 {
     const int64_t n = 12;
-    int32_t *y = labels_of(n, 3, test_seed() + 312);
+    int32_t *y = true_labels(n, 3, test_seed() + 312);
     pal_oracle_t *o = voter(n, PAL_SAMPLER_CAPTCHA, test_seed(), 3, 0);
     pal_oracle_t *ssl;
     pal_oracle_opts_t op;
@@ -851,7 +832,7 @@ START_TEST(undo_edges)
     ck_assert_int_eq(a, s0.anchor);
     liar_labeler(&l, a, m, cand, ans);
     ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
-    ck_assert_int_eq(costs_of(o).screens, 1);
+    ck_assert_int_eq(costs(o).screens, 1);
     ck_status(pal_oracle_undo(o), PAL_OK);
     ostate_check(o, &s0);
     snap_free(&s0.st);
