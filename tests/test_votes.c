@@ -853,6 +853,59 @@ START_TEST(undo_edges)
 }
 END_TEST
 
+/* Priors set while a vote is open wait for its end, and a journal holding
+ * them reopens, mid-vote or after. */
+START_TEST(priors_during_a_vote_replay)
+{
+    const int64_t n = 16;
+    int32_t *y = true_labels(n, 3, test_seed() + 314);
+
+    for (int finish = 0; finish < 2; finish++) {
+        pal_oracle_t *o = voter(n, PAL_SAMPLER_ITEM, test_seed(), 3, 0), *b;
+        char path[] = "/tmp/pal_vpri_XXXXXX";
+        int fd = mkstemp(path);
+        pal_oracle_costs_t c0, c1;
+        liar_t l;
+        int64_t a, m, a2, m2;
+        const int64_t *cand;
+        const double pri[1] = {2.0};
+
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        unlink(path);
+        /* Every first answer lies: each question takes 3 rounds. */
+        liar_init(&l, y, n, 1u, 0.0, 0);
+        ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
+        for (int r = 0; r < 4; r++)
+            ck_status(pull_round(o, &l), PAL_OK);
+        ck_assert_int_eq(costs(o).steps, 1);
+        ck_assert_int_eq(costs(o).screens, 4);
+        ck_status(pal_oracle_set_priors(o, 1, pri), PAL_OK);
+        for (int r = 0; finish && r < 2; r++)
+            ck_status(pull_round(o, &l), PAL_OK);
+        c0 = costs(o);
+        ck_assert_int_eq(c0.steps, 1 + finish);
+        ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
+        pal_oracle_destroy(o);
+
+        b = voter(n, PAL_SAMPLER_ITEM, test_seed(), 3, 0);
+        ck_status(pal_oracle_journal_open(b, path, 0, NULL), PAL_OK);
+        c1 = costs(b);
+        ck_assert_int_eq(c1.screens, c0.screens);
+        ck_assert_int_eq(c1.steps, c0.steps);
+        ck_assert_int_eq(c1.answers, c0.answers);
+        ck_status(pal_oracle_next(b, &a2, &m2, &cand), PAL_OK);
+        ck_assert_int_eq(a2, a);
+        ck_assert_int_eq(m2, m);
+        liar_free(&l);
+        pal_oracle_destroy(b);
+        unlink(path);
+    }
+    ck_assert_int_eq(pal_flip_labeler(NULL, 0, 0, NULL, NULL), -1);
+    free(y);
+}
+END_TEST
+
 /* ---- Estimated priors ---------------------------------------------------- */
 
 START_TEST(estimated_priors)
@@ -957,6 +1010,7 @@ Suite *suite_votes(void)
     tcase_add_test(tc, undo_restores_the_oracle);
     tcase_add_test(tc, undo_edges);
     tcase_add_test(tc, estimated_priors);
+    tcase_add_test(tc, priors_during_a_vote_replay);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -544,7 +544,9 @@ typedef struct pal_oracle_opts {
      * than v / 2 of the votes, or v answers were given: so v = 3 asks
      * each pair twice and a third time only when the two disagree. An
      * unsure answer ends the vote of its candidate (it is not re-offered
-     * in a loop): the answer leading then stands, or none if tied. Only
+     * in a loop): the answer leading then stands, or none if tied. A vote
+ * that ends tied (even votes, or an unsure answer on a tie) reaches the
+ * store as an unsure answer: the pair is not asked again. Only
      * the verdict reaches the store, once every candidate of the
      * question has one; every answer counts in costs and the budget
      * (which reserves v times a screen's cost). Samplers passive,
@@ -643,7 +645,8 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  * @return PAL_OK; PAL_DONE when no question is left to ask (every
  *         relation is known, or every open question was answered unsure);
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
- *         ask, or a question from pal_oracle_next is pending; custom: no
+ *         ask, or a question from pal_oracle_next is pending with none
+ *         of its rounds answered; custom: no
  *         sampler set; NN: no embedding set),
  *         PAL_E_CALLBACK (the labeler failed, or answered with a value
  *         that is not a pal_answer_t; custom: the host's sampler failed
@@ -704,7 +707,8 @@ PAL_API void pal_oracle_cancel(pal_oracle_t *o);
 
 /**
  * Take back the last question answered: its answers (every round of a
- * vote included), what they deduced, and everything that followed (a
+ * vote included; a vote with rounds answered counts, even if it was
+ * cancelled since), what they deduced, and everything that followed (a
  * question pulled since, a stop, priors set since). The oracle returns
  * exactly to its state just before that question was drawn: store,
  * costs, classes and templates, generators, stop reason, priors; so the
@@ -1050,14 +1054,17 @@ PAL_API void pal_flip_destroy(pal_flip_t *f);
 /**
  * The labeler callback (a pal_labeler_fn; user is a pal_flip_t *): calls
  * inner, then flips its answers. Returns what inner returned; the
- * answers are flipped only when inner returned 0. Not thread safe: one
- * oracle at a time per pal_flip_t.
+ * answers are flipped only when inner returned 0. With user NULL it
+ * returns -1 (a failure, which the oracle reports as PAL_E_CALLBACK).
+ * Not thread safe: one oracle at a time per pal_flip_t.
  */
 PAL_API int pal_flip_labeler(void *user, int64_t anchor, int64_t m,
                              const int64_t *candidates, pal_answer_t *answers);
 
 /**
- * Answers passed through and answers flipped so far (either may be NULL).
+ * Answers "same" or "different" passed through (unsure and invalid ones
+ * are not counted), and how many of them were flipped, so far (either
+ * output may be NULL).
  * @return PAL_OK, PAL_E_NULL (f).
  */
 PAL_API int pal_flip_counts(const pal_flip_t *f, int64_t *answers,

@@ -47,8 +47,11 @@ int pal_flip_labeler(void *user, int64_t anchor, int64_t m,
                      const int64_t *candidates, pal_answer_t *answers)
 {
     pal_flip_t *f = user;
-    int rc = f->inner(f->user, anchor, m, candidates, answers);
+    int rc;
 
+    if (!f)
+        return -1;
+    rc = f->inner(f->user, anchor, m, candidates, answers);
     if (rc != 0)
         return rc;
     for (int64_t k = 0; k < m; k++) {

@@ -447,8 +447,10 @@ int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,
     int rc;
 
     /* Priors set while a question was pending may cover a class its
-     * drawing founded, which the replay founds when it draws it again. */
-    if (!guidable(o) || o->pending ||
+     * drawing founded, which the replay founds when it draws it again.
+     * A question is pending in a replay only while its vote is open
+     * (its first round recorded): priors set then wait for its end. */
+    if (!guidable(o) || (o->pending && !(later && o->vround > 0)) ||
         k > o->cap_s.nclasses + (later ? 1 : 0))
         return PAL_E_FORMAT;
     rc = priors_copy(o, k, p, &copy);
