@@ -4,27 +4,42 @@
  * that pal_oracle_undo can replay all but the last question into a blank
  * oracle. Records are packed in one growing array of 64-bit words:
  *
- *   word 0: type | flags << 8 | m << 16
+ *   word 0: type | flags << 8 | m << 16, and bits saying which of the
+ *           parts below follow
  *   word 1: a;  word 2: b
  *   then m candidates, then the answers (one byte each, packed 8 per
  *   word), or the m priors (as the bits of doubles)
  */
 #include "oracle_internal.h"
 
-static size_t rec_words(const pal__jn_rec_t *rec, bool answers)
-{
-    size_t m = (size_t)rec->m;
+/* Bits of word 0 beyond type, flags and m: which parts follow. */
+#define HAS_CAND (1ull << 60)
+#define HAS_ANS (1ull << 61)
+#define HAS_PRIORS (1ull << 62)
 
-    if (rec->priors)
+static uint64_t head_of(const pal__jn_rec_t *rec, bool answers)
+{
+    return (uint64_t)rec->type | (uint64_t)(rec->flags & 0xffu) << 8 |
+           (uint64_t)rec->m << 16 | (rec->cand ? HAS_CAND : 0) |
+           (answers ? HAS_ANS : 0) | (rec->priors ? HAS_PRIORS : 0);
+}
+
+/* The length in words of the record that head begins. */
+static size_t head_words(uint64_t head)
+{
+    const size_t m = (size_t)(head >> 16 & 0xffffffffu);
+
+    if (head & HAS_PRIORS)
         return 3 + m;
-    return 3 + (rec->cand ? m : 0) + (answers ? (m + 7) / 8 : 0);
+    return 3 + ((head & HAS_CAND) ? m : 0) +
+           ((head & HAS_ANS) ? (m + 7) / 8 : 0);
 }
 
 int pal__hist_reserve(pal_oracle_t *o, const pal__jn_rec_t *rec,
                       bool answers)
 {
     pal__hist_t *h = &o->hist;
-    size_t need = h->used + rec_words(rec, answers), cap;
+    size_t need = h->used + head_words(head_of(rec, answers)), cap;
     uint64_t *w;
 
     if (need <= h->cap)
@@ -50,10 +65,7 @@ void pal__hist_push(pal_oracle_t *o, const pal__jn_rec_t *rec,
     uint64_t *w = h->w + h->used;
     size_t m = (size_t)rec->m;
 
-    w[0] = (uint64_t)rec->type | (uint64_t)(rec->flags & 0xffu) << 8 |
-           (uint64_t)m << 16 | (uint64_t)(rec->cand != NULL) << 60 |
-           (uint64_t)(answers != NULL) << 61 |
-           (uint64_t)(rec->priors != NULL) << 62;
+    w[0] = head_of(rec, answers != NULL);
     w[1] = (uint64_t)rec->a;
     w[2] = (uint64_t)rec->b;
     w += 3;
@@ -73,7 +85,7 @@ void pal__hist_push(pal_oracle_t *o, const pal__jn_rec_t *rec,
                 b[k] = (unsigned char)answers[k];
         }
     }
-    h->used += rec_words(rec, answers != NULL);
+    h->used += head_words(h->w[h->used]);
     h->count++;
 }
 
@@ -91,33 +103,27 @@ size_t pal__hist_decode(const pal_oracle_t *o, size_t at, pal__jn_rec_t *rec,
     rec->a = (int64_t)w[1];
     rec->b = (int64_t)w[2];
     w += 3;
-    if (head >> 62 & 1u) {
+    if (head & HAS_PRIORS) {
         memcpy(priors, w, m * sizeof *priors);
         rec->priors = priors;
     } else {
-        if (head >> 60 & 1u) {
+        if (head & HAS_CAND) {
             for (size_t k = 0; k < m; k++)
                 cand[k] = (int64_t)w[k];
             rec->cand = cand;
             w += m;
         }
-        if (head >> 61 & 1u) {
+        if (head & HAS_ANS) {
             memcpy(ans, w, m);
             rec->ans = ans;
         }
     }
-    return rec_words(rec, rec->ans != NULL);
+    return head_words(head);
 }
 
 size_t pal__hist_words(const pal_oracle_t *o, size_t at)
 {
-    const uint64_t head = o->hist.w[at];
-    const size_t m = (size_t)(head >> 16 & 0xffffffffu);
-
-    if (head >> 62 & 1u)
-        return 3 + m;
-    return 3 + ((head >> 60 & 1u) ? m : 0) +
-           ((head >> 61 & 1u) ? (m + 7) / 8 : 0);
+    return head_words(o->hist.w[at]);
 }
 
 void pal__hist_free(pal_oracle_t *o)
