@@ -544,13 +544,14 @@ typedef struct pal_oracle_opts {
      * than v / 2 of the votes, or v answers were given: so v = 3 asks
      * each pair twice and a third time only when the two disagree. An
      * unsure answer ends the vote of its candidate (it is not re-offered
-     * in a loop): the answer leading then stands, or none if tied. A vote
- * that ends tied (even votes, or an unsure answer on a tie) reaches the
- * store as an unsure answer: the pair is not asked again. Only
-     * the verdict reaches the store, once every candidate of the
-     * question has one; every answer counts in costs and the budget
-     * (which reserves v times a screen's cost). Samplers passive,
-     * captcha, item and custom; SSL and NN ask nobody. */
+     * in a loop): the answer leading then stands, or none if tied. A
+     * vote that ends tied (even votes, or an unsure answer on a tie)
+     * reaches the store as an unsure answer: the pair is not asked
+     * again. Only the verdict reaches the store, once every candidate of
+     * the question has one; every answer counts in costs and the budget
+     * (which reserves v times a screen's cost, with PAL_VOTE_SAME too).
+     * Samplers passive, captcha, item and custom; SSL and NN ask nobody
+     * and accept the option without using it. */
     int64_t votes;         /* 1 <= votes <= 15. Default 1. */
     int vote_on;           /* which candidates are put to a vote: a
                               pal_vote_on_t. Default PAL_VOTE_ALL. */
