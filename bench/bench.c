@@ -16,6 +16,7 @@
  *
  * Usage: bench [--quick] [--only grid|large|store] [--stream-f64]
  *              [--no-torch] [--budget SECONDS] [--dir DIR]
+ *              [--grid N,K]
  *              [--python PATH] [--script PATH]
  *        bench --plot-from CSV [--dir DIR]
  *
@@ -26,6 +27,7 @@
  * --no-torch       leave PyTorch out (as when it cannot be started):
  *                  every result is then verified against reference.c
  * --budget SECONDS the full run's time budget (840 s; 0: none)
+ * --grid N,K       the grid holds only this one configuration
  * --torch-max-n N  largest N for PyTorch on dense graphs and for the
  *                  streamed rows' full check (4,096; give it after --quick)
  * --plot-from CSV  only write the plot data of an earlier run's CSV
@@ -47,6 +49,7 @@
 #include "bench.h"
 
 #define MAX_REPS 9
+#define WAKE_S 0.002
 #define MAX_WORK 12
 #define MAX_ROWS 512
 #define MIB (1024.0 * 1024.0)
@@ -493,7 +496,6 @@ static int torch_pass(bench_torch_t *t, const plan_t *p, const work_t *w,
                          "run %s %s z tau=0.1 lambda=1%s%s", w->loss,
                          w->tgraph, want_grad ? " grad=" : "",
                          want_grad ? f : "");
-    settle(t->threads);
     if (rc != 0 || sscanf(reply, "ok %lf %lf", seconds, value) != 2) {
         snprintf(err, size, "PyTorch: %.80s", reply);
         return -1;
@@ -701,6 +703,7 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
     for (int r = 0; r < reps; r++) {
         /* Where the unit takes long (N = 65,536), the caller measured
          * it once in this run and passes it in, or passes -1 for none. */
+        bench_wake(threads, WAKE_S);
         unit[n_unit++] = given_unit > 0.0   ? given_unit
                          : given_unit < 0.0 ? NAN
                                             : bench_unit(in->dt, threads, n,
@@ -713,6 +716,7 @@ static void run_config(const plan_t *p, const inputs_t *in, work_t *works,
 
             if (!w->verified)
                 continue;
+            bench_wake(threads, WAKE_S);
             t0 = bench_now();
             rc = call_pal(ctx, w, in->dt, n, k, in->z, &v, w->dz);
             w->t_pal[w->n_pal++] = bench_now() - t0;
@@ -1699,6 +1703,7 @@ static void usage(void)
             "[--stream-f64] [--no-torch]\n"
             "             [--budget SECONDS] [--dir DIR] [--python PATH] "
             "[--script PATH]\n"
+            "             [--grid N,K] [--torch-max-n N]\n"
             "       bench --plot-from CSV [--dir DIR]\n");
     exit(2);
 }
@@ -1767,6 +1772,15 @@ int main(int argc, char **argv)
             p.parts = parts;
             p.torch_ok = tok;
             p.stream_f64 = f64 == 1 ? 1 : p.stream_f64;
+        } else if (i + 1 < argc && strcmp(argv[i], "--grid") == 0) {
+            long long gn, gk;
+
+            if (sscanf(argv[++i], "%lld,%lld", &gn, &gk) != 2 || gn < 2 ||
+                gk < 1)
+                usage();
+            p.grid[0][0] = gn;
+            p.grid[0][1] = gk;
+            p.n_grid = 1;
         } else if (i + 1 < argc && strcmp(argv[i], "--torch-max-n") == 0) {
             p.torch_max_n = atoll(argv[++i]);
         } else if (strcmp(argv[i], "--no-torch") == 0) {

@@ -61,6 +61,9 @@ void bench_csr_free(bench_csr_t *c);
  * only rows_a rows and the product is done as n / rows_a products of a
  * block of rows, which is the same arithmetic on the same shapes (for
  * N = 65,536, where the whole A would need 16 GiB). Returns seconds. */
+/* Keep `threads` OpenMP threads busy for `seconds` (nothing at one
+ * thread): the cores are awake when the next timed call starts. */
+void bench_wake(int threads, double seconds);
 double bench_unit(pal_dtype_t dt, int threads, int64_t n, int64_t k,
                   const void *a, int64_t rows_a, const void *b, void *c);
 

@@ -318,3 +318,16 @@ const char *bench_dtype_name(pal_dtype_t dt)
 {
     return dt == PAL_F32 ? "f32" : "f64";
 }
+
+void bench_wake(int threads, double seconds)
+{
+    if (threads < 2)
+        return;
+#pragma omp parallel num_threads(threads)
+    {
+        const double end = bench_now() + seconds;
+
+        while (bench_now() < end)
+            ;
+    }
+}
