@@ -342,4 +342,68 @@ static inline void model_check(const model_t *m, const pal_store_t *s)
     free(ref);
 }
 
+/* ---- The state of an oracle ------------------------------------------- */
+
+/* What an oracle is: costs, stop reason, templates, its store, and the
+ * question it asks next (pulled, and left pending). */
+typedef struct ostate {
+    pal_oracle_costs_t c;
+    pal_stop_reason_t why;
+    int64_t ntpl, tpl[64];
+    snap_t st, top;         /* the store, and the coarse one (levels 2) */
+    int next_rc;
+    int64_t anchor, m, cand[16], level;
+} ostate_t;
+
+static inline void ostate_take(pal_oracle_t *o, ostate_t *s, bool pull)
+{
+    const int64_t *cand;
+
+    memset(s, 0, sizeof *s);
+    s->c = costs(o);
+    ck_status(pal_oracle_stop_reason(o, &s->why), PAL_OK);
+    if (pal_oracle_templates(o, s->tpl, 64, &s->ntpl) != PAL_OK)
+        s->ntpl = -1;
+    snap_take(&s->st, pal_oracle_store(o), NULL);
+    if (pal_oracle_coarse_store(o))
+        snap_take(&s->top, pal_oracle_coarse_store(o), NULL);
+    if (pull) {
+        /* The question stays pending for the caller to answer. */
+        s->next_rc = pal_oracle_next(o, &s->anchor, &s->m, &cand);
+        if (s->next_rc == PAL_OK) {
+            memcpy(s->cand, cand, (size_t)s->m * sizeof *cand);
+            ck_status(pal_oracle_level(o, &s->level), PAL_OK);
+        }
+    }
+}
+
+static inline void ostate_free(ostate_t *s)
+{
+    snap_free(&s->st);
+    snap_free(&s->top);
+}
+
+static inline void ostate_check(pal_oracle_t *o, const ostate_t *want)
+{
+    ostate_t s;
+
+    /* The question pulled stays pending: unanswered, it is in no record,
+     * and an undo or a reopened journal draws it again. */
+    ostate_take(o, &s, true);
+    ck_assert(memcmp(&s.c, &want->c, sizeof s.c) == 0);
+    ck_assert_int_eq(s.why, want->why);
+    ck_assert_int_eq(s.ntpl, want->ntpl);
+    ck_assert(s.ntpl < 0 ||
+              memcmp(s.tpl, want->tpl, (size_t)s.ntpl * sizeof *s.tpl) == 0);
+    snap_check(&want->st, pal_oracle_store(o), NULL);
+    if (pal_oracle_coarse_store(o))
+        snap_check(&want->top, pal_oracle_coarse_store(o), NULL);
+    ck_assert_int_eq(s.next_rc, want->next_rc);
+    ck_assert_int_eq(s.level, want->level);
+    ck_assert_int_eq(s.anchor, want->anchor);
+    ck_assert_int_eq(s.m, want->m);
+    ck_assert(memcmp(s.cand, want->cand, sizeof s.cand) == 0);
+    ostate_free(&s);
+}
+
 #endif /* PAL_STOREUTIL_H */

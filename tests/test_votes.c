@@ -650,55 +650,6 @@ END_TEST
 
 /* ---- Undo ---------------------------------------------------------------- */
 
-/* What an oracle is: costs, stop reason, templates, its store, and the
- * question it asks next (pulled, and left pending). */
-typedef struct ostate {
-    pal_oracle_costs_t c;
-    pal_stop_reason_t why;
-    int64_t ntpl, tpl[64];
-    snap_t st;
-    int next_rc;
-    int64_t anchor, m, cand[16];
-} ostate_t;
-
-static void ostate_take(pal_oracle_t *o, ostate_t *s, bool pull)
-{
-    const int64_t *cand;
-
-    memset(s, 0, sizeof *s);
-    s->c = costs(o);
-    ck_status(pal_oracle_stop_reason(o, &s->why), PAL_OK);
-    if (pal_oracle_templates(o, s->tpl, 64, &s->ntpl) != PAL_OK)
-        s->ntpl = -1;
-    snap_take(&s->st, pal_oracle_store(o), NULL);
-    if (pull) {
-        /* The question stays pending for the caller to answer. */
-        s->next_rc = pal_oracle_next(o, &s->anchor, &s->m, &cand);
-        if (s->next_rc == PAL_OK)
-            memcpy(s->cand, cand, (size_t)s->m * sizeof *cand);
-    }
-}
-
-static void ostate_check(pal_oracle_t *o, const ostate_t *want)
-{
-    ostate_t s;
-
-    /* The question pulled stays pending: unanswered, it is in no record,
-     * and an undo or a reopened journal draws it again. */
-    ostate_take(o, &s, true);
-    ck_assert(memcmp(&s.c, &want->c, sizeof s.c) == 0);
-    ck_assert_int_eq(s.why, want->why);
-    ck_assert_int_eq(s.ntpl, want->ntpl);
-    ck_assert(s.ntpl < 0 ||
-              memcmp(s.tpl, want->tpl, (size_t)s.ntpl * sizeof *s.tpl) == 0);
-    snap_check(&want->st, pal_oracle_store(o), NULL);
-    ck_assert_int_eq(s.next_rc, want->next_rc);
-    ck_assert_int_eq(s.anchor, want->anchor);
-    ck_assert_int_eq(s.m, want->m);
-    ck_assert(memcmp(s.cand, want->cand, sizeof s.cand) == 0);
-    snap_free(&s.st);
-}
-
 /*
  * Run an oracle question by question (through the pull interface, with
  * votes, priors set along the way and guidance), snapshot it before each
@@ -788,7 +739,7 @@ START_TEST(undo_restores_the_oracle)
         }
         ck_status(pal_oracle_undo(o), PAL_E_STATE);
         for (int q = 0; q <= T; q++)
-            snap_free(&before[q].st);
+            ostate_free(&before[q]);
         liar_free(&l);
         pal_oracle_destroy(o);
         unlink(path);
@@ -796,6 +747,7 @@ START_TEST(undo_restores_the_oracle)
     free(y);
 }
 END_TEST
+
 
 /* A vote under way is taken back whole; undo is refused inside the
  * labeler and for samplers that ask nobody. */
@@ -835,7 +787,7 @@ START_TEST(undo_edges)
     ck_assert_int_eq(costs(o).screens, 1);
     ck_status(pal_oracle_undo(o), PAL_OK);
     ostate_check(o, &s0);
-    snap_free(&s0.st);
+    ostate_free(&s0);
 
     pal_oracle_cancel(o);
     ck_status(pal_oracle_set_labeler(o, undo_inside, o), PAL_OK);

@@ -21,13 +21,15 @@
  *
  * The guided modes then run to the end again with the oracle seeds 1
  * to 5 (the first table's is 7), since a few dozen answers between two
- * guidances can be chance. A last table puts a noisy person in front of
- * the best modes: each answer is flipped (same <-> different) with
- * probability 0.05 (pal_flip_create), and the oracles run to their end
- * with and without votes (disputed pairs re-asked until a majority of
- * 3): the answers spent and the share of digits whose label came out
- * right (each class found named by the digit most of its members show),
- * over three seeds of the flips.
+ * guidances can be chance. Then the digits get a coarse level, three
+ * groups by shape, and the item mode asks coarse to fine (levels = 2),
+ * unguided and guided by the pixels. A last table puts a noisy person
+ * in front of the best modes: each answer is flipped (same <->
+ * different) with probability 0.05 (pal_flip_create), and the oracles
+ * run to their end with and without votes (disputed pairs re-asked
+ * until a majority of 3): the answers spent and the share of digits
+ * whose label came out right (each class found named by the digit most
+ * of its members show), over three seeds of the flips.
  *
  * Usage: oracle_digits DIGITS.csv   (progress goes to stderr)
  */
@@ -945,6 +947,91 @@ static void run_seeds(const mode_t *md, const data_t *d, spread_t *s)
     s->screens = screens / NRUNS;
 }
 
+/* ---- A label hierarchy ------------------------------------------------- */
+
+/* The host's coarse level: the digits grouped by their shape. */
+static const int32_t shape_of[NCLASSES] = {0, 1, 2, 2, 1, 2, 0, 1, 0, 0};
+#define SHAPES "{0, 6, 8, 9}, {1, 4, 7} and {2, 3, 5}"
+
+/* The person, asked at two levels: the question's level says whether
+ * "same" means the same shape group or the same digit. */
+typedef struct hier_person {
+    const pal_oracle_t *o;
+    const int32_t *y;
+} hier_person_t;
+
+static int hier_truth(void *user, int64_t anchor, int64_t m,
+                      const int64_t *cand, pal_answer_t *answers)
+{
+    const hier_person_t *h = user;
+    int64_t level;
+
+    if (pal_oracle_level(h->o, &level) != PAL_OK)
+        return -1;
+    for (int64_t k = 0; k < m; k++) {
+        int32_t a = h->y[anchor], c = h->y[cand[k]];
+        int same = level == 1 ? shape_of[a] == shape_of[c] : a == c;
+
+        answers[k] = same ? PAL_ANSWER_SAME : PAL_ANSWER_DIFFERENT;
+    }
+    return 0;
+}
+
+typedef struct hier_mode {
+    const char *name;
+    int guided;             /* GUIDE_NONE or GUIDE_PIXELS */
+    int order;              /* a pal_item_order_t */
+} hier_mode_t;
+
+static const hier_mode_t hier_modes[] = {
+    {"item, unguided", GUIDE_NONE, PAL_ITEM_ORDER_RANDOM},
+    {"item, pixels, random order", GUIDE_PIXELS, PAL_ITEM_ORDER_RANDOM},
+    {"item, pixels, certain first", GUIDE_PIXELS, PAL_ITEM_ORDER_CERTAIN},
+};
+
+#define NHIER (sizeof hier_modes / sizeof hier_modes[0])
+
+/* Answers, and coarse ones among them, until every label is recovered:
+ * means over the oracle seeds 1 to NRUNS. */
+static void run_hier(const hier_mode_t *hm, int64_t levels, const data_t *d,
+                     double *answers, double *coarse)
+{
+    int32_t *lab = xcalloc((size_t)d->n, sizeof *lab);
+
+    *answers = *coarse = 0.0;
+    for (uint64_t seed = 1; seed <= NRUNS; seed++) {
+        pal_oracle_opts_t op;
+        pal_oracle_costs_t c;
+        pal_oracle_t *o;
+        hier_person_t h;
+        int rc = PAL_OK;
+
+        pal_oracle_opts_init(&op);
+        op.sampler = PAL_SAMPLER_ITEM;
+        op.levels = levels;
+        op.seed = seed;
+        op.item_order = hm->order;
+        check(pal_oracle_create(&o, d->n, &op, NULL), "pal_oracle_create");
+        h.o = o;
+        h.y = d->y;
+        check(pal_oracle_set_labeler(o, hier_truth, &h),
+              "pal_oracle_set_labeler");
+        if (hm->guided == GUIDE_PIXELS)
+            check(pal_oracle_set_embedding(o, PAL_F32, d->n, NPIX, d->x,
+                                           NPIX),
+                  "pal_oracle_set_embedding");
+        while (rc != PAL_DONE && !recovered(o, d, lab)) {
+            rc = pal_oracle_step(o, NULL);
+            check(rc, "pal_oracle_step");
+        }
+        costs_of(o, &c);
+        *answers += (double)c.answers / NRUNS;
+        *coarse += (double)c.coarse / NRUNS;
+        pal_oracle_destroy(o);
+    }
+    free(lab);
+}
+
 /* ---- A noisy person ---------------------------------------------------- */
 
 #define FLIP_P 0.05
@@ -1116,6 +1203,24 @@ int main(int argc, char **argv)
         printf("%-32s %7.0f +- %4.0f %8.0f\n", modes[k].name, sp.answers,
                sp.sd, sp.screens);
     }
+
+    printf("\nA label hierarchy given by the host: the digits in three "
+           "groups by shape,\n%s. With levels = 2 the item oracle "
+           "asks an item's\ngroup, then its digit among the group's "
+           "(guided, it first tries the\nmost likely digit). Every label "
+           "recovered, mean of seeds 1 to %d.\n\n%-32s %6s %8s %8s "
+           "%8s\n",
+           SHAPES, NRUNS, "oracle", "levels", "answers", "coarse", "fine");
+    for (size_t k = 0; k < NHIER; k++)
+        for (int64_t levels = 1; levels <= 2; levels++) {
+            double ans, coarse;
+
+            fprintf(stderr, "oracle_digits: %lld levels, %s ...\n",
+                    (long long)levels, hier_modes[k].name);
+            run_hier(&hier_modes[k], levels, &all, &ans, &coarse);
+            printf("%-32s %6lld %8.0f %8.0f %8.0f\n", hier_modes[k].name,
+                   (long long)levels, ans, coarse, ans - coarse);
+        }
 
     for (size_t k = 0; k < NNOISY; k++) {
         fprintf(stderr, "oracle_digits: noisy, %s ...\n", noisy[k].name);

@@ -555,6 +555,35 @@ typedef struct pal_oracle_opts {
     int64_t votes;         /* 1 <= votes <= 15. Default 1. */
     int vote_on;           /* which candidates are put to a vote: a
                               pal_vote_on_t. Default PAL_VOTE_ALL. */
+    /* A label hierarchy (new after 0.1.0): with levels = 2 the item
+     * sampler asks coarse to fine. An item is asked which group it is
+     * in ("is it a fish?": the candidate against a group's template,
+     * the anchor), group after group in order of likelihood, until an
+     * answer "same", or until every group has rejected it: it then
+     * founds a new group, and a class in it. With guidance, its first
+     * question is a guess instead: its most likely class, whatever the
+     * group ("same" settles its group too; after "different" it goes on
+     * as above, the guess counting against its group's classes only if
+     * it was one of them). Then it is asked against
+     * the classes of its group only ("which fish?"), and founds a class
+     * of its group when they all reject it. Groups are discovered like
+     * classes; each class lies in one group. A question's level is
+     * pal_oracle_level (1: a group, 0: a class), which the labeler asks
+     * while it answers; coarse answers are kept in a store of their own
+     * (pal_oracle_coarse_store) and put no pair in a batch. Since items
+     * of different groups are of different classes, each class founded
+     * is recorded in the oracle's store as different from the classes
+     * of the other groups (pairs that go to the batch as known
+     * different pairs, and that the store's log lists as "different"
+     * answers, though costs.answers does not count them), so that
+     * the store knows every relation once every item has its class. The
+     * guidance ranks the groups by their nearest class (the group of the
+     * item's most likely class first); without guidance, the group with
+     * the largest priors of its classes in all, or else with the most
+     * known members of its classes. Only with PAL_SAMPLER_ITEM, and
+     * with num_classes 0 (the number of classes of each group is not
+     * known). */
+    int64_t levels;        /* 1 (default) or 2. */
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */
@@ -759,6 +788,8 @@ typedef struct pal_oracle_costs {
     int64_t reasked;    /* answers to re-asked pairs (votes > 1),
                            counted in answers and screens too. New after
                            0.1.0. */
+    int64_t coarse;     /* answers to coarse questions (levels = 2),
+                           counted in answers too. New after 0.1.0. */
 } pal_oracle_costs_t;
 
 /**
@@ -847,6 +878,42 @@ PAL_API int pal_oracle_balanced_subset(const pal_oracle_t *o,
  */
 PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
                                  int64_t capacity, int64_t *count);
+
+/**
+ * The level of the question being asked: the one pending (drawn by
+ * pal_oracle_step, whose labeler may call this, or returned by
+ * pal_oracle_next), counted from the classes up: 0 when the question is
+ * whether the candidate is of the anchor's class ("which fish?"), the
+ * only level with levels = 1; with levels = 2, 1 when the anchor is a
+ * group's template and the question is whether the candidate is in
+ * that group ("is it a fish?"). So a labeler that answers level 0 by
+ * class serves oracles of both kinds.
+ * @return PAL_OK; PAL_E_NULL (o or level; *level then untouched);
+ *         PAL_E_STATE (no question is pending).
+ * Cost O(1). Const: may be called from the labeler. New after 0.1.0.
+ */
+PAL_API int pal_oracle_level(const pal_oracle_t *o, int64_t *level);
+
+/**
+ * The store of the coarse answers of an oracle with levels = 2 (NULL
+ * for NULL or levels = 1): the items known in one group are its must-
+ * link components, so pal_store_labels and pal_store_graph give the
+ * groups known so far. Owned by the oracle, valid until
+ * pal_oracle_destroy, read only (as pal_oracle_store). New after 0.1.0.
+ */
+PAL_API const pal_store_t *pal_oracle_coarse_store(const pal_oracle_t *o);
+
+/**
+ * Levels = 2: the group of each discovered class, in discovery order
+ * (as pal_oracle_templates lists the classes); groups are numbered in
+ * discovery order from 0. Writes min(capacity, classes) entries;
+ * *count (may be NULL) gets the number of classes.
+ * @return PAL_OK, PAL_E_NULL (o, or groups with capacity > 0),
+ *         PAL_E_STATE (levels = 1). Cost O(classes). Const. New after
+ *         0.1.0.
+ */
+PAL_API int pal_oracle_groups(const pal_oracle_t *o, int64_t *groups,
+                              int64_t capacity, int64_t *count);
 
 /* ---- Guidance ------------------------------------------------------------
  *

@@ -539,10 +539,13 @@ static int record_decode(pal__jn_t *jn, const unsigned char *p)
                    : PAL_E_FORMAT;
     }
     rec->a = get32(q + 1);
-    if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED)) != 0 ||
+    if ((rec->flags & ~(unsigned)(PAL__JN_REGS | PAL__JN_GUIDED |
+                                  PAL__JN_COARSE)) != 0 ||
         (type == PAL__JN_CANCEL && (rec->flags & PAL__JN_REGS) != 0) ||
-        (type == PAL__JN_SSL && (rec->flags & PAL__JN_GUIDED) != 0) ||
-        (type == PAL__JN_VOTE && (rec->flags & PAL__JN_GUIDED) != 0) ||
+        (type == PAL__JN_SSL &&
+         (rec->flags & (PAL__JN_GUIDED | PAL__JN_COARSE)) != 0) ||
+        (type == PAL__JN_VOTE &&
+         (rec->flags & (PAL__JN_GUIDED | PAL__JN_COARSE)) != 0) ||
         !item_ok(jn, get32(q + 1)))
         return PAL_E_FORMAT;
     for (size_t k = 0; k < m; k++) {

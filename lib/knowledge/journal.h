@@ -42,9 +42,11 @@ enum {
 /* Record flags (screens, cancels and SSL steps). */
 enum {
     PAL__JN_REGS = 1u << 0,  /* the step drew its regulariser pairs */
-    PAL__JN_GUIDED = 1u << 1 /* the question was drawn with guidance the
+    PAL__JN_GUIDED = 1u << 1,/* the question was drawn with guidance the
                                 journal does not hold: a replay takes it
                                 as recorded (screens and cancels) */
+    PAL__JN_COARSE = 1u << 2 /* a coarse question (levels = 2: screens
+                                and cancels; new after 0.1.0) */
 };
 
 /* Flags of a priors record. */

@@ -86,7 +86,7 @@ static double class_dist(pal_oracle_t *o, int32_t x, int64_t cls)
     return best;
 }
 
-static void recompute(pal_oracle_t *o, int32_t x)
+void pal__guide_recheck(pal_oracle_t *o, int32_t x)
 {
     pal__guide_t *g = &o->guide;
     const pal__captcha_t *c = &o->cap_s;
@@ -98,7 +98,7 @@ static void recompute(pal_oracle_t *o, int32_t x)
                                         (int32_t)c->templates[q]);
         double d;
 
-        if (!pal__captcha_askable(o, x, root, q))
+        if (!pal__guide_may(o, x, root, q))
             continue;
         d = class_dist(o, x, q);
         if (best_cls < 0 || d < best) {
@@ -118,7 +118,7 @@ void pal__guide_refresh(pal_oracle_t *o)
         return;
     for (int32_t x = 0; x < o->n; x++)
         if (o->cap_s.cls_of[x] < 0)
-            recompute(o, x);
+            pal__guide_recheck(o, x);
     g->valid = true;
 }
 
@@ -132,7 +132,7 @@ void pal__guide_join(pal_oracle_t *o, int32_t x, int64_t cls)
     for (int32_t y = 0; y < o->n; y++) {
         double d;
 
-        if (cls_of[y] >= 0 || !pal__captcha_askable(o, y, root, cls))
+        if (cls_of[y] >= 0 || !pal__guide_may(o, y, root, cls))
             continue;
         d = pal__guide_dist(g, x, y);
         if (g->best_cls[y] < 0 || d < g->best[y]) {
@@ -145,7 +145,7 @@ void pal__guide_join(pal_oracle_t *o, int32_t x, int64_t cls)
 void pal__guide_reject(pal_oracle_t *o, int32_t x, int64_t cls)
 {
     if (o->cap_s.cls_of[x] < 0 && o->guide.best_cls[x] == cls)
-        recompute(o, x);
+        pal__guide_recheck(o, x);
 }
 
 int32_t pal__guide_likely(pal_oracle_t *o, int32_t x, double *key)
@@ -165,8 +165,7 @@ int32_t pal__guide_likely(pal_oracle_t *o, int32_t x, double *key)
                                         (int32_t)c->templates[q]);
         double s = -g->v[(size_t)x * (size_t)g->k + (size_t)q];
 
-        if ((best_cls < 0 || s < best) &&
-            pal__captcha_askable(o, x, root, q)) {
+        if ((best_cls < 0 || s < best) && pal__guide_may(o, x, root, q)) {
             best = s;
             best_cls = (int32_t)q;
         }

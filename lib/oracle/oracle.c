@@ -42,6 +42,7 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->stall_screens = 0;
     opts->votes = 1;
     opts->vote_on = PAL_VOTE_ALL;
+    opts->levels = 1;
 }
 
 /* The samplers built on classes and templates. */
@@ -79,7 +80,10 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         !amount(o->budget) || o->stall_screens < 0 ||
         (o->stall_screens > 0 && !with_classes(o->sampler)) ||
         o->votes < 1 || o->votes > 15 ||
-        (o->vote_on != PAL_VOTE_ALL && o->vote_on != PAL_VOTE_SAME))
+        (o->vote_on != PAL_VOTE_ALL && o->vote_on != PAL_VOTE_SAME) ||
+        o->levels < 1 || o->levels > 2 ||
+        (o->levels == 2 &&
+         (o->sampler != PAL_SAMPLER_ITEM || o->num_classes != 0)))
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -192,6 +196,8 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
         rc = halves_init(o);
     if (rc == PAL_OK && with_classes(op.sampler))
         rc = pal__captcha_init(o);
+    if (rc == PAL_OK && op.levels == 2)
+        rc = pal__hier_init(o);
     o->room = o->cap;
     o->stall_classes = o->costs.classes;
     if (rc == PAL_OK && op.sampler == PAL_SAMPLER_SSL)
@@ -217,6 +223,7 @@ void pal_oracle_destroy(pal_oracle_t *o)
         return;
     pal__jn_close(o->jn, false);
     pal__captcha_free(o);
+    pal__hier_free(o);
     pal__guide_free(o);
     pal__passive_free(o);
     pal__ssl_free(o);
@@ -249,6 +256,38 @@ int pal_oracle_set_labeler(pal_oracle_t *o, pal_labeler_fn fn, void *user)
 const pal_store_t *pal_oracle_store(const pal_oracle_t *o)
 {
     return o ? o->store : NULL;
+}
+
+const pal_store_t *pal_oracle_coarse_store(const pal_oracle_t *o)
+{
+    return o ? o->hier.top : NULL;
+}
+
+int pal_oracle_level(const pal_oracle_t *o, int64_t *level)
+{
+    if (!o || !level)
+        return PAL_E_NULL;
+    if (!o->pending)
+        return PAL_E_STATE;
+    *level = o->hier.coarse ? 1 : 0;
+    return PAL_OK;
+}
+
+int pal_oracle_groups(const pal_oracle_t *o, int64_t *groups,
+                      int64_t capacity, int64_t *count)
+{
+    int64_t nc;
+
+    if (!o || (!groups && capacity > 0))
+        return PAL_E_NULL;
+    if (!o->hier.top)
+        return PAL_E_STATE;
+    nc = o->cap_s.nclasses;
+    for (int64_t k = 0; k < nc && k < capacity; k++)
+        groups[k] = o->hier.grp_cls[k];
+    if (count)
+        *count = nc;
+    return PAL_OK;
 }
 
 int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
@@ -411,6 +450,7 @@ int pal__oracle_question(pal_oracle_t *o)
     draw_mark(o, &d);
     o->started = true;
     o->guided = false;
+    o->hier.coarse = false;
     reason = stop_checks(o);
     if (reason == PAL_STOP_NONE) {
         rc = draw(o);
@@ -532,6 +572,7 @@ static void count_screen(pal_oracle_t *o, const pal_answer_t *raw, int64_t m,
     o->costs.screens++;
     o->costs.answers += m;
     o->costs.reasked += reask ? m : 0;
+    o->costs.coarse += o->hier.coarse ? m : 0;
     o->costs.spent += screen_cost(o, m, decided(raw, m));
     for (int64_t k = 0; k < m; k++) {
         o->costs.same += raw[k] == PAL_ANSWER_SAME;
@@ -554,9 +595,17 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
     pal__sink_t sink = {batch, 1.0, o->opts.negative_weight,
                         o->reg_mode == PAL_REG_SAME};
     pal__rng_t reg_rng = o->reg_rng;
+    const bool coarse = o->hier.coarse;
+    /* A coarse question's answers go to the coarse store, and only what
+     * they imply for the classes to the oracle's store and the batch;
+     * a guess's "same" settles the item's group in the coarse store. */
+    pal__kn_t *top = o->hier.top ? o->hier.top->kn : NULL;
+    pal__kn_t *qkn = coarse ? top : kn;
     int rc = PAL_OK;
 
-    if (with_classes(o->opts.sampler))
+    if (coarse)
+        rc = pal__hier_reserve(o, verdicts);
+    else if (with_classes(o->opts.sampler))
         rc = pal__captcha_reserve(o, verdicts);
     else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
         rc = pal__passive_reserve(o, verdicts);
@@ -566,26 +615,38 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
         return rc;
 
     pal__kn_begin(kn);
+    if (top)
+        pal__kn_begin(top);
     for (int64_t k = 0; k < o->m && rc == PAL_OK; k++)
-        rc = pal__kn_answer(kn, (int32_t)o->anchor, (int32_t)o->cand[k],
-                            (int)verdicts[k], batch ? pal__sink_pair : NULL,
-                            &sink, &o->effects[k]);
-    if (rc == PAL_OK && with_classes(o->opts.sampler) &&
-        pal__captcha_eager(o))
+        rc = pal__kn_answer(qkn, (int32_t)o->anchor, (int32_t)o->cand[k],
+                            (int)verdicts[k],
+                            batch && !coarse ? pal__sink_pair : NULL, &sink,
+                            &o->effects[k]);
+    if (rc == PAL_OK && coarse)
+        rc = pal__hier_settle(o, verdicts, batch ? pal__sink_pair : NULL,
+                              &sink);
+    else if (rc == PAL_OK && with_classes(o->opts.sampler) &&
+             pal__captcha_eager(o))
         rc = pal__captcha_settle(o, verdicts, batch ? pal__sink_pair : NULL,
                                  &sink);
+    if (rc == PAL_OK && top && !coarse)
+        rc = pal__hier_guessed(o, verdicts);
     if (rc == PAL_OK && regs)
         rc = pal__oracle_regs(o, batch);
     if (rc == PAL_OK)
         rc = pal__oracle_log(o, rectype, regs, raw);
     if (rc != PAL_OK) {
         pal__kn_rollback(kn);
+        if (top)
+            pal__kn_rollback(top);
         if (batch)
             pal__batch_rollback(batch);
         o->reg_rng = reg_rng;
         return rc;
     }
     pal__kn_commit(kn);
+    if (top)
+        pal__kn_commit(top);
     if (batch)
         pal__batch_commit(batch);
 
@@ -593,7 +654,9 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
     count_screen(o, raw, shown, rectype == PAL__JN_VOTE);
     for (int64_t k = 0; k < o->m; k++)
         o->costs.conflicts += o->effects[k] == PAL__KN_CONFLICT;
-    if (with_classes(o->opts.sampler))
+    if (coarse)
+        pal__hier_learn(o, verdicts);
+    else if (with_classes(o->opts.sampler))
         pal__captcha_learn(o, verdicts);
     else if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
         pal__passive_learn(o, verdicts);

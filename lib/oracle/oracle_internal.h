@@ -140,6 +140,37 @@ typedef struct pal__nn {
     int64_t qcap, qlen;
 } pal__nn_t;
 
+/*
+ * The coarse level of a two-level oracle (levels = 2, item sampler):
+ * groups found on the fly, each with a template, and the group of every
+ * item (-1: not known yet). Its answers live in a store of their own
+ * (top); each fine class lies in one group. Only this oracle changes
+ * top, and it only compares a group's template with items of unknown
+ * group, so an item is in a group or alone, and groups are pairwise
+ * known different.
+ */
+typedef struct pal__hier {
+    pal_store_t *top;       /* the coarse store, or NULL (levels = 1) */
+    bool coarse;            /* the pending question is a coarse one */
+    int64_t ngroups;
+    int64_t *gtmpl;         /* n slots: each group's template */
+    int64_t *gcount;        /* n slots: fine classes in each group */
+    int32_t *grp_of;        /* per item: its group, or -1 */
+    int32_t *grp_cls;       /* per fine class: its group (n slots) */
+    int32_t *grej;          /* per item: groups that rejected it */
+    int32_t *guess;         /* per item: the class of another group that
+                               rejected it at its first question, a
+                               guess made before its group was known
+                               (not a rejection within its group), or -1 */
+    /* Coarse unsure answers, so that an item is not offered to a group
+     * in a loop: per item a list of (group, next) entries. */
+    int32_t *uhead;
+    int32_t *ugrp, *unext;
+    int64_t nunsure, ucap;
+    int64_t found;          /* an item the answers being applied make
+                               found a group, or -1 */
+} pal__hier_t;
+
 /* The oracle's history of committed records (lib/oracle/history.c). */
 typedef struct pal__hist {
     uint64_t *w;
@@ -203,6 +234,7 @@ struct pal_oracle {
                                guidance (its journal record says so) */
 
     pal__captcha_t cap_s;
+    pal__hier_t hier;
     pal__guide_t guide;
     pal__passive_t pas_s;
     pal__ssl_t ssl;
@@ -305,8 +337,59 @@ int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
 bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
                           int64_t cls);
 
+/* Found the next class with template x (in eager mode, or with
+ * levels = 2 the group of x): the bookkeeping only, not the store. */
+void pal__captcha_add_class(pal_oracle_t *o, int32_t x);
+
 /* The item sampler. */
 int pal__item_next(pal_oracle_t *o);
+/* Item progress, for the item order: classes and groups that rejected
+ * x, and whether its group is known. */
+int64_t pal__item_progress(const pal_oracle_t *o, int32_t x);
+
+/* The coarse level (lib/oracle/hier.c), levels = 2. */
+int pal__hier_init(pal_oracle_t *o);
+void pal__hier_free(pal_oracle_t *o);
+/* Fine classes item x may still be found in: those of its group (or
+ * every class with levels = 1). */
+int64_t pal__hier_avail(const pal_oracle_t *o, int32_t x);
+/* Levels = 2: x is of class cls's group (checked by askable). */
+bool pal__hier_in_group(const pal_oracle_t *o, int32_t x, int64_t cls);
+/* x may still be asked a coarse question (unknown group, a group left
+ * to ask it against). */
+bool pal__hier_open(const pal_oracle_t *o, int32_t x);
+/* x may be asked against the class its guidance finds most likely
+ * before its group is known: a guess, its first question (levels 2). */
+bool pal__hier_guess_ok(const pal_oracle_t *o, int32_t x);
+/* Inside the transactions of a fine commit: an item of unknown group
+ * answered "same" (a guess) joins the class's group in the coarse
+ * store. */
+int pal__hier_guessed(pal_oracle_t *o, const pal_answer_t *answers);
+/* x may be asked against group g. */
+bool pal__hier_askable(pal_oracle_t *o, int32_t x, int64_t g);
+/* The coarse question for x: its most likely group's template. */
+int pal__hier_ask(pal_oracle_t *o, int32_t x);
+/* Replay of a coarse question drawn with guidance (as
+ * pal__guided_adopt). */
+int pal__hier_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                    const int64_t *cand);
+int pal__hier_reserve(pal_oracle_t *o, const pal_answer_t *answers);
+/*
+ * Inside the transactions of a coarse commit (answers already in top):
+ * an item every group rejected founds a group and a class, known
+ * different from every class in the fine store (pairs to emit).
+ */
+int pal__hier_settle(pal_oracle_t *o, const pal_answer_t *answers,
+                     pal__kn_emit_fn emit, void *ctx);
+/* A class founded by x in group g (-1: a new group), inside the fine
+ * store's transaction: x is known different from the classes of the
+ * other groups. */
+int pal__hier_apart(pal_oracle_t *o, int32_t x, int64_t g,
+                    pal__kn_emit_fn emit, void *ctx);
+void pal__hier_learn(pal_oracle_t *o, const pal_answer_t *answers);
+/* The guidance may place undetermined item x in class q: askable, or
+ * with x's group unknown, q's group may be x's. */
+bool pal__guide_may(pal_oracle_t *o, int32_t x, int32_t root, int64_t q);
 
 /*
  * Replay of a question drawn with guidance: take the recorded question
@@ -343,6 +426,9 @@ void pal__guide_refresh(pal_oracle_t *o);
  * than same against class cls. */
 void pal__guide_join(pal_oracle_t *o, int32_t x, int64_t cls);
 void pal__guide_reject(pal_oracle_t *o, int32_t x, int64_t cls);
+/* The classes undetermined item x may belong to changed: find its
+ * nearest one again. */
+void pal__guide_recheck(pal_oracle_t *o, int32_t x);
 /* Squared distance between the embedding rows of items a and b. */
 double pal__guide_dist(const pal__guide_t *g, int32_t a, int32_t b);
 /* The prior weight of class c (1 without priors). */

@@ -167,6 +167,8 @@ int pal__oracle_log(pal_oracle_t *o, int type, bool regs,
     rec.flags = regs ? PAL__JN_REGS : 0u;
     if ((type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) && o->guided)
         rec.flags |= PAL__JN_GUIDED;
+    if ((type == PAL__JN_SCREEN || type == PAL__JN_CANCEL) && o->hier.coarse)
+        rec.flags |= PAL__JN_COARSE;
     if (type == PAL__JN_SSL) {
         rec.a = o->ssl.order[o->ssl.pos];
     } else if (type == PAL__JN_VOTE) {
@@ -250,6 +252,10 @@ static uint64_t fingerprint(const pal_oracle_t *o)
     if (op->stall_screens != 0) {
         h = pal__jn_fold(h, 0x7374616c6cu);
         h = pal__jn_fold(h, (uint64_t)op->stall_screens);
+    }
+    if (op->levels > 1) {
+        h = pal__jn_fold(h, 0x6c6576656c73u);
+        h = pal__jn_fold(h, (uint64_t)op->levels);
     }
     if (op->votes > 1) {
         h = pal__jn_fold(h, 0x766f746573u);
@@ -372,7 +378,10 @@ static int replay_one(pal_oracle_t *o, const pal__jn_rec_t *rec)
         if (o->opts.sampler == PAL_SAMPLER_PASSIVE)
             return PAL_E_FORMAT;
         o->started = true;
-        rc = pal__guided_adopt(o, rec->a, rec->m, rec->cand);
+        o->hier.coarse = false;
+        rc = rec->flags & PAL__JN_COARSE
+                 ? pal__hier_adopt(o, rec->a, rec->m, rec->cand)
+                 : pal__guided_adopt(o, rec->a, rec->m, rec->cand);
     } else {
         rc = pal__oracle_question(o);
     }
@@ -381,7 +390,8 @@ static int replay_one(pal_oracle_t *o, const pal__jn_rec_t *rec)
     if (rc != PAL_OK)
         return rc;
     o->stop = PAL_STOP_NONE;   /* as drawing the question did */
-    if (o->anchor != rec->a || o->m != rec->m ||
+    if (o->hier.coarse != ((rec->flags & PAL__JN_COARSE) != 0) ||
+        o->anchor != rec->a || o->m != rec->m ||
         memcmp(o->cand, rec->cand, (size_t)o->m * sizeof *o->cand) != 0)
         return PAL_E_FORMAT;
     if (rec->type == PAL__JN_CANCEL) {
@@ -396,8 +406,9 @@ static int replay_one(pal_oracle_t *o, const pal__jn_rec_t *rec)
 
 /*
  * Give o the state of b, and b the state of o, except for what the host
- * holds: each keeps its store object (whose address the host may have
- * from pal_oracle_store), and o keeps its labeler.
+ * holds: each keeps its store objects (whose addresses the host may have
+ * from pal_oracle_store and pal_oracle_coarse_store), and o keeps its
+ * labeler.
  */
 static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
 {
@@ -413,6 +424,15 @@ static void swap_state(pal_oracle_t *o, pal_oracle_t *b)
     kn = o->store->kn;
     o->store->kn = b->store->kn;
     b->store->kn = kn;
+    /* The coarse store too (pal_oracle_coarse_store). */
+    if (o->hier.top) {
+        s = o->hier.top;
+        o->hier.top = b->hier.top;
+        b->hier.top = s;
+        kn = o->hier.top->kn;
+        o->hier.top->kn = b->hier.top->kn;
+        b->hier.top->kn = kn;
+    }
     o->labeler = b->labeler;
     o->user = b->user;
     o->sampler = b->sampler;

@@ -102,8 +102,11 @@ bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
 {
     const pal__captcha_t *c = &o->cap_s;
     pal__kn_t *kn = o->store->kn;
-    int32_t r = pal__kn_find_mut(kn, x);
+    int32_t r;
 
+    if (!pal__hier_in_group(o, x, cls) && !pal__hier_guess_ok(o, x))
+        return false;
+    r = pal__kn_find_mut(kn, x);
     if (r == root || pal__kn_apart(kn, r, root))
         return false;
     for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
@@ -324,6 +327,23 @@ static void joined(pal__captcha_t *c, int32_t x, int64_t cls)
     c->cls_of[x] = (int32_t)cls;
 }
 
+void pal__captcha_add_class(pal_oracle_t *o, int32_t x)
+{
+    pal__captcha_t *c = &o->cap_s;
+    pal__hier_t *h = &o->hier;
+    const int64_t q = c->nclasses;
+
+    c->templates[q] = x;
+    c->blocked[q] = 0;
+    joined(c, x, q);
+    c->nclasses++;
+    o->costs.classes = c->nclasses;
+    if (h->top) {
+        h->grp_cls[q] = h->grp_of[x];
+        h->gcount[h->grp_of[x]]++;
+    }
+}
+
 int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
                         pal__kn_emit_fn emit, void *ctx)
 {
@@ -341,9 +361,17 @@ int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
         if (answers[k] != PAL_ANSWER_DIFFERENT ||
             o->effects[k] != PAL__KN_NEW)
             continue;
-        if (r == nc && c->found < 0 && (known == 0 || nc < known)) {
-            /* Rejected by every class: x founds the next one. */
+        if (r == pal__hier_avail(o, x) && c->found < 0 &&
+            (known == 0 || nc < known)) {
+            /* Rejected by every class it may be in: x founds the next
+             * one (with levels = 2, in its group, apart from the classes
+             * of the other groups). */
             c->found = x;
+            if (o->hier.top) {
+                rc = pal__hier_apart(o, x, o->hier.grp_of[x], emit, ctx);
+                if (rc != PAL_OK)
+                    return rc;
+            }
             continue;
         }
         if (r == nc && c->found >= 0 && nc + 1 == known) {
@@ -398,19 +426,19 @@ void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers)
             continue;
         } else if (answers[k] == PAL_ANSWER_SAME) {
             joined(c, x, cls);
+            if (o->hier.top && o->hier.grp_of[x] < 0)
+                o->hier.grp_of[x] = o->hier.grp_cls[cls];   /* a guess */
         } else if (++c->rejected[x] == c->nclasses && !eager) {
             c->promo[c->npromo++] = x;
+        } else if (o->hier.top && o->hier.grp_of[x] < 0) {
+            o->hier.guess[x] = (int32_t)cls;   /* a guess rejected */
         }
     }
 
     /* What the answers settled beyond themselves (eager mode). */
     if (eager && c->found >= 0) {
         founded = c->nclasses;
-        c->templates[founded] = c->found;
-        c->blocked[founded] = 0;
-        joined(c, (int32_t)c->found, founded);
-        c->nclasses++;
-        o->costs.classes = c->nclasses;
+        pal__captcha_add_class(o, (int32_t)c->found);
     }
     for (int64_t d = 0; eager && d < c->nded; d++) {
         if (c->ded_effect[d] != PAL__KN_NEW)

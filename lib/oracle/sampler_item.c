@@ -8,25 +8,46 @@
  * deductions made in the step that settles them).
  *
  * An undetermined item may still be asked about when the classes it was
- * rejected by or answered unsure against are fewer than the classes.
+ * rejected by or answered unsure against are fewer than the classes
+ * (with levels = 2: than the classes of its group, or, its group not
+ * known yet, when a group is left to ask it against; lib/oracle/hier.c).
  */
 #include <math.h>
 
 #include "oracle_internal.h"
 
-/* Classes item x cannot be asked against any more. */
-static int64_t closed(const pal__captcha_t *c, int32_t x)
+/* Classes item x cannot be asked against any more (with levels = 2,
+ * among those of its group). */
+static int64_t closed(const pal_oracle_t *o, int32_t x)
 {
+    const pal__captcha_t *c = &o->cap_s;
+    const pal__hier_t *h = &o->hier;
     int64_t k = c->rejected[x];
 
     for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
-        k++;
+        k += !h->top || h->grp_cls[c->unsure_class[e]] == h->grp_of[x];
     return k;
 }
 
-static bool open_item(const pal__captcha_t *c, int32_t x)
+static bool open_item(const pal_oracle_t *o, int32_t x)
 {
-    return c->cls_of[x] < 0 && closed(c, x) < c->nclasses;
+    const pal__captcha_t *c = &o->cap_s;
+
+    if (c->cls_of[x] >= 0)
+        return false;
+    if (o->hier.top && o->hier.grp_of[x] < 0)
+        return pal__hier_open(o, x);
+    return closed(o, x) < pal__hier_avail(o, x);
+}
+
+int64_t pal__item_progress(const pal_oracle_t *o, int32_t x)
+{
+    const pal__hier_t *h = &o->hier;
+    int64_t r = o->cap_s.rejected[x];
+
+    if (h->top)
+        r += h->grej[x] + (h->grp_of[x] >= 0);
+    return r;
 }
 
 /*
@@ -35,23 +56,25 @@ static bool open_item(const pal__captcha_t *c, int32_t x)
  */
 static int32_t pick_random(pal_oracle_t *o)
 {
-    const pal__captcha_t *c = &o->cap_s;
     int64_t top = -1, ties = 0, p;
 
     for (int32_t x = 0; x < o->n; x++) {
-        if (!open_item(c, x))
+        int64_t r;
+
+        if (!open_item(o, x))
             continue;
-        if (c->rejected[x] > top) {
-            top = c->rejected[x];
+        r = pal__item_progress(o, x);
+        if (r > top) {
+            top = r;
             ties = 0;
         }
-        ties += c->rejected[x] == top;
+        ties += r == top;
     }
     if (ties == 0)
         return -1;
     p = (int64_t)pal__rng_below(&o->rng, (uint64_t)ties);
     for (int32_t x = 0; x < o->n; x++)
-        if (open_item(c, x) && c->rejected[x] == top && p-- == 0)
+        if (open_item(o, x) && pal__item_progress(o, x) == top && p-- == 0)
             return x;
     return -1;
 }
@@ -60,20 +83,22 @@ static int32_t pick_random(pal_oracle_t *o)
  * then smallest index); -1 when no item is open. */
 static int32_t pick_certain(pal_oracle_t *o)
 {
-    const pal__captcha_t *c = &o->cap_s;
     int32_t best = -1;
+    int64_t best_r = -1;
     double best_key = HUGE_VAL;
 
     for (int32_t x = 0; x < o->n; x++) {
         double key;
+        int64_t r;
 
-        if (!open_item(c, x))
+        if (!open_item(o, x))
             continue;
         if (pal__guide_likely(o, x, &key) < 0)
             key = HUGE_VAL;
-        if (best < 0 || c->rejected[x] > c->rejected[best] ||
-            (c->rejected[x] == c->rejected[best] && key < best_key)) {
+        r = pal__item_progress(o, x);
+        if (best < 0 || r > best_r || (r == best_r && key < best_key)) {
             best = x;
+            best_r = r;
             best_key = key;
         }
     }
@@ -119,6 +144,9 @@ int pal__item_next(pal_oracle_t *o)
         return PAL_DONE;
     if (pal__guide_on(o))
         cls = pal__guide_likely(o, x, &key);
+    if (o->hier.top && o->hier.grp_of[x] < 0 &&
+        (cls < 0 || !pal__hier_guess_ok(o, x)))
+        return pal__hier_ask(o, x);
     if (cls < 0)
         cls = fallback_class(o, x);
     if (cls < 0)
@@ -129,6 +157,32 @@ int pal__item_next(pal_oracle_t *o)
     o->anchor = o->cap_s.templates[cls];
     o->cls = cls;
     o->cand[0] = x;
+    o->m = 1;
+    return PAL_OK;
+}
+
+int pal__hier_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                    const int64_t *cand)
+{
+    pal__hier_t *h = &o->hier;
+    int64_t g = -1;
+
+    for (int64_t q = 0; h->top && q < h->ngroups && g < 0; q++)
+        if (h->gtmpl[q] == a)
+            g = q;
+    if (g < 0 || m != 1 || m > o->room || !pal__hier_open(o, (int32_t)cand[0]) ||
+        !pal__hier_askable(o, (int32_t)cand[0], g))
+        return PAL_E_FORMAT;
+    /* The item was chosen without guidance in random order. */
+    if (o->opts.item_order == PAL_ITEM_ORDER_RANDOM &&
+        pick_random(o) != cand[0])
+        return PAL_E_FORMAT;
+    o->pending = true;
+    o->guided = true;
+    h->coarse = true;
+    o->anchor = a;
+    o->cls = g;
+    o->cand[0] = cand[0];
     o->m = 1;
     return PAL_OK;
 }
