@@ -979,26 +979,31 @@ static int hier_truth(void *user, int64_t anchor, int64_t m,
 
 typedef struct hier_mode {
     const char *name;
+    pal_sampler_t sampler;
     int guided;             /* GUIDE_NONE or GUIDE_PIXELS */
-    int order;              /* a pal_item_order_t */
+    int order;              /* item: a pal_item_order_t */
 } hier_mode_t;
 
 static const hier_mode_t hier_modes[] = {
-    {"item, unguided", GUIDE_NONE, PAL_ITEM_ORDER_RANDOM},
-    {"item, pixels, random order", GUIDE_PIXELS, PAL_ITEM_ORDER_RANDOM},
-    {"item, pixels, certain first", GUIDE_PIXELS, PAL_ITEM_ORDER_CERTAIN},
+    {"item, unguided", PAL_SAMPLER_ITEM, GUIDE_NONE, PAL_ITEM_ORDER_RANDOM},
+    {"item, pixels, random order", PAL_SAMPLER_ITEM, GUIDE_PIXELS,
+     PAL_ITEM_ORDER_RANDOM},
+    {"item, pixels, certain first", PAL_SAMPLER_ITEM, GUIDE_PIXELS,
+     PAL_ITEM_ORDER_CERTAIN},
+    {"captcha, unguided", PAL_SAMPLER_CAPTCHA, GUIDE_NONE, 0},
+    {"captcha, guided by pixels", PAL_SAMPLER_CAPTCHA, GUIDE_PIXELS, 0},
 };
 
 #define NHIER (sizeof hier_modes / sizeof hier_modes[0])
 
-/* Answers, and coarse ones among them, until every label is recovered:
- * means over the oracle seeds 1 to NRUNS. */
+/* Answers, coarse ones among them, and screens until every label is
+ * recovered: means over the oracle seeds 1 to NRUNS. */
 static void run_hier(const hier_mode_t *hm, int64_t levels, const data_t *d,
-                     double *answers, double *coarse)
+                     double *answers, double *coarse, double *screens)
 {
     int32_t *lab = xcalloc((size_t)d->n, sizeof *lab);
 
-    *answers = *coarse = 0.0;
+    *answers = *coarse = *screens = 0.0;
     for (uint64_t seed = 1; seed <= NRUNS; seed++) {
         pal_oracle_opts_t op;
         pal_oracle_costs_t c;
@@ -1007,8 +1012,9 @@ static void run_hier(const hier_mode_t *hm, int64_t levels, const data_t *d,
         int rc = PAL_OK;
 
         pal_oracle_opts_init(&op);
-        op.sampler = PAL_SAMPLER_ITEM;
+        op.sampler = hm->sampler;
         op.levels = levels;
+        op.screen_size = 15;
         op.seed = seed;
         op.item_order = hm->order;
         check(pal_oracle_create(&o, d->n, &op, NULL), "pal_oracle_create");
@@ -1027,6 +1033,7 @@ static void run_hier(const hier_mode_t *hm, int64_t levels, const data_t *d,
         costs_of(o, &c);
         *answers += (double)c.answers / NRUNS;
         *coarse += (double)c.coarse / NRUNS;
+        *screens += (double)c.screens / NRUNS;
         pal_oracle_destroy(o);
     }
     free(lab);
@@ -1122,6 +1129,7 @@ static void run_noisy(const noisy_mode_t *nm, const data_t *d,
 int main(int argc, char **argv)
 {
     noisy_result_t nres[NNOISY];
+    double hres[NHIER][2][3];   /* answers, coarse, screens by levels */
     data_t all, pool, held;
     neighbours_t nb_all, nb_pool;
     result_t res[NMODES];
@@ -1204,22 +1212,28 @@ int main(int argc, char **argv)
                sp.sd, sp.screens);
     }
 
-    printf("\nA label hierarchy given by the host: the digits in three "
-           "groups by shape,\n%s. With levels = 2 the item oracle "
-           "asks an item's\ngroup, then its digit among the group's "
-           "(guided, it first tries the\nmost likely digit). Every label "
-           "recovered, mean of seeds 1 to %d.\n\n%-32s %6s %8s %8s "
-           "%8s\n",
-           SHAPES, NRUNS, "oracle", "levels", "answers", "coarse", "fine");
     for (size_t k = 0; k < NHIER; k++)
         for (int64_t levels = 1; levels <= 2; levels++) {
-            double ans, coarse;
-
             fprintf(stderr, "oracle_digits: %lld levels, %s ...\n",
                     (long long)levels, hier_modes[k].name);
-            run_hier(&hier_modes[k], levels, &all, &ans, &coarse);
-            printf("%-32s %6lld %8.0f %8.0f %8.0f\n", hier_modes[k].name,
-                   (long long)levels, ans, coarse, ans - coarse);
+            run_hier(&hier_modes[k], levels, &all, &hres[k][levels - 1][0],
+                     &hres[k][levels - 1][1], &hres[k][levels - 1][2]);
+        }
+    printf("\nA label hierarchy given by the host: the digits in three "
+           "groups by shape,\n%s. With levels = 2 the\noracles ask "
+           "an item's group, then its digit among the group's (the\n"
+           "item mode, guided, first tries the most likely digit). Every "
+           "label\nrecovered, mean of seeds 1 to %d.\n\n%-32s %6s "
+           "%8s %8s %8s %8s\n",
+           SHAPES, NRUNS, "oracle", "levels", "answers", "coarse", "fine",
+           "screens");
+    for (size_t k = 0; k < NHIER; k++)
+        for (int levels = 1; levels <= 2; levels++) {
+            const double *h = hres[k][levels - 1];
+
+            printf("%-32s %6d %8.0f %8.0f %8.0f %8.0f\n",
+                   hier_modes[k].name, levels, h[0], h[1], h[0] - h[1],
+                   h[2]);
         }
 
     for (size_t k = 0; k < NNOISY; k++) {

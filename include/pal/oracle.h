@@ -555,34 +555,38 @@ typedef struct pal_oracle_opts {
     int64_t votes;         /* 1 <= votes <= 15. Default 1. */
     int vote_on;           /* which candidates are put to a vote: a
                               pal_vote_on_t. Default PAL_VOTE_ALL. */
-    /* A label hierarchy (new after 0.1.0): with levels = 2 the item
-     * sampler asks coarse to fine. An item is asked which group it is
-     * in ("is it a fish?": the candidate against a group's template,
-     * the anchor), group after group in order of likelihood, until an
-     * answer "same", or until every group has rejected it: it then
-     * founds a new group, and a class in it. With guidance, its first
-     * question is a guess instead: its most likely class, whatever the
-     * group ("same" settles its group too; after "different" it goes on
-     * as above, the guess counting against its group's classes only if
-     * it was one of them). Then it is asked against
-     * the classes of its group only ("which fish?"), and founds a class
-     * of its group when they all reject it. Groups are discovered like
-     * classes; each class lies in one group. A question's level is
-     * pal_oracle_level (1: a group, 0: a class), which the labeler asks
-     * while it answers; coarse answers are kept in a store of their own
-     * (pal_oracle_coarse_store) and put no pair in a batch. Since items
-     * of different groups are of different classes, each class founded
-     * is recorded in the oracle's store as different from the classes
-     * of the other groups (pairs that go to the batch as known
-     * different pairs, and that the store's log lists as "different"
-     * answers, though costs.answers does not count them), so that
-     * the store knows every relation once every item has its class. The
-     * guidance ranks the groups by their nearest class (the group of the
-     * item's most likely class first); without guidance, the group with
-     * the largest priors of its classes in all, or else with the most
-     * known members of its classes. Only with PAL_SAMPLER_ITEM, and
-     * with num_classes 0 (the number of classes of each group is not
-     * known). */
+    /* A label hierarchy (new after 0.1.0): with levels = 2 the item and
+     * captcha samplers ask coarse to fine. Groups are discovered like
+     * classes, and each class lies in one group. A coarse question asks
+     * whether the candidates are in the group of the anchor, a group's
+     * template ("is it a fish?"); a fine one whether they are of the
+     * anchor's class, and shows only items of the class's group ("which
+     * fish?"). An item every group rejects founds a group and a class in
+     * it; an item every class of its group rejects founds a class of its
+     * group. Item sampler: an item is asked group after group in order
+     * of likelihood until "same", then class after class of its group;
+     * with guidance its first question is a guess instead, its most
+     * likely class whatever the group ("same" settles its group too;
+     * after "different" it goes on as above, the guess counting against
+     * its group's classes only if it was one of them). Captcha sampler:
+     * the screen of the class with the fewest known members (for its
+     * prior; guided: the class most items are likely in) when it fills
+     * a whole screen with items of its group, else the coarse screen of
+     * the group with the fewest known members (guided: most likely). A
+     * question's level is pal_oracle_level (1: a group, 0: a class),
+     * which the labeler asks while it answers; coarse answers are kept in
+     * a store of their own (pal_oracle_coarse_store), counted in
+     * costs.coarse, and put no pair in a batch. Since items of different
+     * groups are of different classes, each class founded is recorded in
+     * the oracle's store as different from the classes of the other
+     * groups (known different pairs in the batch; "different" answers in
+     * the store's log, counted in costs.implied, not in costs.answers),
+     * so that the store knows every relation once every item has its
+     * class. Guidance ranks groups by the item's most likely class;
+     * without it, groups go by the priors of their classes in all, else
+     * by their known members. With num_classes 0 only (the number of
+     * classes of each group is not known); other samplers refuse
+     * levels = 2 (PAL_E_RANGE). */
     int64_t levels;        /* 1 (default) or 2. */
 } pal_oracle_opts_t;
 
@@ -790,6 +794,12 @@ typedef struct pal_oracle_costs {
                            0.1.0. */
     int64_t coarse;     /* answers to coarse questions (levels = 2),
                            counted in answers too. New after 0.1.0. */
+    int64_t implied;    /* levels = 2: "different" records the oracle
+                           added to its store without a question, each
+                           class founded being different from the
+                           classes of the other groups; not counted in
+                           answers. So the store's answers are answers -
+                           coarse + deduced + implied. New after 0.1.0. */
 } pal_oracle_costs_t;
 
 /**

@@ -188,7 +188,7 @@ double pal__guide_key(pal_oracle_t *o, int32_t x, int64_t cls)
 /* ---- Setting the guidance ------------------------------------------------ */
 
 /* The per-item arrays every guidance uses, made once. */
-static int guide_room(pal_oracle_t *o)
+int pal__guide_room(pal_oracle_t *o)
 {
     pal__guide_t *g = &o->guide;
     const size_t n = (size_t)o->n;
@@ -243,7 +243,7 @@ static int set_matrix(pal_oracle_t *o, int kind, pal_dtype_t dtype,
 
     g = &o->guide;
     count = (size_t)n * (size_t)k;
-    rc = guide_room(o);
+    rc = pal__guide_room(o);
     if (rc != PAL_OK)
         return rc;
 

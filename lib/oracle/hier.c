@@ -36,6 +36,10 @@ int pal__hier_init(pal_oracle_t *o)
     h->grp_of = pal__alloc_array(&o->alloc, 5 * n, sizeof *h->grp_of);
     if (!h->gtmpl || !h->grp_of)
         return PAL_E_NOMEM;
+    /* The captcha's screens are ranked in the guidance's arrays. */
+    if (o->opts.sampler == PAL_SAMPLER_CAPTCHA &&
+        pal__guide_room(o) != PAL_OK)
+        return PAL_E_NOMEM;
     h->gcount = h->gtmpl + n;
     h->grp_cls = h->grp_of + n;
     h->grej = h->grp_of + 2 * n;
@@ -101,7 +105,8 @@ bool pal__hier_guess_ok(const pal_oracle_t *o, int32_t x)
 {
     const pal__hier_t *h = &o->hier;
 
-    return h->top && h->grp_of[x] < 0 && o->cap_s.cls_of[x] < 0 &&
+    return h->top && o->opts.sampler == PAL_SAMPLER_ITEM &&
+           h->grp_of[x] < 0 && o->cap_s.cls_of[x] < 0 &&
            pal__item_progress(o, x) == 0 && h->uhead[x] < 0 &&
            o->cap_s.unsure_head[x] < 0;
 }
@@ -109,15 +114,21 @@ bool pal__hier_guess_ok(const pal_oracle_t *o, int32_t x)
 int pal__hier_guessed(pal_oracle_t *o, const pal_answer_t *answers)
 {
     pal__hier_t *h = &o->hier;
-    int32_t x = (int32_t)o->cand[0];
-    int effect;
 
-    if (!h->top || h->coarse || h->grp_of[x] >= 0 ||
-        answers[0] != PAL_ANSWER_SAME || o->effects[0] != PAL__KN_NEW)
-        return PAL_OK;
-    return pal__kn_answer(h->top->kn,
-                          (int32_t)h->gtmpl[h->grp_cls[o->cls]], x,
-                          PAL__KN_SAME, NULL, NULL, &effect);
+    for (int64_t k = 0; h->top && !h->coarse && k < o->m; k++) {
+        int32_t x = (int32_t)o->cand[k];
+        int effect, rc;
+
+        if (h->grp_of[x] >= 0 || answers[k] != PAL_ANSWER_SAME ||
+            o->effects[k] != PAL__KN_NEW)
+            continue;
+        rc = pal__kn_answer(h->top->kn,
+                            (int32_t)h->gtmpl[h->grp_cls[o->cls]], x,
+                            PAL__KN_SAME, NULL, NULL, &effect);
+        if (rc != PAL_OK)
+            return rc;
+    }
+    return PAL_OK;
 }
 
 bool pal__hier_askable(pal_oracle_t *o, int32_t x, int64_t g)
@@ -254,6 +265,7 @@ int pal__hier_apart(pal_oracle_t *o, int32_t x, int64_t g,
                             PAL__KN_DIFFERENT, emit, ctx, &effect);
         if (rc != PAL_OK)
             return rc;
+        o->hier.implied++;
     }
     return PAL_OK;
 }
@@ -263,13 +275,28 @@ int pal__hier_settle(pal_oracle_t *o, const pal_answer_t *answers,
 {
     pal__hier_t *h = &o->hier;
 
-    h->found = -1;
-    for (int64_t k = 0; k < o->m && h->found < 0; k++) {
+    const int64_t g = o->cls;
+    int rc;
+
+    h->found = h->found_cls = -1;
+    for (int64_t k = 0; k < o->m; k++) {
         int32_t x = (int32_t)o->cand[k];
 
-        if (answers[k] == PAL_ANSWER_DIFFERENT &&
-            o->effects[k] == PAL__KN_NEW && h->grej[x] + 1 == h->ngroups)
+        if (o->effects[k] != PAL__KN_NEW)
+            continue;
+        if (answers[k] == PAL_ANSWER_DIFFERENT && h->found < 0 &&
+            h->grej[x] + 1 == h->ngroups)
             h->found = x;
+        /* In g now, and already rejected by g's one class (its guess):
+         * it founds a class of g. */
+        if (answers[k] == PAL_ANSWER_SAME && h->found_cls < 0 &&
+            h->guess[x] >= 0 && h->grp_cls[h->guess[x]] == g &&
+            h->gcount[g] == 1) {
+            h->found_cls = x;
+            rc = pal__hier_apart(o, x, g, emit, ctx);
+            if (rc != PAL_OK)
+                return rc;
+        }
     }
     if (h->found < 0)
         return PAL_OK;
@@ -317,6 +344,15 @@ void pal__hier_learn(pal_oracle_t *o, const pal_answer_t *answers)
             h->grej[x]++;
             guide_drop(o, x, g);
         }
+    }
+    if (h->found_cls >= 0) {
+        const int32_t x = (int32_t)h->found_cls;
+        const int64_t q = o->cap_s.nclasses;
+
+        pal__captcha_add_class(o, x);
+        if (o->guide.kind == PAL__GUIDE_EMBEDDING && o->guide.valid)
+            pal__guide_join(o, x, q);
+        h->found_cls = -1;
     }
     if (h->found >= 0) {
         const int32_t x = (int32_t)h->found;

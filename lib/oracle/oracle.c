@@ -83,7 +83,7 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         (o->vote_on != PAL_VOTE_ALL && o->vote_on != PAL_VOTE_SAME) ||
         o->levels < 1 || o->levels > 2 ||
         (o->levels == 2 &&
-         (o->sampler != PAL_SAMPLER_ITEM || o->num_classes != 0)))
+         (!with_classes(o->sampler) || o->num_classes != 0)))
         return PAL_E_RANGE;
     if (o->sampler == PAL_SAMPLER_SSL && PAL__MISALIGNED(o->source, int64_t))
         return PAL_E_ALIGN;
@@ -372,8 +372,14 @@ int pal_oracle_stop_reason(const pal_oracle_t *o, pal_stop_reason_t *reason)
 
 static bool store_complete(const pal_oracle_t *o)
 {
-    return pal__kn_counts(o->store->kn)->known_pairs ==
-           o->n * (o->n - 1) / 2;
+    if (pal__kn_counts(o->store->kn)->known_pairs != o->n * (o->n - 1) / 2)
+        return false;
+    /* With levels = 2 an item's relations may all be known while its
+     * group, and so its class, is not (a rejected guess). */
+    for (int64_t i = 0; o->hier.top && i < o->n; i++)
+        if (o->cap_s.cls_of[i] < 0)
+            return false;
+    return true;
 }
 
 /* What drawing a question may change: the generator, a class founded
@@ -617,6 +623,7 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
     pal__kn_begin(kn);
     if (top)
         pal__kn_begin(top);
+    o->hier.implied = 0;
     for (int64_t k = 0; k < o->m && rc == PAL_OK; k++)
         rc = pal__kn_answer(qkn, (int32_t)o->anchor, (int32_t)o->cand[k],
                             (int)verdicts[k],
@@ -651,6 +658,7 @@ static int commit(pal_oracle_t *o, const pal_answer_t *verdicts,
         pal__batch_commit(batch);
 
     o->costs.steps++;
+    o->costs.implied += o->hier.implied;
     count_screen(o, raw, shown, rectype == PAL__JN_VOTE);
     for (int64_t k = 0; k < o->m; k++)
         o->costs.conflicts += o->effects[k] == PAL__KN_CONFLICT;

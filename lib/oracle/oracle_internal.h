@@ -169,6 +169,12 @@ typedef struct pal__hier {
     int64_t nunsure, ucap;
     int64_t found;          /* an item the answers being applied make
                                found a group, or -1 */
+    int64_t found_cls;      /* an item they put in a group all of whose
+                               classes have rejected it (its guess was
+                               the group's one class): it founds a class
+                               there; or -1 */
+    int64_t implied;        /* records the answers being applied add to
+                               the store for the groups' sake */
 } pal__hier_t;
 
 /* The oracle's history of committed records (lib/oracle/history.c). */
@@ -420,6 +426,9 @@ int pal__priors_log(pal_oracle_t *o, pal__jn_t *jn, int64_t k,
 int pal__priors_replay(pal_oracle_t *o, int64_t k, const double *p,
                        bool later);
 bool pal__guide_on(const pal_oracle_t *o);
+/* The per-item arrays of the guidance (and of the two-level captcha's
+ * ranking), made once. */
+int pal__guide_room(pal_oracle_t *o);
 /* Build the embedding cache if it is not valid. */
 void pal__guide_refresh(pal_oracle_t *o);
 /* After a commit: item x joined class cls; item x was answered other

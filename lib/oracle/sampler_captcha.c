@@ -25,6 +25,9 @@
  * negatives of uniform screens into positives, and sends the items no
  * class wants to the front, where they soon found their own class.
  */
+#include <math.h>
+#include <stdlib.h>
+
 #include "oracle_internal.h"
 
 int pal__captcha_init(pal_oracle_t *o)
@@ -80,7 +83,8 @@ int pal__captcha_init(pal_oracle_t *o)
 
 bool pal__captcha_eager(const pal_oracle_t *o)
 {
-    return o->opts.sampler == PAL_SAMPLER_ITEM || o->opts.num_classes > 0;
+    return o->opts.sampler == PAL_SAMPLER_ITEM || o->opts.num_classes > 0 ||
+           o->opts.levels > 1;
 }
 
 void pal__captcha_free(pal_oracle_t *o)
@@ -232,6 +236,168 @@ bool pal__captcha_found(pal_oracle_t *o)
     return true;
 }
 
+/* ---- Two levels ------------------------------------------------------------
+ *
+ * With levels = 2 a screen is either fine (a class's template with items
+ * of its group) or coarse (a group's template with items of unknown
+ * group). The fine screen of the class with the fewest known members
+ * (for its prior) that has a question is shown when it fills a whole
+ * screen, or when no coarse screen is left; otherwise the coarse screen
+ * of the group with the fewest known members. Guided, the class and the
+ * group are those most items are likely to belong to (ties as above),
+ * and the candidates come nearest first. Classes and groups are founded
+ * eagerly, in the step whose answers reject an item from every class of
+ * its group, or from every group.
+ */
+
+static int by_rank(const void *pa, const void *pb)
+{
+    const struct pal__ranked *a = pa, *b = pb;
+
+    if (a->rej != b->rej)
+        return a->rej > b->rej ? -1 : 1;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->x > b->x) - (a->x < b->x);
+}
+
+/*
+ * Take the first room items of the k ranked in g->rank (most rejections
+ * first, then the smallest key, then the smallest index); unguided, the
+ * items at the rejection count where the screen is cut are drawn at
+ * random instead.
+ */
+static int64_t take_ranked(pal_oracle_t *o, int64_t k, bool guided)
+{
+    struct pal__ranked *r = o->guide.rank;
+    int64_t got = 0, cut, lo, hi;
+
+    qsort(r, (size_t)k, sizeof *r, by_rank);
+    if (guided || k <= o->room) {
+        for (; got < k && got < o->room; got++)
+            o->cand[got] = r[got].x;
+        return got;
+    }
+    cut = r[o->room - 1].rej;
+    for (lo = 0; r[lo].rej > cut; lo++)
+        o->cand[got++] = r[lo].x;
+    for (hi = lo; hi < k && r[hi].rej == cut; hi++)
+        ;
+    while (got < o->room) {
+        int64_t p = lo + (int64_t)pal__rng_below(&o->rng,
+                                                 (uint64_t)(hi - lo));
+
+        o->cand[got++] = r[p].x;
+        r[p] = r[--hi];
+    }
+    return got;
+}
+
+static int hier_next(pal_oracle_t *o)
+{
+    pal__captcha_t *c = &o->cap_s;
+    pal__hier_t *h = &o->hier;
+    pal__guide_t *g = &o->guide;
+    pal__kn_t *kn = o->store->kn, *top = h->top->kn;
+    const bool guided = pal__guide_on(o);
+    int64_t *fine = c->count, *coarse = g->per_class;
+    int64_t *lik_g = g->per_class + o->n, best = -1, bg = -1, k = 0;
+    int32_t *lik_c = c->scratch;
+    double best_w = 0.0, bg_w = 0.0;
+    bool use_fine;
+
+    /* What each class and group may still be asked. */
+    pal__guide_refresh(o);
+    for (int64_t q = 0; q < c->nclasses; q++)
+        fine[q] = lik_c[q] = 0;
+    for (int64_t q = 0; q < h->ngroups; q++)
+        coarse[q] = lik_g[q] = 0;
+    for (int32_t x = 0; x < o->n; x++) {
+        double key;
+        int32_t q = -1;
+
+        if (c->cls_of[x] >= 0)
+            continue;
+        if (guided)
+            q = pal__guide_likely(o, x, &key);
+        if (h->grp_of[x] < 0) {
+            for (int64_t p = 0; p < h->ngroups; p++)
+                coarse[p] += pal__hier_askable(o, x, p);
+            if (q >= 0)
+                lik_g[h->grp_cls[q]]++;
+            continue;
+        }
+        if (q >= 0)
+            lik_c[q]++;
+        for (int64_t p = 0; p < c->nclasses; p++)
+            if (h->grp_cls[p] == h->grp_of[x])
+                fine[p] += pal__captcha_askable(
+                    o, x, pal__kn_find_mut(kn, (int32_t)c->templates[p]), p);
+    }
+    for (int64_t q = 0; q < c->nclasses; q++) {
+        int32_t r = pal__kn_find_mut(kn, (int32_t)c->templates[q]);
+        double w = (double)pal__kn_size(kn, r) / pal__guide_prior(g, q);
+
+        if (fine[q] > 0 &&
+            (best < 0 || lik_c[q] > lik_c[best] ||
+             (lik_c[q] == lik_c[best] && w < best_w))) {
+            best = q;
+            best_w = w;
+        }
+    }
+    for (int64_t q = 0; q < h->ngroups; q++) {
+        double w = (double)pal__kn_size(
+            top, pal__kn_find_mut(top, (int32_t)h->gtmpl[q]));
+
+        if (coarse[q] > 0 &&
+            (bg < 0 || lik_g[q] > lik_g[bg] ||
+             (lik_g[q] == lik_g[bg] && w < bg_w))) {
+            bg = q;
+            bg_w = w;
+        }
+    }
+    use_fine = best >= 0 && (bg < 0 || fine[best] >= o->room);
+    for (int64_t q = 0; q < c->nclasses; q++)
+        fine[q] = 0;   /* the counters draw_elimination expects */
+    if (best < 0 && bg < 0)
+        return PAL_DONE;
+
+    /* Its candidates, ranked. */
+    if (use_fine) {
+        int32_t root = pal__kn_find_mut(kn, (int32_t)c->templates[best]);
+
+        for (int32_t x = 0; x < o->n; x++)
+            if (c->cls_of[x] < 0 && pal__captcha_askable(o, x, root, best))
+                g->rank[k++] = (struct pal__ranked){
+                    guided ? pal__guide_key(o, x, best) : 0.0, x,
+                    c->rejected[x]};
+    } else {
+        for (int32_t x = 0; x < o->n; x++) {
+            double key = 0.0;
+
+            if (h->grp_of[x] >= 0 || c->cls_of[x] >= 0 ||
+                !pal__hier_askable(o, x, bg))
+                continue;
+            if (guided) {
+                /* Nearest first when the group is the item's likely
+                 * one, the others after them. */
+                int32_t q = pal__guide_likely(o, x, &key);
+
+                if (q < 0 || h->grp_cls[q] != bg)
+                    key = HUGE_VAL;
+            }
+            g->rank[k++] = (struct pal__ranked){key, x, h->grej[x]};
+        }
+    }
+    o->m = take_ranked(o, k, guided);
+    o->pending = true;
+    o->guided = guided;
+    h->coarse = !use_fine;
+    o->cls = use_fine ? best : bg;
+    o->anchor = use_fine ? c->templates[best] : h->gtmpl[bg];
+    return PAL_OK;
+}
+
 int pal__captcha_next(pal_oracle_t *o)
 {
     pal__captcha_t *c = &o->cap_s;
@@ -242,6 +408,8 @@ int pal__captcha_next(pal_oracle_t *o)
     /* An item every class has rejected founds a new class first. */
     pal__captcha_found(o);
     o->guided = false;
+    if (o->hier.top)
+        return hier_next(o);
     if (pal__guide_on(o)) {
         int rc = pal__captcha_guided(o);
 

@@ -165,25 +165,40 @@ int pal__hier_adopt(pal_oracle_t *o, int64_t a, int64_t m,
                     const int64_t *cand)
 {
     pal__hier_t *h = &o->hier;
+    pal__captcha_t *c = &o->cap_s;
+    const bool item = o->opts.sampler == PAL_SAMPLER_ITEM;
     int64_t g = -1;
+    uint32_t gen;
 
     for (int64_t q = 0; h->top && q < h->ngroups && g < 0; q++)
         if (h->gtmpl[q] == a)
             g = q;
-    if (g < 0 || m != 1 || m > o->room || !pal__hier_open(o, (int32_t)cand[0]) ||
-        !pal__hier_askable(o, (int32_t)cand[0], g))
+    if (g < 0 || m < 1 || m > o->room || (item && m != 1))
         return PAL_E_FORMAT;
     /* The item was chosen without guidance in random order. */
-    if (o->opts.item_order == PAL_ITEM_ORDER_RANDOM &&
+    if (item && o->opts.item_order == PAL_ITEM_ORDER_RANDOM &&
         pick_random(o) != cand[0])
         return PAL_E_FORMAT;
+    if (++c->gen == 0) {
+        memset(c->mark, 0, (size_t)o->n * sizeof *c->mark);
+        c->gen = 1;
+    }
+    gen = c->gen;
+    for (int64_t k = 0; k < m; k++) {
+        int32_t x = (int32_t)cand[k];
+
+        if (c->mark[x] == gen || !pal__hier_open(o, x) ||
+            !pal__hier_askable(o, x, g))
+            return PAL_E_FORMAT;
+        c->mark[x] = gen;
+        o->cand[k] = x;
+    }
     o->pending = true;
     o->guided = true;
     h->coarse = true;
     o->anchor = a;
     o->cls = g;
-    o->cand[0] = cand[0];
-    o->m = 1;
+    o->m = m;
     return PAL_OK;
 }
 
