@@ -218,36 +218,9 @@ int pal__hier_ask(pal_oracle_t *o, int32_t x)
 int pal__hier_reserve(pal_oracle_t *o, const pal_answer_t *answers)
 {
     pal__hier_t *h = &o->hier;
-    int64_t need = h->nunsure, cap;
-    int32_t *grp, *next;
 
-    for (int64_t k = 0; k < o->m; k++)
-        need += answers[k] == PAL_ANSWER_UNSURE;
-    if (need <= h->ucap)
-        return PAL_OK;
-    if (need > INT32_MAX)
-        return PAL_E_NOMEM;
-    cap = h->ucap > 0 ? 2 * h->ucap : 64;
-    while (cap < need)
-        cap *= 2;
-    cap = cap < INT32_MAX ? cap : INT32_MAX;
-    grp = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *grp);
-    next = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *next);
-    if (!grp || !next) {
-        pal__free(&o->alloc, grp);
-        pal__free(&o->alloc, next);
-        return PAL_E_NOMEM;
-    }
-    if (h->nunsure > 0) {
-        memcpy(grp, h->ugrp, (size_t)h->nunsure * sizeof *grp);
-        memcpy(next, h->unext, (size_t)h->nunsure * sizeof *next);
-    }
-    pal__free(&o->alloc, h->ugrp);
-    pal__free(&o->alloc, h->unext);
-    h->ugrp = grp;
-    h->unext = next;
-    h->ucap = cap;
-    return PAL_OK;
+    return pal__unsure_reserve(o, answers, h->nunsure, &h->ucap, &h->ugrp,
+                               &h->unext);
 }
 
 int pal__hier_apart(pal_oracle_t *o, int32_t x, int64_t g,

@@ -314,6 +314,11 @@ int pal__captcha_init(pal_oracle_t *o);
 void pal__captcha_free(pal_oracle_t *o);
 int pal__captcha_next(pal_oracle_t *o);
 int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers);
+/* Room in an unsure list (parallel arrays what and next, used entries of
+ * cap) for the unsure answers among answers to the pending question. */
+int pal__unsure_reserve(pal_oracle_t *o, const pal_answer_t *answers,
+                        int64_t used, int64_t *cap, int32_t **what,
+                        int32_t **next);
 void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers);
 
 /*
@@ -337,6 +342,10 @@ bool pal__captcha_found(pal_oracle_t *o);
  */
 int pal__captcha_settle(pal_oracle_t *o, const pal_answer_t *answers,
                         pal__kn_emit_fn emit, void *ctx);
+
+/* A new generation of the captcha's marks (n items): an item is marked
+ * in it when mark[x] equals the value returned. */
+uint32_t pal__captcha_mark(pal__captcha_t *c, int64_t n);
 
 /* True when item x may be asked against class cls (whose template's root
  * is root): undetermined relation, not answered unsure before. */

@@ -119,7 +119,7 @@ bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
     return true;
 }
 
-static uint32_t new_mark(pal__captcha_t *c, int64_t n)
+uint32_t pal__captcha_mark(pal__captcha_t *c, int64_t n)
 {
     if (++c->gen == 0) {
         memset(c->mark, 0, (size_t)n * sizeof *c->mark);
@@ -138,7 +138,7 @@ static int64_t draw(pal_oracle_t *o, int64_t cls, int64_t want, int64_t ask)
     const int64_t n = o->n;
     int32_t root = pal__kn_find_mut(o->store->kn,
                                     (int32_t)c->templates[cls]);
-    uint32_t g = new_mark(c, n);
+    uint32_t g = pal__captcha_mark(c, n);
     int64_t got = 0;
 
     /* Rejection costs about n / ask draws per candidate: used only while
@@ -450,39 +450,48 @@ int pal__captcha_next(pal_oracle_t *o)
     return PAL_OK;
 }
 
-int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers)
+int pal__unsure_reserve(pal_oracle_t *o, const pal_answer_t *answers,
+                        int64_t used, int64_t *cap, int32_t **what,
+                        int32_t **next)
 {
-    pal__captcha_t *c = &o->cap_s;
-    int64_t need = c->nunsure, cap;
-    int32_t *cls, *next;
+    int64_t need = used, c;
+    int32_t *w, *nx;
 
     for (int64_t k = 0; k < o->m; k++)
         need += answers[k] == PAL_ANSWER_UNSURE;
-    if (need <= c->unsure_cap)
+    if (need <= *cap)
         return PAL_OK;
     if (need > INT32_MAX)
         return PAL_E_NOMEM;
-    cap = c->unsure_cap > 0 ? 2 * c->unsure_cap : 64;
-    while (cap < need)
-        cap *= 2;
-    cap = cap < INT32_MAX ? cap : INT32_MAX;
-    cls = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *cls);
-    next = pal__alloc_array(&o->alloc, (size_t)cap, sizeof *next);
-    if (!cls || !next) {
-        pal__free(&o->alloc, cls);
-        pal__free(&o->alloc, next);
+    c = *cap > 0 ? 2 * *cap : 64;
+    while (c < need)
+        c *= 2;
+    c = c < INT32_MAX ? c : INT32_MAX;
+    w = pal__alloc_array(&o->alloc, (size_t)c, sizeof *w);
+    nx = pal__alloc_array(&o->alloc, (size_t)c, sizeof *nx);
+    if (!w || !nx) {
+        pal__free(&o->alloc, w);
+        pal__free(&o->alloc, nx);
         return PAL_E_NOMEM;
     }
-    if (c->nunsure > 0) {
-        memcpy(cls, c->unsure_class, (size_t)c->nunsure * sizeof *cls);
-        memcpy(next, c->unsure_next, (size_t)c->nunsure * sizeof *next);
+    if (used > 0) {
+        memcpy(w, *what, (size_t)used * sizeof *w);
+        memcpy(nx, *next, (size_t)used * sizeof *nx);
     }
-    pal__free(&o->alloc, c->unsure_class);
-    pal__free(&o->alloc, c->unsure_next);
-    c->unsure_class = cls;
-    c->unsure_next = next;
-    c->unsure_cap = cap;
+    pal__free(&o->alloc, *what);
+    pal__free(&o->alloc, *next);
+    *what = w;
+    *next = nx;
+    *cap = c;
     return PAL_OK;
+}
+
+int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers)
+{
+    pal__captcha_t *c = &o->cap_s;
+
+    return pal__unsure_reserve(o, answers, c->nunsure, &c->unsure_cap,
+                               &c->unsure_class, &c->unsure_next);
 }
 
 /* x joined class cls, so it is now known different from the classes it

@@ -161,61 +161,27 @@ int pal__item_next(pal_oracle_t *o)
     return PAL_OK;
 }
 
-int pal__hier_adopt(pal_oracle_t *o, int64_t a, int64_t m,
-                    const int64_t *cand)
+/*
+ * Replay of a question drawn with guidance, a class's (or with coarse, a
+ * group's): taken as recorded once the oracle proves it could ask it now.
+ */
+static int adopt(pal_oracle_t *o, int64_t a, int64_t m, const int64_t *cand,
+                 bool coarse)
 {
-    pal__hier_t *h = &o->hier;
     pal__captcha_t *c = &o->cap_s;
-    const bool item = o->opts.sampler == PAL_SAMPLER_ITEM;
-    int64_t g = -1;
+    const int64_t *tmpl = coarse ? o->hier.gtmpl : c->templates;
+    int64_t q = -1, count;
+    int32_t root = -1;
     uint32_t gen;
 
-    for (int64_t q = 0; h->top && q < h->ngroups && g < 0; q++)
-        if (h->gtmpl[q] == a)
-            g = q;
-    if (g < 0 || m < 1 || m > o->room || (item && m != 1))
-        return PAL_E_FORMAT;
-    /* The item was chosen without guidance in random order. */
-    if (item && o->opts.item_order == PAL_ITEM_ORDER_RANDOM &&
-        pick_random(o) != cand[0])
-        return PAL_E_FORMAT;
-    if (++c->gen == 0) {
-        memset(c->mark, 0, (size_t)o->n * sizeof *c->mark);
-        c->gen = 1;
-    }
-    gen = c->gen;
-    for (int64_t k = 0; k < m; k++) {
-        int32_t x = (int32_t)cand[k];
-
-        if (c->mark[x] == gen || !pal__hier_open(o, x) ||
-            !pal__hier_askable(o, x, g))
-            return PAL_E_FORMAT;
-        c->mark[x] = gen;
-        o->cand[k] = x;
-    }
-    o->pending = true;
-    o->guided = true;
-    h->coarse = true;
-    o->anchor = a;
-    o->cls = g;
-    o->m = m;
-    return PAL_OK;
-}
-
-int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
-                      const int64_t *cand)
-{
-    pal__captcha_t *c = &o->cap_s;
-    int64_t cls = -1;
-    uint32_t g;
-    int32_t root;
-
     /* Drawing the question would have founded a class first. */
-    pal__captcha_found(o);
-    for (int64_t q = 0; q < c->nclasses && cls < 0; q++)
-        if (c->templates[q] == a)
-            cls = q;
-    if (cls < 0 || m < 1 || m > o->room)
+    if (!coarse)
+        pal__captcha_found(o);
+    count = coarse ? o->hier.ngroups : c->nclasses;
+    for (int64_t p = 0; p < count && q < 0; p++)
+        if (tmpl[p] == a)
+            q = p;
+    if (q < 0 || m < 1 || m > o->room)
         return PAL_E_FORMAT;
 
     /* The item sampler chose the item without guidance in random order. */
@@ -224,25 +190,37 @@ int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
         pick_random(o) != cand[0])
         return PAL_E_FORMAT;
 
-    root = pal__kn_find_mut(o->store->kn, (int32_t)a);
-    if (++c->gen == 0) {
-        memset(c->mark, 0, (size_t)o->n * sizeof *c->mark);
-        c->gen = 1;
-    }
-    g = c->gen;
+    if (!coarse)
+        root = pal__kn_find_mut(o->store->kn, (int32_t)a);
+    gen = pal__captcha_mark(c, o->n);
     for (int64_t k = 0; k < m; k++) {
         int32_t x = (int32_t)cand[k];
+        bool ok = coarse ? pal__hier_open(o, x) && pal__hier_askable(o, x, q)
+                         : c->cls_of[x] < 0 &&
+                               pal__captcha_askable(o, x, root, q);
 
-        if (c->mark[x] == g || c->cls_of[x] >= 0 ||
-            !pal__captcha_askable(o, x, root, cls))
+        if (c->mark[x] == gen || !ok)
             return PAL_E_FORMAT;
-        c->mark[x] = g;
+        c->mark[x] = gen;
         o->cand[k] = x;
     }
     o->pending = true;
     o->guided = true;
+    o->hier.coarse = coarse;
     o->anchor = a;
-    o->cls = cls;
+    o->cls = q;
     o->m = m;
     return PAL_OK;
+}
+
+int pal__hier_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                    const int64_t *cand)
+{
+    return adopt(o, a, m, cand, true);
+}
+
+int pal__guided_adopt(pal_oracle_t *o, int64_t a, int64_t m,
+                      const int64_t *cand)
+{
+    return adopt(o, a, m, cand, false);
 }
