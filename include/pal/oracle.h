@@ -588,6 +588,16 @@ typedef struct pal_oracle_opts {
      * classes of each group is not known); other samplers refuse
      * levels = 2 (PAL_E_RANGE). */
     int64_t levels;        /* 1 (default) or 2. */
+    /* Captcha and item, with an embedding (pal_oracle_set_embedding):
+     * 1 refines a class's template as answers arrive. Each time a class
+     * is shown, its member nearest the centre of its known members in
+     * the embedding (ties: the smallest index) becomes its template, the
+     * anchor shown: a typical example rather than the first one found.
+     * pal_oracle_templates lists the templates in force. Without an
+     * embedding, or with scores, templates stay as they are. Groups'
+     * templates (levels = 2) are not refined. Cost O(s k) per question,
+     * s the class's known members. 0 (default) or 1. New after 0.1.0. */
+    int refine_templates;
 } pal_oracle_opts_t;
 
 /** Fill *opts with the defaults and its size. Accepts NULL (no-op). */

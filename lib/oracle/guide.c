@@ -174,6 +174,50 @@ int32_t pal__guide_likely(pal_oracle_t *o, int32_t x, double *key)
     return best_cls;
 }
 
+void pal__guide_refine(pal_oracle_t *o, int64_t cls)
+{
+    const pal__guide_t *g = &o->guide;
+    pal__captcha_t *c = &o->cap_s;
+    const pal__kn_t *kn = o->store->kn;
+    const int32_t t = (int32_t)c->templates[cls];
+    double *centre, best_d = HUGE_VAL;
+    int32_t y = t, best = t;
+    int64_t s = 0;
+
+    if (!o->opts.refine_templates || g->kind != PAL__GUIDE_EMBEDDING)
+        return;
+    centre = g->v + (size_t)o->n * (size_t)g->k;
+    for (int64_t j = 0; j < g->k; j++)
+        centre[j] = 0.0;
+    do {
+        const double *row = g->v + (size_t)y * (size_t)g->k;
+
+        for (int64_t j = 0; j < g->k; j++)
+            centre[j] += row[j];
+        s++;
+        y = pal__kn_next(kn, y);
+    } while (y != t);
+    for (int64_t j = 0; j < g->k; j++)
+        centre[j] /= (double)s;
+    do {
+        const double *row = g->v + (size_t)y * (size_t)g->k;
+        double d = 0.0;
+
+        for (int64_t j = 0; j < g->k; j++)
+            d += (row[j] - centre[j]) * (row[j] - centre[j]);
+        if (d < best_d || (d == best_d && y < best)) {
+            best_d = d;
+            best = y;
+        }
+        y = pal__kn_next(kn, y);
+    } while (y != t);
+    if (best != t) {
+        o->refined_cls = cls;
+        o->refined_from = t;
+        c->templates[cls] = best;
+    }
+}
+
 double pal__guide_key(pal_oracle_t *o, int32_t x, int64_t cls)
 {
     const pal__guide_t *g = &o->guide;
@@ -249,8 +293,10 @@ static int set_matrix(pal_oracle_t *o, int kind, pal_dtype_t dtype,
 
     /* A guidance of the same size is overwritten in place, so that a
      * host handing in a new one at every step allocates nothing. */
+    /* k more for the centre of a class (template refinement). */
     v = g->v && g->k == k ? g->v
-                          : pal__alloc_array(&o->alloc, count, sizeof *v);
+                          : pal__alloc_array(&o->alloc, count + (size_t)k,
+                                             sizeof *v);
     if (!v)
         return PAL_E_NOMEM;
     for (int64_t i = 0; i < n; i++) {
@@ -562,6 +608,7 @@ int pal__captcha_guided(pal_oracle_t *o)
     for (int64_t p = 0; got < o->room && p < k2; p++)
         o->cand[got++] = g->rank[p].x;
 
+    pal__guide_refine(o, best);
     o->pending = true;
     o->guided = true;
     o->anchor = c->templates[best];

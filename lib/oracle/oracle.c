@@ -43,6 +43,7 @@ void pal_oracle_opts_init(pal_oracle_opts_t *opts)
     opts->votes = 1;
     opts->vote_on = PAL_VOTE_ALL;
     opts->levels = 1;
+    opts->refine_templates = 0;
 }
 
 /* The samplers built on classes and templates. */
@@ -82,6 +83,7 @@ static int check_opts(const pal_oracle_opts_t *o, int64_t n)
         o->votes < 1 || o->votes > 15 ||
         (o->vote_on != PAL_VOTE_ALL && o->vote_on != PAL_VOTE_SAME) ||
         o->levels < 1 || o->levels > 2 ||
+        (o->refine_templates != 0 && o->refine_templates != 1) ||
         (o->levels == 2 &&
          (!with_classes(o->sampler) || o->num_classes != 0)))
         return PAL_E_RANGE;
@@ -155,6 +157,7 @@ int pal_oracle_create(pal_oracle_t **out, int64_t n,
     else
         o->reg_mode = PAL_REG_SAME;
     o->costs.size = sizeof o->costs;
+    o->refined_cls = -1;
 
     /* Questions and regulariser pairs draw from separate streams, so that
      * asking for a batch or not never changes the questions. */
@@ -390,8 +393,9 @@ typedef struct draw_mark {
     int stop;
 } draw_mark_t;
 
-static void draw_mark(const pal_oracle_t *o, draw_mark_t *d)
+static void draw_mark(pal_oracle_t *o, draw_mark_t *d)
 {
+    o->refined_cls = -1;
     d->rng = o->rng;
     d->nclasses = o->cap_s.nclasses;
     d->npromo = o->cap_s.npromo;
@@ -402,6 +406,8 @@ static void draw_mark(const pal_oracle_t *o, draw_mark_t *d)
 static void draw_undo(pal_oracle_t *o, const draw_mark_t *d)
 {
     o->pending = false;
+    if (o->refined_cls >= 0)
+        o->cap_s.templates[o->refined_cls] = o->refined_from;
     o->rng = d->rng;
     if (o->cap_s.nclasses > d->nclasses) {
         /* The class founded on the way is founded again next time. */

@@ -238,6 +238,9 @@ struct pal_oracle {
 
     bool guided;            /* the pending question was drawn with
                                guidance (its journal record says so) */
+    int64_t refined_cls;    /* the class whose template the last draw
+                               refined, or -1, and its template before */
+    int64_t refined_from;
 
     pal__captcha_t cap_s;
     pal__hier_t hier;
@@ -447,6 +450,10 @@ void pal__guide_reject(pal_oracle_t *o, int32_t x, int64_t cls);
 /* The classes undetermined item x may belong to changed: find its
  * nearest one again. */
 void pal__guide_recheck(pal_oracle_t *o, int32_t x);
+/* With refine_templates and an embedding: make the member of class cls
+ * nearest its centre the class's template (noted in o->refined_cls and
+ * o->refined_from, for a draw that fails to put back). */
+void pal__guide_refine(pal_oracle_t *o, int64_t cls);
 /* Squared distance between the embedding rows of items a and b. */
 double pal__guide_dist(const pal__guide_t *g, int32_t a, int32_t b);
 /* The prior weight of class c (1 without priors). */

@@ -253,6 +253,10 @@ static uint64_t fingerprint(const pal_oracle_t *o)
         h = pal__jn_fold(h, 0x7374616c6cu);
         h = pal__jn_fold(h, (uint64_t)op->stall_screens);
     }
+    if (op->refine_templates) {
+        h = pal__jn_fold(h, 0x726566696e65u);
+        h = pal__jn_fold(h, (uint64_t)op->refine_templates);
+    }
     if (op->levels > 1) {
         h = pal__jn_fold(h, 0x6c6576656c73u);
         h = pal__jn_fold(h, (uint64_t)op->levels);

@@ -390,6 +390,8 @@ static int hier_next(pal_oracle_t *o)
         }
     }
     o->m = take_ranked(o, k, guided);
+    if (use_fine)
+        pal__guide_refine(o, best);
     o->pending = true;
     o->guided = guided;
     h->coarse = !use_fine;

@@ -152,6 +152,7 @@ int pal__item_next(pal_oracle_t *o)
     if (cls < 0)
         return PAL_DONE;   /* not reached: x is open */
 
+    pal__guide_refine(o, cls);
     o->pending = true;
     o->guided = pal__guide_on(o);
     o->anchor = o->cap_s.templates[cls];
@@ -181,6 +182,9 @@ static int adopt(pal_oracle_t *o, int64_t a, int64_t m, const int64_t *cand,
     for (int64_t p = 0; p < count && q < 0; p++)
         if (tmpl[p] == a)
             q = p;
+    /* With refined templates, any member of a class may have been it. */
+    if (q < 0 && !coarse && o->opts.refine_templates && c->cls_of[a] >= 0)
+        q = c->cls_of[a];
     if (q < 0 || m < 1 || m > o->room)
         return PAL_E_FORMAT;
 
@@ -203,6 +207,11 @@ static int adopt(pal_oracle_t *o, int64_t a, int64_t m, const int64_t *cand,
             return PAL_E_FORMAT;
         c->mark[x] = gen;
         o->cand[k] = x;
+    }
+    if (!coarse && c->templates[q] != a) {
+        o->refined_cls = q;
+        o->refined_from = c->templates[q];
+        c->templates[q] = a;
     }
     o->pending = true;
     o->guided = true;
