@@ -147,6 +147,8 @@ START_TEST(hier_options)
     ck_assert_int_eq(count, 1);
     ck_assert_int_eq(g[0], 0);
     ck_status(pal_oracle_groups(o, NULL, 0, &count), PAL_OK);
+    ck_status(pal_oracle_groups(o, g, -1, &count), PAL_E_SIZE);
+    ck_status(pal_oracle_templates(o, g, -1, &count), PAL_E_SIZE);
     ck_status(pal_oracle_groups(o, NULL, 1, &count), PAL_E_NULL);
     ck_status(pal_oracle_groups(NULL, g, 4, &count), PAL_E_NULL);
     ck_status(pal_oracle_level(o, &level), PAL_E_STATE);
@@ -316,6 +318,49 @@ START_TEST(hier_random_worlds)
         free(y);
         pal_oracle_destroy(o);
     }
+}
+END_TEST
+
+/* Captcha with two levels and uniform candidates: other questions than
+ * by elimination, and a run that ends with every label. */
+START_TEST(hier_uniform_candidates)
+{
+    enum { N = 90 };
+    int32_t *y = true_labels(N, 6, test_seed() + 460);
+    int64_t first[2][64];
+    int64_t nfirst[2] = {0, 0};
+
+    for (int u = 0; u < 2; u++) {
+        pal_oracle_opts_t op;
+        pal_oracle_t *o;
+        teacher_t t = {NULL, y, 3, 0, 0, 0, 0, NULL, 0.0, {0}};
+        pal_stop_reason_t why;
+        int64_t a, m;
+        const int64_t *cand;
+        pal_answer_t ans[16];
+
+        pal_oracle_opts_init(&op);
+        op.sampler = PAL_SAMPLER_CAPTCHA;
+        op.levels = 2;
+        op.screen_size = 8;
+        op.candidates =
+            u ? PAL_CANDIDATES_UNIFORM : PAL_CANDIDATES_ELIMINATION;
+        ck_status(pal_oracle_create(&o, N, &op, NULL), PAL_OK);
+        t.o = o;
+        while (pal_oracle_next(o, &a, &m, &cand) == PAL_OK) {
+            for (int64_t k = 0; k < m && nfirst[u] < 64; k++)
+                first[u][nfirst[u]++] = cand[k];
+            teach(&t, a, m, cand, ans);
+            ck_status(pal_oracle_answer(o, ans, NULL), PAL_OK);
+        }
+        ck_status(pal_oracle_stop_reason(o, &why), PAL_OK);
+        ck_assert_int_eq(why, PAL_STOP_COMPLETE);
+        check_partition(pal_oracle_store(o), N, &t, false);
+        pal_oracle_destroy(o);
+    }
+    ck_assert(nfirst[0] != nfirst[1] ||
+              memcmp(first[0], first[1], sizeof first[0]) != 0);
+    free(y);
 }
 END_TEST
 
@@ -707,6 +752,7 @@ Suite *suite_hier(void)
     tcase_add_test(tc, hier_options);
     tcase_add_test(tc, hier_truthful_run);
     tcase_add_test(tc, hier_random_worlds);
+    tcase_add_test(tc, hier_uniform_candidates);
     tcase_add_test(tc, hier_undo_and_journal);
     tcase_add_test(tc, hier_journal_mismatch);
     tcase_add_test(tc, hier_alloc_failures);

@@ -564,15 +564,23 @@ typedef struct pal_oracle_opts {
      * fish?"). An item every group rejects founds a group and a class in
      * it; an item every class of its group rejects founds a class of its
      * group. Item sampler: an item is asked group after group in order
-     * of likelihood until "same", then class after class of its group;
+     * of likelihood (the group of its most likely class under the
+     * guidance; without guidance, the largest priors of the group's
+     * classes in all, else the most known members) until "same", then
+     * class after class of its group;
      * with guidance its first question is a guess instead, its most
      * likely class whatever the group ("same" settles its group too;
      * after "different" it goes on as above, the guess counting against
      * its group's classes only if it was one of them). Captcha sampler:
      * the screen of the class with the fewest known members (for its
      * prior; guided: the class most items are likely in) when it fills
-     * a whole screen with items of its group, else the coarse screen of
-     * the group with the fewest known members (guided: most likely). A
+     * a whole screen with items of its group, or when no coarse screen
+     * is left; else the coarse screen of the group with the fewest known
+     * members (guided: the group most items are likely in). Candidates:
+     * the items most classes (groups) rejected first, then the nearest
+     * (guided) or at random (unguided; all at random with
+     * PAL_CANDIDATES_UNIFORM). A two-level captcha question scans the
+     * items against every class and group: O(n (C + G)). A
      * question's level is pal_oracle_level (1: a group, 0: a class),
      * which the labeler asks while it answers; coarse answers are kept in
      * a store of their own (pal_oracle_coarse_store), counted in
@@ -582,9 +590,7 @@ typedef struct pal_oracle_opts {
      * groups (known different pairs in the batch; "different" answers in
      * the store's log, counted in costs.implied, not in costs.answers),
      * so that the store knows every relation once every item has its
-     * class. Guidance ranks groups by the item's most likely class;
-     * without it, groups go by the priors of their classes in all, else
-     * by their known members. With num_classes 0 only (the number of
+     * class. With num_classes 0 only (the number of
      * classes of each group is not known); other samplers refuse
      * levels = 2 (PAL_E_RANGE). */
     int64_t levels;        /* 1 (default) or 2. */
@@ -808,8 +814,10 @@ typedef struct pal_oracle_costs {
                            added to its store without a question, each
                            class founded being different from the
                            classes of the other groups; not counted in
-                           answers. So the store's answers are answers -
-                           coarse + deduced + implied. New after 0.1.0. */
+                           answers. With votes = 1 the store's answers are
+                           answers - coarse + deduced + implied (with
+                           votes, only verdicts reach the stores). New
+                           after 0.1.0. */
 } pal_oracle_costs_t;
 
 /**
@@ -894,7 +902,8 @@ PAL_API int pal_oracle_balanced_subset(const pal_oracle_t *o,
  * NULL) gets the number of classes. Class c of the other calls (scores,
  * priors) is the class of templates[c].
  * @return PAL_OK, PAL_E_NULL (o, or templates with capacity > 0),
- *         PAL_E_STATE (not a captcha or item oracle).
+ *         PAL_E_SIZE (capacity < 0; new after 0.1.0, which took it as
+ *         0), PAL_E_STATE (not a captcha or item oracle).
  */
 PAL_API int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
                                  int64_t capacity, int64_t *count);
@@ -928,9 +937,11 @@ PAL_API const pal_store_t *pal_oracle_coarse_store(const pal_oracle_t *o);
  * (as pal_oracle_templates lists the classes); groups are numbered in
  * discovery order from 0. Writes min(capacity, classes) entries;
  * *count (may be NULL) gets the number of classes.
+ * A group's template, the anchor of its coarse questions, is the
+ * template of its first class (the item that founded it).
  * @return PAL_OK, PAL_E_NULL (o, or groups with capacity > 0),
- *         PAL_E_STATE (levels = 1). Cost O(classes). Const. New after
- *         0.1.0.
+ *         PAL_E_SIZE (capacity < 0), PAL_E_STATE (levels = 1).
+ *         Cost O(classes). Const. New after 0.1.0.
  */
 PAL_API int pal_oracle_groups(const pal_oracle_t *o, int64_t *groups,
                               int64_t capacity, int64_t *count);

@@ -283,6 +283,8 @@ int pal_oracle_groups(const pal_oracle_t *o, int64_t *groups,
 
     if (!o || (!groups && capacity > 0))
         return PAL_E_NULL;
+    if (capacity < 0)
+        return PAL_E_SIZE;
     if (!o->hier.top)
         return PAL_E_STATE;
     nc = o->cap_s.nclasses;
@@ -906,6 +908,8 @@ int pal_oracle_templates(const pal_oracle_t *o, int64_t *templates,
 
     if (!o || (!templates && capacity > 0))
         return PAL_E_NULL;
+    if (capacity < 0)
+        return PAL_E_SIZE;
     if (!with_classes(o->opts.sampler))
         return PAL_E_STATE;
     nc = o->cap_s.nclasses;

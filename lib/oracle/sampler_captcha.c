@@ -244,8 +244,10 @@ bool pal__captcha_found(pal_oracle_t *o)
  * (for its prior) that has a question is shown when it fills a whole
  * screen, or when no coarse screen is left; otherwise the coarse screen
  * of the group with the fewest known members. Guided, the class and the
- * group are those most items are likely to belong to (ties as above),
- * and the candidates come nearest first. Classes and groups are founded
+ * group are those most items are likely to belong to (ties as above).
+ * Candidates: the items the most classes (groups) rejected first, then
+ * the nearest (guided), at random among equals (unguided; uniformly at
+ * random with PAL_CANDIDATES_UNIFORM). Classes and groups are founded
  * eagerly, in the step whose answers reject an item from every class of
  * its group, or from every group.
  */
@@ -304,6 +306,10 @@ static int hier_next(pal_oracle_t *o)
     int64_t *lik_g = g->per_class + o->n, best = -1, bg = -1, k = 0;
     int32_t *lik_c = c->scratch;
     double best_w = 0.0, bg_w = 0.0;
+    /* Uniform candidates: no rejection counts in the ranking, so that
+     * take_ranked draws among all of them at random. */
+    const bool elim = guided ||
+                      o->opts.candidates == PAL_CANDIDATES_ELIMINATION;
     bool use_fine;
 
     /* What each class and group may still be asked. */
@@ -370,7 +376,7 @@ static int hier_next(pal_oracle_t *o)
             if (c->cls_of[x] < 0 && pal__captcha_askable(o, x, root, best))
                 g->rank[k++] = (struct pal__ranked){
                     guided ? pal__guide_key(o, x, best) : 0.0, x,
-                    c->rejected[x]};
+                    elim ? c->rejected[x] : 0};
     } else {
         for (int32_t x = 0; x < o->n; x++) {
             double key = 0.0;
@@ -386,7 +392,8 @@ static int hier_next(pal_oracle_t *o)
                 if (q < 0 || h->grp_cls[q] != bg)
                     key = HUGE_VAL;
             }
-            g->rank[k++] = (struct pal__ranked){key, x, h->grej[x]};
+            g->rank[k++] = (struct pal__ranked){key, x,
+                                                elim ? h->grej[x] : 0};
         }
     }
     o->m = take_ranked(o, k, guided);
