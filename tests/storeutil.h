@@ -342,6 +342,24 @@ static inline void model_check(const model_t *m, const pal_store_t *s)
     free(ref);
 }
 
+/* ---- Pulling a question ------------------------------------------------- */
+
+/* Answer the question shown now (pal_oracle_next) with labeler fn
+ * (user), through pal_oracle_answer: its status, or pal_oracle_next's. */
+static inline int pull_with(pal_oracle_t *o, pal_labeler_fn fn, void *user)
+{
+    int64_t a, m;
+    const int64_t *cand;
+    pal_answer_t ans[16];
+    int rc = pal_oracle_next(o, &a, &m, &cand);
+
+    if (rc != PAL_OK)
+        return rc;
+    ck_assert_int_le(m, 16);
+    ck_assert_int_eq(fn(user, a, m, cand, ans), 0);
+    return pal_oracle_answer(o, ans, NULL);
+}
+
 /* ---- The state of an oracle ------------------------------------------- */
 
 /* What an oracle is: costs, stop reason, templates, its store, and the

@@ -366,20 +366,6 @@ END_TEST
 
 /* ---- Journals and undo ----------------------------------------------------- */
 
-/* Answer the question pending now through the pull interface. */
-static int pull(pal_oracle_t *o, teacher_t *t)
-{
-    int64_t a, m;
-    const int64_t *cand;
-    pal_answer_t ans[16];
-    int rc = pal_oracle_next(o, &a, &m, &cand);
-
-    if (rc != PAL_OK)
-        return rc;
-    teach(t, a, m, cand, ans);
-    return pal_oracle_answer(o, ans, NULL);
-}
-
 /*
  * Question by question, with and without guidance and votes, a noisy
  * labeler: after each undo the oracle is as before that question (both
@@ -427,7 +413,8 @@ START_TEST(hier_undo_and_journal)
                 break;
             ck_status(before[k].next_rc, PAL_OK);
             at_level[before[k].level]++;
-            while (pull(o, &t) == PAL_OK && costs(o).steps == k)
+            while (pull_with(o, teach, &t) == PAL_OK &&
+                   costs(o).steps == k)
                 ;
             ck_assert_int_eq(costs(o).steps, k + 1);
         }
@@ -463,8 +450,7 @@ START_TEST(hier_undo_and_journal)
 }
 END_TEST
 
-/* A journal of a two-level oracle is refused by a flat one, and a
- * coarse record by a reader that finds no such question. */
+/* A journal of a two-level oracle is refused by a flat one. */
 START_TEST(hier_journal_mismatch)
 {
     enum { N = 30 };

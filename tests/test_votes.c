@@ -356,20 +356,6 @@ END_TEST
 
 /* ---- Journals ------------------------------------------------------------ */
 
-/* Answer the question shown now through the pull interface. */
-static int pull_round(pal_oracle_t *o, liar_t *l)
-{
-    int64_t a, m;
-    const int64_t *cand;
-    pal_answer_t ans[16];
-    int rc = pal_oracle_next(o, &a, &m, &cand);
-
-    if (rc != PAL_OK)
-        return rc;
-    ck_assert_int_le(m, 16);
-    liar_labeler(l, a, m, cand, ans);
-    return pal_oracle_answer(o, ans, NULL);
-}
 
 /*
  * A voting oracle, answered round by round, is destroyed at random points
@@ -397,14 +383,14 @@ START_TEST(votes_replay_from_journals)
         close(fd);
         liar_init(&lw, y, n, 0, 0.3, (uint64_t)trial);
         liar_init(&lc, y, n, 0, 0.3, (uint64_t)trial);
-        while ((rc = pull_round(whole, &lw)) == PAL_OK)
+        while ((rc = pull_with(whole, liar_labeler, &lw)) == PAL_OK)
             ;
         ck_status(rc, PAL_DONE);
 
         o = voter(n, smp, test_seed() + 9, 3, on);
         ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
         for (;;) {
-            rc = pull_round(o, &lc);
+            rc = pull_with(o, liar_labeler, &lc);
             if (rc == PAL_DONE)
                 break;
             ck_status(rc, PAL_OK);
@@ -706,7 +692,8 @@ START_TEST(undo_restores_the_oracle)
             }
             ck_status(before[k].next_rc, PAL_OK);
             /* Answer it, every round of its vote. */
-            while (pull_round(o, &l) == PAL_OK && costs(o).steps == k)
+            while (pull_with(o, liar_labeler, &l) == PAL_OK &&
+                   costs(o).steps == k)
                 ;
             ck_assert_int_eq(costs(o).steps, k + 1);
         }
@@ -829,12 +816,12 @@ START_TEST(priors_during_a_vote_replay)
         liar_init(&l, y, n, 1u, 0.0, 0);
         ck_status(pal_oracle_journal_open(o, path, 0, NULL), PAL_OK);
         for (int r = 0; r < 4; r++)
-            ck_status(pull_round(o, &l), PAL_OK);
+            ck_status(pull_with(o, liar_labeler, &l), PAL_OK);
         ck_assert_int_eq(costs(o).steps, 1);
         ck_assert_int_eq(costs(o).screens, 4);
         ck_status(pal_oracle_set_priors(o, 1, pri), PAL_OK);
         for (int r = 0; finish && r < 2; r++)
-            ck_status(pull_round(o, &l), PAL_OK);
+            ck_status(pull_with(o, liar_labeler, &l), PAL_OK);
         c0 = costs(o);
         ck_assert_int_eq(c0.steps, 1 + finish);
         ck_status(pal_oracle_next(o, &a, &m, &cand), PAL_OK);
