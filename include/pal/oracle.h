@@ -747,11 +747,13 @@ PAL_API int pal_oracle_answer(pal_oracle_t *o, const pal_answer_t *answers,
                               pal_batch_t *batch);
 
 /**
- * Drop the pending question, if any. Accepts NULL. With a journal open
- * the drop is recorded (the next question depends on it); if that record
- * cannot be written, the question stays pending. A vote under way is
- * dropped whole: its answers stay counted in costs, and none reaches the
- * store.
+ * Drop the pending question, if any. Accepts NULL. The drop is recorded
+ * in the oracle's history (for pal_oracle_undo) and, with a journal
+ * open, in the journal (the next question depends on it); if either
+ * record cannot be kept (no memory, or the journal's write fails), the
+ * question stays pending: pal_oracle_level tells whether one is. A vote
+ * under way is dropped whole: its answers stay counted in costs, and
+ * none reaches the store.
  */
 PAL_API void pal_oracle_cancel(pal_oracle_t *o);
 

@@ -994,6 +994,24 @@ static bool do_step(oracle_run_t *r, pal_batch_t *b)
     return true;
 }
 
+/*
+ * Drop the pending question. The drop is kept in the oracle's history
+ * (for undo), which may find no memory: the question then stays pending
+ * (pal_oracle_level still answers), and only then.
+ */
+static void cancel(oracle_run_t *r)
+{
+    int64_t level;
+
+    pal_oracle_cancel(r->o);
+    if (r->pending && pal_oracle_level(r->o, &level) == PAL_OK) {
+        FUZZ_CHECK(nomem_possible(&r->fa));
+        return;
+    }
+    FUZZ_CHECK(pal_oracle_level(r->o, &level) == PAL_E_STATE);
+    r->pending = false;
+}
+
 /* One question through pal_oracle_next and pal_oracle_answer. */
 static bool do_pull(oracle_run_t *r, pal_batch_t *b)
 {
@@ -1037,8 +1055,7 @@ static bool do_pull(oracle_run_t *r, pal_batch_t *b)
                           : (pal_answer_t)(4 + x);
     }
     if (fuzz_u8(r->in) < 24) {
-        pal_oracle_cancel(r->o);
-        r->pending = false;
+        cancel(r);
         return true;
     }
     if (b)
@@ -1125,10 +1142,9 @@ static void oracle_run(fuzz_in_t *in)
         else {
             /* Dropping a pending question lets the next one differ; with
              * nothing pending, cancelling changes nothing. */
-            pal_oracle_cancel(r->o);
             if (r->pending)
                 r->must_repeat = false;
-            r->pending = false;
+            cancel(r);
             more = true;
         }
         if (!more) {
