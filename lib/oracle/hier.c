@@ -143,10 +143,7 @@ bool pal__hier_askable(pal_oracle_t *o, int32_t x, int64_t g)
     rg = pal__kn_find_mut(kn, (int32_t)h->gtmpl[g]);
     if (rx == rg || pal__kn_apart(kn, rx, rg))
         return false;
-    for (int32_t e = h->uhead[x]; e >= 0; e = h->unext[e])
-        if (h->ugrp[e] == g)
-            return false;
-    return true;
+    return !pal__unsure_has(h->ugrp, h->unext, h->uhead[x], g);
 }
 
 bool pal__guide_may(pal_oracle_t *o, int32_t x, int32_t root, int64_t q)
@@ -289,6 +286,16 @@ static void guide_drop(pal_oracle_t *o, int32_t x, int64_t g)
         pal__guide_recheck(o, x);
 }
 
+/* x founds the next class, in its group (known by now). */
+static void found_class(pal_oracle_t *o, int32_t x)
+{
+    const int64_t q = o->cap_s.nclasses;
+
+    pal__captcha_add_class(o, x);
+    if (o->guide.kind == PAL__GUIDE_EMBEDDING && o->guide.valid)
+        pal__guide_join(o, x, q);
+}
+
 void pal__hier_learn(pal_oracle_t *o, const pal_answer_t *answers)
 {
     pal__hier_t *h = &o->hier;
@@ -298,11 +305,7 @@ void pal__hier_learn(pal_oracle_t *o, const pal_answer_t *answers)
         int32_t x = (int32_t)o->cand[k];
 
         if (answers[k] == PAL_ANSWER_UNSURE) {
-            int32_t e = (int32_t)h->nunsure++;
-
-            h->ugrp[e] = (int32_t)g;
-            h->unext[e] = h->uhead[x];
-            h->uhead[x] = e;
+            pal__unsure_push(h->ugrp, h->unext, h->uhead, &h->nunsure, x, g);
             guide_drop(o, x, g);
         } else if (o->effects[k] != PAL__KN_NEW) {
             continue;
@@ -318,26 +321,16 @@ void pal__hier_learn(pal_oracle_t *o, const pal_answer_t *answers)
             guide_drop(o, x, g);
         }
     }
-    if (h->found_cls >= 0) {
-        const int32_t x = (int32_t)h->found_cls;
-        const int64_t q = o->cap_s.nclasses;
-
-        pal__captcha_add_class(o, x);
-        if (o->guide.kind == PAL__GUIDE_EMBEDDING && o->guide.valid)
-            pal__guide_join(o, x, q);
-        h->found_cls = -1;
-    }
+    if (h->found_cls >= 0)
+        found_class(o, (int32_t)h->found_cls);
     if (h->found >= 0) {
         const int32_t x = (int32_t)h->found;
-        const int64_t q = o->cap_s.nclasses;
 
         h->gtmpl[h->ngroups] = x;
         h->gcount[h->ngroups] = 0;
         h->grp_of[x] = (int32_t)h->ngroups;
         h->ngroups++;
-        pal__captcha_add_class(o, x);
-        if (o->guide.kind == PAL__GUIDE_EMBEDDING && o->guide.valid)
-            pal__guide_join(o, x, q);
-        h->found = -1;
+        found_class(o, x);
     }
+    h->found_cls = h->found = -1;
 }

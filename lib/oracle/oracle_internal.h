@@ -322,6 +322,29 @@ int pal__captcha_reserve(pal_oracle_t *o, const pal_answer_t *answers);
 int pal__unsure_reserve(pal_oracle_t *o, const pal_answer_t *answers,
                         int64_t used, int64_t *cap, int32_t **what,
                         int32_t **next);
+
+/* Add entry v (a class or group) to item x's unsure list (head[x], in
+ * the pool what / next of *used entries, reserved before). */
+static inline void pal__unsure_push(int32_t *what, int32_t *next,
+                                    int32_t *head, int64_t *used, int32_t x,
+                                    int64_t v)
+{
+    int32_t e = (int32_t)(*used)++;
+
+    what[e] = (int32_t)v;
+    next[e] = head[x];
+    head[x] = e;
+}
+
+/* True when the unsure list starting at e holds v. */
+static inline bool pal__unsure_has(const int32_t *what, const int32_t *next,
+                                   int32_t e, int64_t v)
+{
+    for (; e >= 0; e = next[e])
+        if (what[e] == v)
+            return true;
+    return false;
+}
 void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers);
 
 /*

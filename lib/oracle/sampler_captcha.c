@@ -113,10 +113,8 @@ bool pal__captcha_askable(pal_oracle_t *o, int32_t x, int32_t root,
     r = pal__kn_find_mut(kn, x);
     if (r == root || pal__kn_apart(kn, r, root))
         return false;
-    for (int32_t e = c->unsure_head[x]; e >= 0; e = c->unsure_next[e])
-        if (c->unsure_class[e] == cls)
-            return false;
-    return true;
+    return !pal__unsure_has(c->unsure_class, c->unsure_next,
+                            c->unsure_head[x], cls);
 }
 
 uint32_t pal__captcha_mark(pal__captcha_t *c, int64_t n)
@@ -602,11 +600,8 @@ void pal__captcha_learn(pal_oracle_t *o, const pal_answer_t *answers)
         int32_t x = (int32_t)o->cand[k];
 
         if (answers[k] == PAL_ANSWER_UNSURE) {
-            int32_t e = (int32_t)c->nunsure++;
-
-            c->unsure_class[e] = (int32_t)cls;
-            c->unsure_next[e] = c->unsure_head[x];
-            c->unsure_head[x] = e;
+            pal__unsure_push(c->unsure_class, c->unsure_next, c->unsure_head,
+                             &c->nunsure, x, cls);
             c->blocked[cls]++;
         } else if (o->effects[k] != PAL__KN_NEW) {
             continue;
