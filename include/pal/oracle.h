@@ -692,8 +692,10 @@ PAL_API int pal_oracle_graph(const pal_oracle_t *o, unsigned flags,
  * answers, and append to batch (if not NULL) the pairs this step made
  * known (I; for SSL, the pairs of the sample's views) and the regulariser
  * pairs (J) chosen by the reg mode. The batch is appended to, not cleared.
- * @return PAL_OK; PAL_DONE when no question is left to ask (every
- *         relation is known, or every open question was answered unsure);
+ * @return PAL_OK; PAL_DONE when the oracle stops asking: no question is
+ *         left (every relation is known, or every open question was
+ *         answered unsure), or the budget, stall_screens or the custom
+ *         sampler stopped it (pal_oracle_stop_reason says which);
  *         PAL_E_NULL (o), PAL_E_STATE (no labeler set, for samplers that
  *         ask, or a question from pal_oracle_next is pending with none
  *         of its rounds answered; custom: no
@@ -818,8 +820,11 @@ typedef struct pal_oracle_costs {
                            classes of the other groups; not counted in
                            answers. With votes = 1 the store's answers are
                            answers - coarse + deduced + implied (with
-                           votes, only verdicts reach the stores). New
-                           after 0.1.0. */
+                           votes, only verdicts reach the stores). The
+                           coarse store counts coarse answers and also
+                           the group of each right guess (a deduction),
+                           so its count may exceed coarse. New after
+                           0.1.0. */
 } pal_oracle_costs_t;
 
 /**
